@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install, once, what building and testing Bothy needs on Debian: a C toolchain
+# for SQLCipher's vendored OpenSSL, the sqlite3 CLI (the no-plaintext test
+# proves it cannot read the database), Rust if missing. Idempotent: installs
+# only what is missing, so repeated runs cost a few dpkg queries.
+set -euo pipefail
+
+need=()
+for pkg in build-essential pkg-config perl make sqlite3 ca-certificates curl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+for pkg in ${BOTHY_EXTRA_PACKAGES:-}; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: installing Rust with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+
+# Builds live outside the clone so a fresh clone rebuilds only what changed.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bothy-target}"
+mkdir -p "$CARGO_TARGET_DIR"

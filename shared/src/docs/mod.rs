@@ -1,0 +1,403 @@
+//! The case documents: one Automerge document per audience.
+//!
+//! An Automerge document syncs with its whole history, so nobody can be shown
+//! part of one. Every child's case is therefore split by who may read it
+//! (see `DESIGN.md`):
+//!
+//! | key                         | type          | read by                                  |
+//! |-----------------------------|---------------|------------------------------------------|
+//! | `plan/<child>`              | [`PlanDoc`]   | the team and the young person            |
+//! | `record/<child>`            | [`RecordDoc`] | the team                                 |
+//! | `agency/<child>/<agency>`   | [`RecordDoc`] | that agency's team members, their supervisors |
+//!
+//! Content withheld from the young person is written to the team record from
+//! the start; the plan holds only a [`WithheldMarker`].
+//!
+//! Every document carries `schema_version`; [`read_document`] refuses a newer
+//! version with [`DocError::SchemaTooNew`] instead of guessing. Collections are
+//! maps keyed by a stable [`ItemId`](crate::ids::ItemId), so concurrent inserts
+//! never collide and concurrent edits of one item merge field by field; free
+//! text that people co-edit is Automerge text ([`Text`]).
+
+mod plan;
+mod record;
+mod values;
+
+use std::fmt;
+use std::str::FromStr;
+
+use automerge::{ActorId, AutoCommit, Automerge};
+use autosurgeon::{Hydrate, ReadDoc, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{Agency, ChildId};
+
+pub use autosurgeon::Text;
+pub use plan::*;
+pub use record::*;
+pub use values::*;
+
+/// The schema version this build writes and the newest it reads.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Which document of a child's case: the key it is stored and synced under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum DocKey {
+    /// `plan/<child>`: the child's plan.
+    Plan(ChildId),
+    /// `record/<child>`: the shared multi-agency record.
+    Record(ChildId),
+    /// `agency/<child>/<agency>`: one agency's restricted record.
+    Agency(ChildId, Agency),
+}
+
+/// The kind of document a key names, whatever the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    Plan,
+    Record,
+    Agency,
+}
+
+impl fmt::Display for DocKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DocKind::Plan => "child's plan",
+            DocKind::Record => "shared record",
+            DocKind::Agency => "agency record",
+        })
+    }
+}
+
+impl DocKey {
+    /// The child whose case this document belongs to.
+    pub fn child(&self) -> ChildId {
+        match *self {
+            DocKey::Plan(c) | DocKey::Record(c) | DocKey::Agency(c, _) => c,
+        }
+    }
+
+    pub fn kind(&self) -> DocKind {
+        match self {
+            DocKey::Plan(_) => DocKind::Plan,
+            DocKey::Record(_) => DocKind::Record,
+            DocKey::Agency(..) => DocKind::Agency,
+        }
+    }
+
+    /// The agency of an agency record.
+    pub fn agency(&self) -> Option<Agency> {
+        match *self {
+            DocKey::Agency(_, a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DocKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DocKey::Plan(c) => write!(f, "plan/{c}"),
+            DocKey::Record(c) => write!(f, "record/{c}"),
+            DocKey::Agency(c, a) => write!(f, "agency/{c}/{a}"),
+        }
+    }
+}
+
+/// A string that is not a document key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a document key (expected plan/<child>, record/<child> or agency/<child>/<agency>)"
+)]
+pub struct BadDocKey(pub String);
+
+impl FromStr for DocKey {
+    type Err = BadDocKey;
+    fn from_str(s: &str) -> Result<Self, BadDocKey> {
+        let bad = || BadDocKey(s.to_owned());
+        let mut parts = s.split('/');
+        let kind = parts.next().ok_or_else(bad)?;
+        let child: ChildId = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        let key = match kind {
+            "plan" => DocKey::Plan(child),
+            "record" => DocKey::Record(child),
+            "agency" => DocKey::Agency(
+                child,
+                parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?,
+            ),
+            _ => return Err(bad()),
+        };
+        match parts.next() {
+            None => Ok(key),
+            Some(_) => Err(bad()),
+        }
+    }
+}
+
+impl From<DocKey> for String {
+    fn from(k: DocKey) -> String {
+        k.to_string()
+    }
+}
+
+impl TryFrom<String> for DocKey {
+    type Error = BadDocKey;
+    fn try_from(s: String) -> Result<Self, BadDocKey> {
+        s.parse()
+    }
+}
+
+/// Why a document could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum DocError {
+    #[error(
+        "this {kind} was written by a newer Bothy (schema version {found}; this build reads up to {supported}): update the app"
+    )]
+    SchemaTooNew {
+        kind: DocKind,
+        found: u64,
+        supported: u64,
+    },
+    #[error("this is not a Bothy {kind}: it has no schema version")]
+    NoSchemaVersion { kind: DocKind },
+    #[error("this {kind} does not have the shape of its schema: {detail}")]
+    Shape { kind: DocKind, detail: String },
+    #[error("this {kind} is not valid at `{}`: {}", problem.path, problem.reason)]
+    Invalid {
+        kind: DocKind,
+        #[source]
+        problem: Invalid,
+    },
+    #[error("could not write the {kind}: {detail}")]
+    Write { kind: DocKind, detail: String },
+}
+
+impl DocError {
+    pub fn kind(&self) -> DocKind {
+        match self {
+            DocError::SchemaTooNew { kind, .. }
+            | DocError::NoSchemaVersion { kind }
+            | DocError::Shape { kind, .. }
+            | DocError::Invalid { kind, .. }
+            | DocError::Write { kind, .. } => *kind,
+        }
+    }
+}
+
+/// A rule of the schema that a hydrated document breaks, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{path}`: {reason}")]
+pub struct Invalid {
+    pub path: String,
+    pub reason: String,
+}
+
+impl Invalid {
+    pub fn at(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Invalid {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A typed case document: hydrated from and reconciled into Automerge.
+pub trait CaseDocument: Hydrate + Reconcile + Sized {
+    /// The kinds of key this type is stored under.
+    fn fits(key: &DocKey) -> bool;
+    /// The schema version the document says it has.
+    fn schema_version(&self) -> u64;
+    /// Rules the types alone cannot express (ids match their keys, scores in
+    /// range, a visit's sharing level matches its document…).
+    fn validate(&self, key: &DocKey) -> Result<(), Invalid>;
+}
+
+/// Read a typed document, checking its schema version before anything else.
+pub fn read_document<T: CaseDocument, D: ReadDoc>(doc: &D, key: &DocKey) -> Result<T, DocError> {
+    let kind = key.kind();
+    if !T::fits(key) {
+        return Err(DocError::Shape {
+            kind,
+            detail: format!("{key} is not stored as this type"),
+        });
+    }
+    let found = match doc.get(&automerge::ROOT, "schema_version") {
+        Ok(None) => return Err(DocError::NoSchemaVersion { kind }),
+        Ok(Some((automerge::Value::Scalar(v), _))) => match v.as_ref() {
+            automerge::ScalarValue::Uint(u) => *u,
+            _ => {
+                return Err(DocError::Shape {
+                    kind,
+                    detail: "schema_version is not a whole number".into(),
+                });
+            }
+        },
+        Ok(Some(_)) => {
+            return Err(DocError::Shape {
+                kind,
+                detail: "schema_version is not a whole number".into(),
+            });
+        }
+        Err(e) => {
+            return Err(DocError::Shape {
+                kind,
+                detail: e.to_string(),
+            });
+        }
+    };
+    if found > SCHEMA_VERSION {
+        return Err(DocError::SchemaTooNew {
+            kind,
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let value: T = autosurgeon::hydrate(doc).map_err(|e| DocError::Shape {
+        kind,
+        detail: e.to_string(),
+    })?;
+    value
+        .validate(key)
+        .map_err(|problem| DocError::Invalid { kind, problem })?;
+    Ok(value)
+}
+
+/// Write `value` into `doc` as the smallest set of operations that turns the
+/// document into it (autosurgeon's reconcile), so concurrent edits elsewhere
+/// merge field by field.
+pub fn write_document<T: CaseDocument>(
+    doc: &mut AutoCommit,
+    key: &DocKey,
+    value: &T,
+) -> Result<(), DocError> {
+    let kind = key.kind();
+    value
+        .validate(key)
+        .map_err(|problem| DocError::Invalid { kind, problem })?;
+    autosurgeon::reconcile(doc, value).map_err(|e| DocError::Write {
+        kind,
+        detail: e.to_string(),
+    })
+}
+
+/// A new document holding `value`, its first change made by `actor`.
+pub fn new_document<T: CaseDocument>(
+    key: &DocKey,
+    value: &T,
+    actor: ActorId,
+) -> Result<Automerge, DocError> {
+    let mut doc = AutoCommit::new().with_actor(actor);
+    write_document(&mut doc, key, value)?;
+    doc.commit_with(
+        automerge::transaction::CommitOptions::default().with_message(format!("create {key}")),
+    );
+    Ok(doc.document().clone())
+}
+
+/// The outcome of [`change_document`].
+#[derive(Debug)]
+pub struct Edited<R> {
+    /// The document with the change applied.
+    pub doc: Automerge,
+    /// The new change, or `None` if the edit changed nothing.
+    pub change: Option<automerge::Change>,
+    /// What the edit closure returned.
+    pub out: R,
+}
+
+/// Make one change to a copy of `before`: hydrate it, let `edit` change the
+/// typed value, and reconcile the result as one Automerge change by `actor`.
+/// `before` itself is untouched, so the caller can check the change (with
+/// [`crate::gate::check_changes`]) before keeping it.
+pub fn change_document<T: CaseDocument, R>(
+    before: &Automerge,
+    key: &DocKey,
+    actor: &ActorId,
+    message: &str,
+    edit: impl FnOnce(&mut T) -> R,
+) -> Result<Edited<R>, DocError> {
+    let kind = key.kind();
+    let mut value: T = read_document(before, key)?;
+    let out = edit(&mut value);
+    value
+        .validate(key)
+        .map_err(|problem| DocError::Invalid { kind, problem })?;
+    let mut doc = before.clone().with_actor(actor.clone());
+    let heads = doc.get_heads();
+    let mut tx = doc.transaction();
+    autosurgeon::reconcile(&mut tx, &value).map_err(|e| DocError::Write {
+        kind,
+        detail: e.to_string(),
+    })?;
+    tx.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_message(message.to_owned())
+            .with_time(Timestamp::now().0 / 1000),
+    );
+    let change = doc.get_changes(&heads).into_iter().next();
+    Ok(Edited { doc, change, out })
+}
+
+/// Any case document, typed by its key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyDoc {
+    Plan(Box<PlanDoc>),
+    Record(Box<RecordDoc>),
+}
+
+impl AnyDoc {
+    /// Read whichever type `key` is stored as.
+    pub fn read<D: ReadDoc>(doc: &D, key: &DocKey) -> Result<AnyDoc, DocError> {
+        Ok(match key.kind() {
+            DocKind::Plan => AnyDoc::Plan(Box::new(read_document(doc, key)?)),
+            DocKind::Record | DocKind::Agency => AnyDoc::Record(Box::new(read_document(doc, key)?)),
+        })
+    }
+}
+
+/// Check that every map entry sits under its own item's id.
+pub(crate) fn check_keys<K: PartialEq + fmt::Display, V>(
+    path: &str,
+    map: &std::collections::BTreeMap<K, V>,
+    id_of: impl Fn(&V) -> &K,
+) -> Result<(), Invalid> {
+    for (k, v) in map {
+        if id_of(v) != k {
+            return Err(Invalid::at(
+                format!("{path}/{k}/id"),
+                format!("the item's id is {}, not its key", id_of(v)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_keys_round_trip_and_reject_junk() {
+        let c = ChildId::random();
+        for key in [
+            DocKey::Plan(c),
+            DocKey::Record(c),
+            DocKey::Agency(c, Agency::Police),
+        ] {
+            assert_eq!(key.to_string().parse::<DocKey>(), Ok(key));
+            assert_eq!(key.child(), c);
+        }
+        for junk in [
+            "",
+            "plan",
+            "plan/x",
+            "visit/0c1f2a4e-9e0e-4f0e-8a7b-0d1f2e3a4b5c",
+            &format!("agency/{c}"),
+            &format!("agency/{c}/council"),
+            &format!("plan/{c}/extra"),
+        ] {
+            assert!(junk.parse::<DocKey>().is_err(), "{junk} parsed");
+        }
+    }
+}

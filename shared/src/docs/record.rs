@@ -1,0 +1,419 @@
+//! The team record (`record/<child>`) and agency records
+//! (`agency/<child>/<agency>`): the same shape, different readers.
+//!
+//! Visits, family voice, the chronology, supervision reviews, and content
+//! withheld from the young person. A visit lives in the document its sharing
+//! level names: [`Sharing::Team`] in the team record, [`Sharing::Agency`] in the
+//! recording agency's record.
+
+use std::collections::BTreeMap;
+
+use autosurgeon::{Hydrate, Reconcile, Text};
+
+use super::{CaseDocument, DocKey, Invalid, IsoDate, SCHEMA_VERSION, Timestamp, check_keys};
+use crate::ids::{Agency, ChildId, ItemId, PersonId};
+
+/// The team record or one agency's record for a child.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct RecordDoc {
+    pub schema_version: u64,
+    pub child_id: ChildId,
+    /// `None` for the team record; the agency for an agency record.
+    pub agency: Option<Agency>,
+    #[autosurgeon(with = "autosurgeon::map_with_parseable_keys")]
+    pub visits: BTreeMap<ItemId, Visit>,
+    #[autosurgeon(with = "autosurgeon::map_with_parseable_keys")]
+    pub family_voice: BTreeMap<ItemId, FamilyVoice>,
+    #[autosurgeon(with = "autosurgeon::map_with_parseable_keys")]
+    pub chronology: BTreeMap<ItemId, ChronologyEntry>,
+    #[autosurgeon(with = "autosurgeon::map_with_parseable_keys")]
+    pub supervision: BTreeMap<ItemId, SupervisionReview>,
+    /// Plan content held back from the young person/family (the plan holds a
+    /// marker with the same id).
+    #[autosurgeon(with = "autosurgeon::map_with_parseable_keys")]
+    pub withheld: BTreeMap<ItemId, WithheldSection>,
+}
+
+/// Where a contact with the child or family happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Reconcile, Hydrate)]
+pub enum VisitKind {
+    Home,
+    School,
+    Office,
+    Phone,
+    Video,
+    Other,
+}
+
+impl VisitKind {
+    pub const ALL: [VisitKind; 6] = [
+        VisitKind::Home,
+        VisitKind::School,
+        VisitKind::Office,
+        VisitKind::Phone,
+        VisitKind::Video,
+        VisitKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VisitKind::Home => "home",
+            VisitKind::School => "school",
+            VisitKind::Office => "office",
+            VisitKind::Phone => "phone",
+            VisitKind::Video => "video",
+            VisitKind::Other => "other",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            VisitKind::Home => "Home visit",
+            VisitKind::School => "School",
+            VisitKind::Office => "Office",
+            VisitKind::Phone => "Phone call",
+            VisitKind::Video => "Video call",
+            VisitKind::Other => "Other",
+        }
+    }
+
+    pub fn from_slug(s: &str) -> Option<Self> {
+        VisitKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Who a visit is shared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Reconcile, Hydrate)]
+pub enum Sharing {
+    /// The whole team: stored in `record/<child>`.
+    Team,
+    /// The recording agency only: stored in `agency/<child>/<agency>`.
+    Agency,
+}
+
+/// A contact with the child or family.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Visit {
+    pub id: ItemId,
+    pub at: Timestamp,
+    pub place: String,
+    pub kind: VisitKind,
+    /// The author: the only person who may edit the visit while it is a draft.
+    pub practitioner: PersonId,
+    pub practitioner_name: String,
+    pub agency: Agency,
+    pub present: Vec<String>,
+    pub child_seen: bool,
+    pub seen_alone: bool,
+    pub observations: Text,
+    pub analysis: Text,
+    /// What the child said, in their words.
+    pub child_said: Text,
+    pub next_steps: Text,
+    pub linked_actions: Vec<ItemId>,
+    pub sharing: Sharing,
+    /// Marked significant: it belongs in the chronology.
+    pub significant: bool,
+    /// Set once; after that only addenda may be added.
+    pub finalised: Option<Timestamp>,
+    #[autosurgeon(with = "autosurgeon::map_with_parseable_keys")]
+    pub addenda: BTreeMap<ItemId, Addendum>,
+}
+
+impl Visit {
+    pub fn is_finalised(&self) -> bool {
+        self.finalised.is_some()
+    }
+
+    /// Addenda oldest first.
+    pub fn addenda_in_order(&self) -> Vec<&Addendum> {
+        let mut v: Vec<&Addendum> = self.addenda.values().collect();
+        v.sort_by_key(|a| a.at);
+        v
+    }
+}
+
+/// A correction or addition to a finalised visit: who, when and why.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct Addendum {
+    pub id: ItemId,
+    pub by: PersonId,
+    pub by_name: String,
+    pub agency: Agency,
+    pub at: Timestamp,
+    pub reason: String,
+    pub text: Text,
+}
+
+/// Who a family voice entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Reconcile, Hydrate)]
+pub enum VoiceOf {
+    Child,
+    Parent,
+    Carer,
+    Sibling,
+    Other,
+}
+
+impl VoiceOf {
+    pub const ALL: [VoiceOf; 5] = [
+        VoiceOf::Child,
+        VoiceOf::Parent,
+        VoiceOf::Carer,
+        VoiceOf::Sibling,
+        VoiceOf::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoiceOf::Child => "child",
+            VoiceOf::Parent => "parent",
+            VoiceOf::Carer => "carer",
+            VoiceOf::Sibling => "sibling",
+            VoiceOf::Other => "other",
+        }
+    }
+
+    pub fn from_slug(s: &str) -> Option<Self> {
+        VoiceOf::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Highest point of the 0-10 scaling question.
+pub const SCALE_MAX: u8 = 10;
+
+/// What the child or a family member wants the team to know, captured with them.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct FamilyVoice {
+    pub id: ItemId,
+    pub at: Timestamp,
+    /// As they want to be named ("Jamie", "Mum").
+    pub said_by: String,
+    pub voice_of: VoiceOf,
+    pub own_words: Text,
+    /// The question asked for the 0-10 scale ("How safe do you feel at home?").
+    pub scale_question: String,
+    pub scale: Option<u8>,
+    /// The three houses.
+    pub worries: Text,
+    pub good_things: Text,
+    pub dreams: Text,
+    /// They agree this can be shared with the team.
+    pub consent_to_share: bool,
+    pub recorded_by: PersonId,
+    pub agency: Agency,
+}
+
+/// Whether an event helped or harmed the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Reconcile, Hydrate)]
+pub enum Impact {
+    Positive,
+    Negative,
+    Mixed,
+    NotKnown,
+}
+
+impl Impact {
+    pub const ALL: [Impact; 4] = [
+        Impact::Positive,
+        Impact::Negative,
+        Impact::Mixed,
+        Impact::NotKnown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Impact::Positive => "positive",
+            Impact::Negative => "negative",
+            Impact::Mixed => "mixed",
+            Impact::NotKnown => "not-known",
+        }
+    }
+
+    pub fn from_slug(s: &str) -> Option<Self> {
+        Impact::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Reconcile, Hydrate)]
+pub enum Significance {
+    Routine,
+    Significant,
+    Critical,
+}
+
+impl Significance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Significance::Routine => "routine",
+            Significance::Significant => "significant",
+            Significance::Critical => "critical",
+        }
+    }
+
+    pub fn from_slug(s: &str) -> Option<Self> {
+        [
+            Significance::Routine,
+            Significance::Significant,
+            Significance::Critical,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One significant event in the integrated multi-agency chronology.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct ChronologyEntry {
+    pub id: ItemId,
+    /// The date, or the start of the period.
+    pub date: IsoDate,
+    /// The end of the period, if the event spans one.
+    pub until: Option<IsoDate>,
+    /// Brief, factual, plain English.
+    pub event: Text,
+    pub source_agency: Agency,
+    pub impact: Impact,
+    pub impact_note: Text,
+    /// The action taken, or why none was.
+    pub action: Text,
+    pub significance: Significance,
+    pub recorded_by: PersonId,
+    /// The visit it came from, if any.
+    pub from_visit: Option<ItemId>,
+}
+
+/// A supervisor's review of a case.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct SupervisionReview {
+    pub id: ItemId,
+    pub reviewer: PersonId,
+    pub reviewer_name: String,
+    pub at: Timestamp,
+    /// The heads (hex change hashes) of each document reviewed, by document key,
+    /// so the next review can show what changed since.
+    pub reviewed: BTreeMap<String, Vec<String>>,
+    /// Management oversight comments.
+    pub comments: Text,
+    pub decision: String,
+    /// Once countersigned the review is never edited.
+    pub countersigned: bool,
+}
+
+/// Plan content the team holds back from the young person/family.
+#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+pub struct WithheldSection {
+    pub id: ItemId,
+    pub section: String,
+    pub content: Text,
+    /// Why sharing it would put someone at risk.
+    pub reason: String,
+    pub by: PersonId,
+    pub at: Timestamp,
+}
+
+impl RecordDoc {
+    /// An empty team record (`agency == None`) or agency record.
+    pub fn new(child_id: ChildId, agency: Option<Agency>) -> Self {
+        RecordDoc {
+            schema_version: SCHEMA_VERSION,
+            child_id,
+            agency,
+            visits: BTreeMap::new(),
+            family_voice: BTreeMap::new(),
+            chronology: BTreeMap::new(),
+            supervision: BTreeMap::new(),
+            withheld: BTreeMap::new(),
+        }
+    }
+
+    /// Visits newest first.
+    pub fn visits_newest_first(&self) -> Vec<&Visit> {
+        let mut v: Vec<&Visit> = self.visits.values().collect();
+        v.sort_by_key(|v| std::cmp::Reverse(v.at));
+        v
+    }
+}
+
+impl CaseDocument for RecordDoc {
+    fn fits(key: &DocKey) -> bool {
+        matches!(key, DocKey::Record(_) | DocKey::Agency(..))
+    }
+
+    fn schema_version(&self) -> u64 {
+        self.schema_version
+    }
+
+    fn validate(&self, key: &DocKey) -> Result<(), Invalid> {
+        if self.child_id != key.child() {
+            return Err(Invalid::at(
+                "child_id",
+                format!("this record is for {}, stored as {key}", self.child_id),
+            ));
+        }
+        if self.agency != key.agency() {
+            return Err(Invalid::at(
+                "agency",
+                format!("this record's agency does not match its key {key}"),
+            ));
+        }
+        check_keys("visits", &self.visits, |v| &v.id)?;
+        check_keys("family_voice", &self.family_voice, |f| &f.id)?;
+        check_keys("chronology", &self.chronology, |c| &c.id)?;
+        check_keys("supervision", &self.supervision, |s| &s.id)?;
+        check_keys("withheld", &self.withheld, |w| &w.id)?;
+        let expected_sharing = if key.agency().is_some() {
+            Sharing::Agency
+        } else {
+            Sharing::Team
+        };
+        for v in self.visits.values() {
+            let path = format!("visits/{}", v.id);
+            if v.sharing != expected_sharing {
+                return Err(Invalid::at(
+                    format!("{path}/sharing"),
+                    format!(
+                        "a visit shared with {:?} cannot be stored in {key}",
+                        v.sharing
+                    ),
+                ));
+            }
+            if let Some(a) = key.agency()
+                && v.agency != a
+            {
+                return Err(Invalid::at(
+                    format!("{path}/agency"),
+                    format!("a {} visit cannot be stored in {key}", v.agency),
+                ));
+            }
+            if v.seen_alone && !v.child_seen {
+                return Err(Invalid::at(
+                    format!("{path}/seen_alone"),
+                    "a child cannot be seen alone without being seen",
+                ));
+            }
+            check_keys(&format!("{path}/addenda"), &v.addenda, |a| &a.id)?;
+        }
+        for f in self.family_voice.values() {
+            if let Some(s) = f.scale
+                && s > SCALE_MAX
+            {
+                return Err(Invalid::at(
+                    format!("family_voice/{}/scale", f.id),
+                    format!("the scale is 0 to 10, not {s}"),
+                ));
+            }
+        }
+        for c in self.chronology.values() {
+            if let Some(until) = c.until
+                && until < c.date
+            {
+                return Err(Invalid::at(
+                    format!("chronology/{}/until", c.id),
+                    "a period cannot end before it starts",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

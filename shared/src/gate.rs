@@ -1,0 +1,376 @@
+//! The change gate: what a change may touch inside a document.
+//!
+//! [`check_changes`] is the per-change check the server runs on every change a
+//! device sends, and the device runs on its own changes before it keeps them.
+//! Given the document before, the changes and the principal, it
+//!
+//! 1. asks the [`AccessPolicy`] whether the principal may write the document;
+//! 2. checks that every change carries the actor of the principal's device;
+//! 3. applies the changes to a copy (never to `before`);
+//! 4. walks every operation of every change, resolves the path of the object
+//!    it acts on in the document after, and checks that path against the rules
+//!    (a young person: only their own views; nobody: a finalised visit except by
+//!    adding an addendum; only the author edits a draft visit; …);
+//! 5. reads the document after as a valid document of its schema.
+//!
+//! Operations are inspected one by one, not through the net difference, so a
+//! change that edits a finalised visit and then puts the old value back is
+//! still refused: its operations are in the history every reader receives.
+
+use automerge::legacy::{Key, ObjectId, Op, OpType};
+use automerge::{Automerge, Change, ChangeHash, ObjType, Prop, ReadDoc};
+
+use crate::docs::{AnyDoc, DocError, DocKey, PlanDoc, RecordDoc};
+use crate::ids::ItemId;
+use crate::policy::{AccessPolicy, ChildTeam, Denied, Principal, Rule};
+use crate::robust::{self, MalformedError};
+
+/// A change the gate refused: which change, where, and by which rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("change {change} was refused at `{path}`: {rule}{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") })]
+pub struct Rejection {
+    pub change: ChangeHash,
+    /// Slash-separated path in the document (`visits/<id>/observations`).
+    pub path: String,
+    pub rule: Rule,
+    pub detail: String,
+}
+
+/// Why a batch of changes was not accepted. All or none: on any error nothing
+/// of the batch is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Malformed(#[from] MalformedError),
+    #[error("change {0} depends on changes this document does not have yet")]
+    MissingDependencies(ChangeHash),
+    #[error("the document as stored is not valid, so no change can be checked against it: {0}")]
+    BeforeInvalid(#[source] DocError),
+}
+
+impl GateError {
+    /// The policy rule behind the error, if it is a policy decision.
+    pub fn rule(&self) -> Option<Rule> {
+        match self {
+            GateError::Denied(d) => Some(d.rule),
+            GateError::Rejected(r) => Some(r.rule),
+            _ => None,
+        }
+    }
+}
+
+/// Check `changes` against `before` for `principal`; the document after them
+/// on success.
+pub fn check_changes(
+    key: &DocKey,
+    before: &Automerge,
+    changes: &[Change],
+    principal: &Principal,
+    team: &ChildTeam,
+) -> Result<Automerge, GateError> {
+    AccessPolicy::can_write(principal, key, team)?;
+    if changes.is_empty() {
+        return Ok(before.clone());
+    }
+    let actor = principal.device.actor_id();
+    for c in changes {
+        if c.actor_id() != &actor {
+            return Err(reject(
+                c,
+                "",
+                Rule::ActorNotDevice,
+                format!("made by actor {}", c.actor_id()),
+            ));
+        }
+    }
+    let before_doc = AnyDoc::read(before, key).map_err(GateError::BeforeInvalid)?;
+    let after = robust::apply_changes(before, changes)?;
+    for c in changes {
+        if after.get_change_by_hash(&c.hash()).is_none() {
+            return Err(GateError::MissingDependencies(c.hash()));
+        }
+    }
+    let after_doc = AnyDoc::read(&after, key);
+
+    let ctx = Ctx {
+        key,
+        principal,
+        team,
+        before: &before_doc,
+        after: after_doc.as_ref().ok(),
+    };
+    let mut touched: Vec<(ChangeHash, Vec<String>)> = Vec::new();
+    for c in changes {
+        let expanded = robust::expand_change(c)?;
+        for op in &expanded.operations {
+            let path = op_path(&after, op)
+                .map_err(|detail| reject(c, "", Rule::InvalidDocument, detail))?;
+            ctx.check(&path, op)
+                .map_err(|(rule, detail)| reject(c, &path.join("/"), rule, detail))?;
+            touched.push((c.hash(), path));
+        }
+    }
+
+    match after_doc {
+        Ok(_) => Ok(after),
+        Err(e) => {
+            // Name the change that touched where the document went wrong.
+            let (path, detail) = match &e {
+                DocError::Invalid { problem, .. } => (problem.path.clone(), problem.reason.clone()),
+                other => (String::new(), other.to_string()),
+            };
+            let culprit = touched
+                .iter()
+                .rev()
+                .find(|(_, p)| !path.is_empty() && path.starts_with(&p.join("/")))
+                .map(|(h, _)| *h)
+                .or_else(|| changes.last().map(|c| c.hash()));
+            Err(GateError::Rejected(Rejection {
+                change: culprit.unwrap_or(ChangeHash([0; 32])),
+                path,
+                rule: Rule::InvalidDocument,
+                detail,
+            }))
+        }
+    }
+}
+
+fn reject(c: &Change, path: &str, rule: Rule, detail: impl Into<String>) -> GateError {
+    GateError::Rejected(Rejection {
+        change: c.hash(),
+        path: path.to_owned(),
+        rule,
+        detail: detail.into(),
+    })
+}
+
+/// The path, from the root, of what `op` acts on: the object's path in the
+/// document after, plus the map key the op sets or deletes. Operations inside
+/// a list or text stop at the list or text itself.
+fn op_path(after: &Automerge, op: &Op) -> Result<Vec<String>, String> {
+    let mut path = Vec::new();
+    if op.obj != ObjectId::Root {
+        let obj = after
+            .import_obj(&op.obj.to_string())
+            .map_err(|e| format!("unknown object {}: {e}", op.obj))?;
+        let parents = robust::contain("object path", || after.parents(&obj).map(|p| p.path()))
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("object {} has no path: {e}", op.obj))?;
+        for (_, prop) in parents {
+            path.push(match prop {
+                Prop::Map(k) => k,
+                Prop::Seq(i) => i.to_string(),
+            });
+        }
+        // Ops inside a list or text act on that object as a whole.
+        let typ = after.object_type(&obj).map_err(|e| e.to_string())?;
+        if matches!(typ, ObjType::List | ObjType::Text) {
+            return Ok(path);
+        }
+    }
+    if let Key::Map(k) = &op.key {
+        path.push(k.to_string());
+    }
+    Ok(path)
+}
+
+type Refusal = (Rule, String);
+
+struct Ctx<'a> {
+    key: &'a DocKey,
+    principal: &'a Principal,
+    team: &'a ChildTeam,
+    before: &'a AnyDoc,
+    after: Option<&'a AnyDoc>,
+}
+
+fn refuse<T>(rule: Rule, detail: impl Into<String>) -> Result<T, Refusal> {
+    Err((rule, detail.into()))
+}
+
+/// The item id in the second segment of a path such as `visits/<id>/…`.
+fn item(path: &[String]) -> Result<ItemId, Refusal> {
+    path.get(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or((Rule::InvalidDocument, "not an item id".to_owned()))
+}
+
+impl Ctx<'_> {
+    fn check(&self, path: &[String], op: &Op) -> Result<(), Refusal> {
+        if op.obj == ObjectId::Root {
+            return self.check_root_field(path.first().map(String::as_str).unwrap_or(""), op);
+        }
+        match self.before {
+            AnyDoc::Plan(before) => self.check_plan(before, path),
+            AnyDoc::Record(before) => self.check_record(before, path),
+        }
+    }
+
+    /// Fields at the root: a document's identity and collections never change;
+    /// a few plain plan fields are edited in place.
+    fn check_root_field(&self, field: &str, op: &Op) -> Result<(), Refusal> {
+        let editable = matches!(self.key, DocKey::Plan(_))
+            && matches!(
+                field,
+                "legal_status" | "named_person" | "lead_professional" | "review_date"
+            )
+            && !matches!(op.action, OpType::Make(ObjType::List | ObjType::Text));
+        if !editable {
+            return refuse(
+                Rule::DocumentStructure,
+                format!("`{field}` is fixed once the document exists"),
+            );
+        }
+        if self.principal.is_young_person_of(self.team) {
+            return refuse(Rule::YoungPersonOwnViewsOnly, "");
+        }
+        Ok(())
+    }
+
+    fn check_plan(&self, before: &PlanDoc, path: &[String]) -> Result<(), Refusal> {
+        let after = match self.after {
+            Some(AnyDoc::Plan(p)) => Some(p.as_ref()),
+            _ => None,
+        };
+        let collection = path.first().map(String::as_str).unwrap_or("");
+        if self.principal.is_young_person_of(self.team) && collection != "young_person_views" {
+            return refuse(Rule::YoungPersonOwnViewsOnly, "");
+        }
+        match collection {
+            "young_person_views" | "family_views" => {
+                let id = item(path)?;
+                let pick = |p: &PlanDoc| {
+                    if collection == "young_person_views" {
+                        p.young_person_views.get(&id)
+                    } else {
+                        p.family_views.get(&id)
+                    }
+                    .map(|v| v.author)
+                };
+                self.own_item(pick(before), after.and_then(pick), Rule::OwnWordsAuthorOnly)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_record(&self, before: &RecordDoc, path: &[String]) -> Result<(), Refusal> {
+        let after = match self.after {
+            Some(AnyDoc::Record(r)) => Some(r.as_ref()),
+            _ => None,
+        };
+        let p = self.principal;
+        let is_member = p.membership(self.team).is_some();
+        let collection = path.first().map(String::as_str).unwrap_or("");
+        if collection == "supervision" {
+            if !p.supervises_team(self.team, self.key.agency()) {
+                return refuse(Rule::SupervisionSupervisorsOnly, "");
+            }
+            let id = item(path)?;
+            if let Some(review) = before.supervision.get(&id)
+                && review.countersigned
+            {
+                return refuse(Rule::CountersignedReviewFinal, "");
+            }
+            let reviewer = |r: &RecordDoc| r.supervision.get(&id).map(|s| s.reviewer);
+            return self.own_item(
+                reviewer(before),
+                after.and_then(reviewer),
+                Rule::AuthorIsSelf,
+            );
+        }
+        if !is_member {
+            return refuse(Rule::SupervisorReviewOnly, "");
+        }
+        let id = item(path)?;
+        match collection {
+            "visits" => match before.visits.get(&id) {
+                Some(v) if v.is_finalised() => {
+                    // Only a new addendum, in the principal's own name.
+                    let addendum: Option<ItemId> = (path.get(2).map(String::as_str)
+                        == Some("addenda"))
+                    .then(|| path.get(3)?.parse().ok())
+                    .flatten();
+                    let Some(aid) = addendum else {
+                        return refuse(Rule::FinalisedVisitAddendumOnly, "");
+                    };
+                    if v.addenda.contains_key(&aid) {
+                        return refuse(
+                            Rule::FinalisedVisitAddendumOnly,
+                            "an addendum, once shared, is not edited",
+                        );
+                    }
+                    let by = after
+                        .and_then(|a| a.visits.get(&id))
+                        .and_then(|v| v.addenda.get(&aid))
+                        .map(|a| a.by);
+                    self.own_item(None, by, Rule::AuthorIsSelf)
+                }
+                Some(v) => {
+                    if v.practitioner != p.person {
+                        return refuse(Rule::DraftVisitAuthorOnly, "");
+                    }
+                    let author = after
+                        .and_then(|a| a.visits.get(&id))
+                        .map(|v| v.practitioner);
+                    self.own_item(None, author, Rule::AuthorIsSelf)
+                }
+                None => {
+                    let author = after
+                        .and_then(|a| a.visits.get(&id))
+                        .map(|v| v.practitioner);
+                    self.own_item(None, author, Rule::AuthorIsSelf)
+                }
+            },
+            "family_voice" => {
+                let by = |r: &RecordDoc| r.family_voice.get(&id).map(|f| f.recorded_by);
+                self.own_item(by(before), after.and_then(by), Rule::OwnWordsAuthorOnly)
+            }
+            "chronology" => {
+                if before.chronology.contains_key(&id) {
+                    return Ok(()); // the team keeps the chronology together
+                }
+                let by = after
+                    .and_then(|a| a.chronology.get(&id))
+                    .map(|c| c.recorded_by);
+                self.own_item(None, by, Rule::AuthorIsSelf)
+            }
+            "withheld" => {
+                if before.withheld.contains_key(&id) {
+                    return Ok(());
+                }
+                let by = after.and_then(|a| a.withheld.get(&id)).map(|w| w.by);
+                self.own_item(None, by, Rule::AuthorIsSelf)
+            }
+            _ => refuse(
+                Rule::DocumentStructure,
+                format!("`{collection}` is not a section of this record"),
+            ),
+        }
+    }
+
+    /// An item that existed before may be changed only by its author (`rule`);
+    /// a new item must name the principal as its author.
+    fn own_item(
+        &self,
+        before_author: Option<crate::ids::PersonId>,
+        after_author: Option<crate::ids::PersonId>,
+        rule: Rule,
+    ) -> Result<(), Refusal> {
+        let me = self.principal.person;
+        if let Some(a) = before_author
+            && a != me
+        {
+            return refuse(rule, "");
+        }
+        if let Some(a) = after_author
+            && a != me
+        {
+            return refuse(Rule::AuthorIsSelf, "");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,543 @@
+//! The sync protocol's wire types: what a device and the server send each other.
+//!
+//! Request and response bodies of `/v1/*` are CBOR (RFC 8949) maps with the
+//! field names below (`application/cbor`); byte fields are CBOR byte strings;
+//! ids and document keys are text. Error bodies are JSON ([`ErrorBody`]) so
+//! they read the same from curl and from a client. `docs/sync-protocol.md`
+//! is the full specification, written so a client can be built from it alone.
+
+use serde::{Deserialize, Serialize};
+
+use crate::docs::DocKey;
+use crate::ids::{Agency, ChildId, DeviceId, PersonId};
+
+/// The media type of every `/v1/*` request and success response body.
+pub const CBOR_CONTENT_TYPE: &str = "application/cbor";
+
+/// `POST`: enrol a device with a one-time code (not signed).
+pub const PATH_ENROL: &str = "/v1/enrol";
+/// `GET`: the caller's directory view (signed).
+pub const PATH_DIRECTORY: &str = "/v1/directory";
+/// `POST`: which readable documents changed since a cursor (signed).
+pub const PATH_CHANGED: &str = "/v1/changed";
+/// `POST`: a batch of Automerge sync messages (signed).
+pub const PATH_SYNC: &str = "/v1/sync";
+/// `POST`: a revoked device hands over its unsynced changes (signed; the only
+/// route a revoked device may use).
+pub const PATH_OFFER: &str = "/v1/offer";
+/// `GET`: liveness (not signed; JSON `{"status":"ok"}`).
+pub const PATH_HEALTH: &str = "/health";
+
+/// The most documents one `/v1/sync` or `/v1/offer` request may carry.
+pub const MAX_DOCS_PER_REQUEST: usize = 256;
+
+/// Serde for `Vec<u8>` as a CBOR byte string (not an array of integers).
+pub mod bytes {
+    use serde::de::{self, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_byte_buf(BytesVisitor)
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a byte string")
+        }
+
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(b) = seq.next_element::<u8>()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+
+    /// The same for `Option<Vec<u8>>` (absent or null is `None`).
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(b) => s.serialize_bytes(b),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrapped(#[serde(with = "super")] Vec<u8>);
+            Ok(Option::<Wrapped>::deserialize(d)?.map(|w| w.0))
+        }
+    }
+
+    /// The same for `Vec<Vec<u8>>`.
+    pub mod list {
+        use serde::ser::SerializeSeq;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(v.len()))?;
+            for b in v {
+                seq.serialize_element(&Wrapped(b.clone()))?;
+            }
+            seq.end()
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+            Ok(Vec::<Wrapped>::deserialize(d)?
+                .into_iter()
+                .map(|w| w.0)
+                .collect())
+        }
+
+        #[derive(serde::Serialize, Deserialize)]
+        struct Wrapped(#[serde(with = "super")] Vec<u8>);
+    }
+}
+
+// ---------------------------------------------------------------- enrolment
+
+/// `POST /v1/enrol`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    /// The one-time code an administrator gave the person (dashes and case
+    /// are ignored).
+    pub code: String,
+    /// The device's raw 32-byte Ed25519 public key.
+    #[serde(with = "bytes")]
+    pub public_key: Vec<u8>,
+    /// A name the person recognises ("Morag's work phone"); shown to admins.
+    pub device_name: String,
+}
+
+impl std::fmt::Debug for EnrolRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The code is a credential until it is used: never print it.
+        f.debug_struct("EnrolRequest")
+            .field("device_name", &self.device_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer to a successful enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    /// The new device's id: sign every later request as this device, and make
+    /// every Automerge change with actor [`DeviceId::actor_id`].
+    pub device: DeviceId,
+    pub person: PersonId,
+    pub directory: DirectoryView,
+}
+
+// ---------------------------------------------------------------- directory
+
+/// What a person may know of the partnership's directory: who they are, and
+/// the children whose documents they may read, with each child's team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryView {
+    pub me: PersonView,
+    /// The people this person supervises (empty unless a supervisor).
+    pub supervises: Vec<PersonView>,
+    pub children: Vec<ChildView>,
+}
+
+/// One person as the directory shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonView {
+    pub id: PersonId,
+    pub name: String,
+    pub kind: PersonKindView,
+    /// `None` for a young person.
+    pub agency: Option<Agency>,
+    /// For a young person: the child whose plan they read (themselves).
+    pub child: Option<ChildId>,
+}
+
+/// On the wire: `"practitioner"`, `"supervisor"` or `"young-person"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PersonKindView {
+    Practitioner,
+    Supervisor,
+    YoungPerson,
+}
+
+/// A child this person may read documents of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildView {
+    pub id: ChildId,
+    pub name: String,
+    /// The documents of this child the person may read, in key order.
+    pub documents: Vec<DocKey>,
+    pub team: Vec<TeamMemberView>,
+    /// The young person linked to this child, if any.
+    pub young_person: Option<PersonId>,
+}
+
+/// One member of a child's team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMemberView {
+    pub person: PersonId,
+    pub name: String,
+    pub agency: Agency,
+    pub role: TeamRoleView,
+}
+
+/// On the wire: `"member"`, `"lead-professional"` or `"named-person"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TeamRoleView {
+    Member,
+    LeadProfessional,
+    NamedPerson,
+}
+
+// ---------------------------------------------------------------- changed
+
+/// `POST /v1/changed`: which of my documents should I sync?
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedRequest {
+    /// The cursor from the last response this device received, or `None` on
+    /// first use (or after losing its data).
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Documents from an earlier response's `gone` that the device has now
+    /// deleted, so the server stops listing them.
+    #[serde(default)]
+    pub dropped: Vec<DocKey>,
+}
+
+/// The answer to [`ChangedRequest`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedResponse {
+    /// Opaque: send it back as-is next time, after syncing what is listed.
+    pub cursor: String,
+    /// Readable documents with changes from others since `cursor`.
+    pub changed: Vec<DocKey>,
+    /// Readable documents this device has never synced: start syncing them
+    /// from an empty document. Listed on every call until synced once.
+    pub new: Vec<DocKey>,
+    /// Documents this device synced before but may no longer read: delete
+    /// them (the server refuses any change to them now), then acknowledge
+    /// them in the next request's `dropped`.
+    pub gone: Vec<DocKey>,
+}
+
+// ---------------------------------------------------------------- sync
+
+/// `POST /v1/sync`: one Automerge sync message per document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    pub docs: Vec<DocMessage>,
+}
+
+/// A sync message for one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocMessage {
+    pub key: DocKey,
+    /// `automerge::sync::Message::encode()` output (V2-capable, as automerge
+    /// 0.12 generates).
+    #[serde(with = "bytes")]
+    pub message: Vec<u8>,
+}
+
+/// The answer to [`SyncRequest`]: one entry per requested document, in the
+/// request's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    pub docs: Vec<DocReply>,
+}
+
+/// The server's answer for one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocReply {
+    pub key: DocKey,
+    pub status: DocStatus,
+    /// The server's next sync message for this document, to pass to
+    /// `receive_sync_message`. Present for `ok`, `rejected` and `denied`;
+    /// absent for `unavailable` and `malformed`.
+    #[serde(
+        default,
+        with = "bytes::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub message: Option<Vec<u8>>,
+    /// For `rejected`: which change broke which rule, where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<RejectionView>,
+    /// For `denied` and `malformed`: a rule name or a short reason, safe to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What became of one document in a sync batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocStatus {
+    /// The message was applied; any changes it carried are stored.
+    Ok,
+    /// The message carried changes and the server refused all of them (none
+    /// stored): see `rejection`. Keep them on the device, do not resend them
+    /// in this sync run.
+    Rejected,
+    /// The message carried changes to a document this person may read but not
+    /// write (none stored).
+    Denied,
+    /// No such document, or not readable by this device: the two look the same.
+    Unavailable,
+    /// The sync message could not be decoded or applied.
+    Malformed,
+}
+
+/// A rejected change: its hash, the path in the document it touched, and the
+/// name of the rule it broke (stable, from `bothy_shared::gate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectionView {
+    /// Lowercase hex of the Automerge change hash.
+    pub change: String,
+    pub path: String,
+    pub rule: String,
+}
+
+/// A device's sync state for one document at the start of a sync run.
+///
+/// Decodes what the device persisted (`automerge::sync::State::encode()`,
+/// which keeps only the shared heads; `None` or undecodable bytes start
+/// afresh) and primes it so the run's first message already carries every
+/// local change made since the last sync: the server promises that shared
+/// heads only ever name changes it has stored, so the device may assume the
+/// server has exactly those. Pushing a new visit is then one round trip.
+/// (Without priming Automerge spends a round trip learning what the server
+/// has; both are correct.)
+pub fn resume_sync_state(encoded: Option<&[u8]>) -> automerge::sync::State {
+    use automerge::sync::{BloomFilter, Have, State};
+    let mut state = encoded
+        .and_then(|bytes| State::decode(bytes).ok())
+        .unwrap_or_default();
+    if !state.shared_heads.is_empty() {
+        state.their_heads = Some(state.shared_heads.clone());
+        state.their_need = Some(Vec::new());
+        state.their_have = Some(vec![Have {
+            last_sync: state.shared_heads.clone(),
+            bloom: BloomFilter::default(),
+        }]);
+    }
+    state
+}
+
+// ---------------------------------------------------------------- offer
+
+/// `POST /v1/offer`: a revoked device hands over changes that never synced,
+/// before it wipes itself. The server stores them in quarantine for an
+/// administrator; it never applies them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferRequest {
+    pub docs: Vec<OfferedDoc>,
+}
+
+/// Unsynced changes of one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferedDoc {
+    pub key: DocKey,
+    /// Raw Automerge change chunks (`Change::raw_bytes()`).
+    #[serde(with = "bytes::list")]
+    pub changes: Vec<Vec<u8>>,
+}
+
+/// The answer to [`OfferRequest`]: how many changes were kept. After this
+/// the device may wipe.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferResponse {
+    pub received: u64,
+}
+
+// ---------------------------------------------------------------- errors
+
+/// The JSON body of every error response (`application/json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorCode,
+    /// A sentence for logs and people; clients branch on `error`.
+    pub message: String,
+}
+
+/// Stable error codes; on the wire in kebab-case (`"device-revoked"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorCode {
+    /// 400: the body is not the expected CBOR, or a field is invalid.
+    Malformed,
+    /// 401: a signature header is missing or malformed.
+    Unsigned,
+    /// 401: the signature does not verify.
+    BadSignature,
+    /// 401: the timestamp is more than five minutes from the server's clock.
+    StaleTimestamp,
+    /// 401: this nonce was already used.
+    ReplayedNonce,
+    /// 401: no device with this id is enrolled.
+    UnknownDevice,
+    /// 401: the enrolment code is unknown, used or expired (indistinguishable).
+    InvalidCode,
+    /// 403: the device is revoked. Offer unsynced work to `/v1/offer`, then wipe.
+    DeviceRevoked,
+    /// 403: the request is not allowed for this person.
+    Forbidden,
+    /// 404: no such route.
+    NotFound,
+    /// 413: the body is larger than the server accepts.
+    TooLarge,
+    /// 415: the body is not `application/cbor`.
+    UnsupportedMediaType,
+    /// 408: the request took too long.
+    Timeout,
+    /// 500: the server failed; nothing was half-done (retry later).
+    Internal,
+}
+
+impl ErrorCode {
+    /// The kebab-case name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::Unsigned => "unsigned",
+            ErrorCode::BadSignature => "bad-signature",
+            ErrorCode::StaleTimestamp => "stale-timestamp",
+            ErrorCode::ReplayedNonce => "replayed-nonce",
+            ErrorCode::UnknownDevice => "unknown-device",
+            ErrorCode::InvalidCode => "invalid-code",
+            ErrorCode::DeviceRevoked => "device-revoked",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not-found",
+            ErrorCode::TooLarge => "too-large",
+            ErrorCode::UnsupportedMediaType => "unsupported-media-type",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+// ---------------------------------------------------------------- CBOR helpers
+
+/// A body that could not be encoded or decoded as CBOR.
+#[derive(Debug, thiserror::Error)]
+#[error("bad CBOR: {0}")]
+pub struct CborError(pub String);
+
+/// Encode a wire value as CBOR.
+pub fn to_cbor<T: Serialize>(value: &T) -> Result<Vec<u8>, CborError> {
+    let mut out = Vec::new();
+    ciborium::into_writer(value, &mut out).map_err(|e| CborError(e.to_string()))?;
+    Ok(out)
+}
+
+/// Decode a wire value from CBOR (untrusted bytes: never panics; nesting is
+/// limited by ciborium's default recursion limit).
+pub fn from_cbor<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CborError> {
+    ciborium::from_reader(bytes).map_err(|e| CborError(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_fields_are_cbor_byte_strings() {
+        let key = DocKey::Plan(ChildId::random());
+        let req = SyncRequest {
+            docs: vec![DocMessage {
+                key,
+                message: vec![1, 2, 3],
+            }],
+        };
+        let bytes = to_cbor(&req).unwrap();
+        // major type 2 (byte string) of length 3: 0x43 followed by 1 2 3
+        assert!(bytes.windows(4).any(|w| w == [0x43, 1, 2, 3]));
+        assert_eq!(from_cbor::<SyncRequest>(&bytes).unwrap(), req);
+    }
+
+    #[test]
+    fn replies_round_trip_with_and_without_optional_fields() {
+        let key = DocKey::Record(ChildId::random());
+        for reply in [
+            DocReply {
+                key,
+                status: DocStatus::Ok,
+                message: Some(vec![0x43, 0]),
+                rejection: None,
+                detail: None,
+            },
+            DocReply {
+                key,
+                status: DocStatus::Rejected,
+                message: None,
+                rejection: Some(RejectionView {
+                    change: "ab".into(),
+                    path: "/needs".into(),
+                    rule: "r".into(),
+                }),
+                detail: None,
+            },
+        ] {
+            let resp = SyncResponse { docs: vec![reply] };
+            assert_eq!(
+                from_cbor::<SyncResponse>(&to_cbor(&resp).unwrap()).unwrap(),
+                resp
+            );
+        }
+        let offer = OfferRequest {
+            docs: vec![OfferedDoc {
+                key,
+                changes: vec![vec![1], vec![2, 3]],
+            }],
+        };
+        assert_eq!(
+            from_cbor::<OfferRequest>(&to_cbor(&offer).unwrap()).unwrap(),
+            offer
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for junk in [
+            &b""[..],
+            b"\xff",
+            b"\xa1\x64docs\x9f",
+            b"\x5b\xff\xff\xff\xff\xff\xff\xff\xff",
+        ] {
+            assert!(from_cbor::<SyncRequest>(junk).is_err());
+        }
+    }
+
+    #[test]
+    fn error_codes_match_their_serde_names() {
+        for code in [
+            ErrorCode::DeviceRevoked,
+            ErrorCode::ReplayedNonce,
+            ErrorCode::UnsupportedMediaType,
+        ] {
+            let s = to_cbor(&code).unwrap();
+            let name: String = from_cbor(&s).unwrap();
+            assert_eq!(name, code.as_str());
+        }
+    }
+}
