@@ -695,6 +695,16 @@ mod tests {
     }
 
     #[test]
+    fn demo_documents_are_the_same_on_every_run() {
+        let a = partnership().children[0].documents(&server_actor()).unwrap();
+        let b = partnership().children[0].documents(&server_actor()).unwrap();
+        for ((ka, da), (kb, db)) in a.iter().zip(&b) {
+            assert_eq!(ka, kb);
+            assert_eq!(da.get_heads(), db.get_heads(), "{ka}");
+        }
+    }
+
+    #[test]
     fn the_young_person_reads_only_their_plan() {
         let demo = partnership();
         let kai = demo.person("Kai").unwrap().principal(DeviceId::random());

@@ -282,6 +282,10 @@ pub fn write_document<T: CaseDocument>(
 }
 
 /// A new document holding `value`, its first change made by `actor`.
+///
+/// The change carries no timestamp, so the same value and actor always give
+/// the same change hash: the demo server and a device's offline demo hold the
+/// very same documents and sync without conflict.
 pub fn new_document<T: CaseDocument>(
     key: &DocKey,
     value: &T,
@@ -290,7 +294,9 @@ pub fn new_document<T: CaseDocument>(
     let mut doc = AutoCommit::new().with_actor(actor);
     write_document(&mut doc, key, value)?;
     doc.commit_with(
-        automerge::transaction::CommitOptions::default().with_message(format!("create {key}")),
+        automerge::transaction::CommitOptions::default()
+            .with_message(format!("create {key}"))
+            .with_time(0),
     );
     Ok(doc.document().clone())
 }
@@ -317,26 +323,41 @@ pub fn change_document<T: CaseDocument, R>(
     message: &str,
     edit: impl FnOnce(&mut T) -> R,
 ) -> Result<Edited<R>, DocError> {
-    let kind = key.kind();
     let mut value: T = read_document(before, key)?;
     let out = edit(&mut value);
+    let (doc, change) = commit_document(before, key, actor, message, &value)?;
+    Ok(Edited { doc, change, out })
+}
+
+/// Reconcile `value` into a copy of `before` as one change by `actor`.
+/// `value` must have been hydrated from `before` (its text fields remember
+/// the heads they were read at).
+pub fn commit_document<T: CaseDocument>(
+    before: &Automerge,
+    key: &DocKey,
+    actor: &ActorId,
+    message: &str,
+    value: &T,
+) -> Result<(Automerge, Option<automerge::Change>), DocError> {
+    let kind = key.kind();
     value
         .validate(key)
         .map_err(|problem| DocError::Invalid { kind, problem })?;
     let mut doc = before.clone().with_actor(actor.clone());
     let heads = doc.get_heads();
     let mut tx = doc.transaction();
-    autosurgeon::reconcile(&mut tx, &value).map_err(|e| DocError::Write {
-        kind,
-        detail: e.to_string(),
-    })?;
+    // autosurgeon panics (rather than erring) on a value whose text was read
+    // from other heads: contain it so a programming slip is an error, not a crash.
+    crate::robust::contain("reconcile", || autosurgeon::reconcile(&mut tx, value))
+        .map_err(|e| DocError::Write { kind, detail: e.to_string() })?
+        .map_err(|e| DocError::Write { kind, detail: e.to_string() })?;
     tx.commit_with(
         automerge::transaction::CommitOptions::default()
             .with_message(message.to_owned())
             .with_time(Timestamp::now().0 / 1000),
     );
     let change = doc.get_changes(&heads).into_iter().next();
-    Ok(Edited { doc, change, out })
+    Ok((doc, change))
 }
 
 /// Any case document, typed by its key.
@@ -344,6 +365,18 @@ pub fn change_document<T: CaseDocument, R>(
 pub enum AnyDoc {
     Plan(Box<PlanDoc>),
     Record(Box<RecordDoc>),
+}
+
+impl From<PlanDoc> for AnyDoc {
+    fn from(p: PlanDoc) -> Self {
+        AnyDoc::Plan(Box::new(p))
+    }
+}
+
+impl From<RecordDoc> for AnyDoc {
+    fn from(r: RecordDoc) -> Self {
+        AnyDoc::Record(Box::new(r))
+    }
 }
 
 impl AnyDoc {

@@ -1,0 +1,189 @@
+//! The services the app and the `bothy` command call.
+//!
+//! [`Client`] is the device's client core: an unlocked [`Store`], the
+//! directory ([`Directory`]) and the documents loaded from it. Every write is
+//! made the way the server will check it: the typed document is edited, the
+//! edit is turned into one Automerge change by this device's actor, and the
+//! change goes through the shared [`check_changes`] gate before it is saved,
+//! so an honest device is never refused by the server.
+//!
+//! Reads return plain view models (no Automerge, no SQL) for the views.
+
+mod caseload;
+mod child;
+mod plan;
+mod supervision;
+mod visits;
+mod young_person;
+
+use automerge::{Automerge, ReadDoc};
+use bothy_shared::docs::{AnyDoc, CaseDocument, DocKey, commit_document, read_document};
+use bothy_shared::gate::check_changes;
+use bothy_shared::ids::ChildId;
+use bothy_shared::policy::{AccessPolicy, ChildTeam};
+
+pub use caseload::*;
+pub use child::*;
+pub use plan::*;
+pub use supervision::*;
+pub use visits::*;
+pub use young_person::*;
+
+use crate::directory::{Directory, Me};
+use crate::documents::{self, Documents};
+use crate::error::ServiceError;
+use crate::store::Store;
+
+/// The meta key the directory is stored under.
+pub const DIRECTORY_META: &str = "directory";
+
+/// Thresholds the caseload flags use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// A child not visited for this many days is flagged "visit overdue".
+    pub visit_overdue_after_days: i64,
+    /// A plan review this many days away (or past) is flagged "review due".
+    pub review_due_within_days: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { visit_overdue_after_days: 28, review_due_within_days: 14 }
+    }
+}
+
+/// The client core over one unlocked store.
+#[derive(Debug)]
+pub struct Client {
+    store: Store,
+    dir: Directory,
+    docs: Documents,
+    settings: Settings,
+}
+
+impl Client {
+    /// Open the client core over an unlocked store whose device is enrolled
+    /// (or seeded with the offline demo).
+    pub fn open(store: Store) -> Result<Client, (Store, ServiceError)> {
+        let dir = match store.meta(DIRECTORY_META) {
+            Ok(Some(bytes)) => match serde_json::from_slice::<Directory>(&bytes) {
+                Ok(d) => d,
+                Err(e) => return Err((store, ServiceError::Directory(e))),
+            },
+            Ok(None) => return Err((store, ServiceError::NotEnrolled)),
+            Err(e) => return Err((store, e.into())),
+        };
+        Ok(Client { store, dir, docs: Documents::default(), settings: Settings::default() })
+    }
+
+    /// Store `dir` as this device's directory (at enrolment, after a sync, or
+    /// for the offline demo).
+    pub fn save_directory(store: &mut Store, dir: &Directory) -> Result<(), ServiceError> {
+        let bytes = serde_json::to_vec(dir).map_err(ServiceError::Directory)?;
+        store.put_meta(DIRECTORY_META, &bytes)?;
+        Ok(())
+    }
+
+    /// Replace the directory (the sync engine does this with what the server sends).
+    pub fn set_directory(&mut self, dir: Directory) -> Result<(), ServiceError> {
+        Self::save_directory(&mut self.store, &dir)?;
+        self.dir = dir;
+        Ok(())
+    }
+
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    pub fn me(&self) -> &Me {
+        &self.dir.me
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.dir
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Lock: close the database and forget every decrypted document.
+    pub fn lock(mut self) -> Result<(), ServiceError> {
+        self.docs.clear();
+        self.store.lock()?;
+        Ok(())
+    }
+
+    /// The team around `child`, as this device knows it.
+    pub fn team(&self, child: ChildId) -> Result<&ChildTeam, ServiceError> {
+        self.dir.teams.get(&child).ok_or_else(|| ServiceError::not_found("child", child))
+    }
+
+    /// The document under `key`, if this device holds it.
+    pub fn document(&mut self, key: &DocKey) -> Result<Option<&Automerge>, ServiceError> {
+        self.docs.get(&self.store, key)
+    }
+
+    /// Read a typed document this device holds.
+    pub(crate) fn read<T: CaseDocument>(&mut self, key: &DocKey) -> Result<T, ServiceError> {
+        let team = self.team(key.child())?;
+        AccessPolicy::can_read(&self.dir.me.principal(), key, team)?;
+        let doc = self.docs.require(&self.store, key)?;
+        Ok(read_document(doc, key)?)
+    }
+
+    /// Edit a typed document: `edit` changes the value; the result becomes one
+    /// change by this device, checked by the shared gate, then saved with the
+    /// document's index rows in one transaction.
+    pub(crate) fn edit<T, R>(
+        &mut self,
+        key: DocKey,
+        what: &str,
+        edit: impl FnOnce(&mut T, &Me) -> Result<R, ServiceError>,
+    ) -> Result<R, ServiceError>
+    where
+        T: CaseDocument + Clone,
+        AnyDoc: From<T>,
+    {
+        let principal = self.dir.me.principal();
+        let team = self.dir.teams.get(&key.child()).ok_or_else(|| ServiceError::not_found("child", key.child()))?;
+        AccessPolicy::can_write(&principal, &key, team)?;
+        let before = self.docs.require(&self.store, &key)?;
+        let mut value: T = read_document(before, &key)?;
+        let out = edit(&mut value, &self.dir.me)?;
+        let (after, change) = commit_document(before, &key, &principal.device.actor_id(), what, &value)?;
+        let Some(change) = change else { return Ok(out) };
+        check_changes(&key, before, std::slice::from_ref(&change), &principal, team)?;
+        let typed = AnyDoc::from(value);
+        self.docs.save(&mut self.store, &key, after, &mut [change], true, |t| documents::reindex(t, &key, &typed))?;
+        Ok(out)
+    }
+
+    /// Take documents that came from elsewhere (the server, the offline demo):
+    /// stored as not-local changes, index rows rebuilt.
+    pub fn receive_documents(&mut self, docs: Vec<(DocKey, Automerge)>) -> Result<(), ServiceError> {
+        for (key, incoming) in docs {
+            let current = self.docs.get(&self.store, &key)?.cloned().unwrap_or_default();
+            let mut new_changes = incoming.get_changes(&current.get_heads());
+            // Only what this device does not have yet.
+            new_changes.retain(|c| current.get_change_by_hash(&c.hash()).is_none());
+            if new_changes.is_empty() {
+                continue;
+            }
+            let merged = bothy_shared::robust::apply_changes(&current, &new_changes)?;
+            let typed = AnyDoc::read(&merged, &key)?;
+            self.docs.save(&mut self.store, &key, merged, &mut new_changes, false, |t| documents::reindex(t, &key, &typed))?;
+        }
+        Ok(())
+    }
+
+    /// Keys of every document this device holds.
+    pub fn document_keys(&self) -> Result<Vec<DocKey>, ServiceError> {
+        Ok(self.store.list_doc_keys()?.iter().filter_map(|k| k.parse().ok()).collect())
+    }
+}

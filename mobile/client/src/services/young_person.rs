@@ -1,0 +1,160 @@
+//! The young person's own view: "My plan" in plain words, "My team", "What
+//! happens next", and "What I think" on each part of the plan.
+//!
+//! Built only from the plan document (the only one a young person's device
+//! ever receives), leaving out every section the team has marked withheld.
+
+use bothy_shared::docs::*;
+use bothy_shared::ids::ItemId;
+use bothy_shared::policy::PersonKind;
+use serde::Serialize;
+
+use super::Client;
+use super::child::view_lines;
+use crate::error::ServiceError;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MyPlan {
+    /// What they like to be called.
+    pub name: String,
+    /// Why there is a plan, in the team's words.
+    pub why: String,
+    pub my_team: Vec<MyTeamLine>,
+    /// "How things are going": one line per wellbeing area not withheld.
+    pub how_things_are: Vec<MyWellbeingLine>,
+    pub what_happens_next: Vec<NextStep>,
+    pub what_i_think: Vec<ViewLine>,
+    pub next_review: Option<IsoDate>,
+}
+
+pub use super::child::ViewLine;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MyTeamLine {
+    pub name: String,
+    /// "social worker", "guidance teacher"…
+    pub role: String,
+    pub is_lead: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MyWellbeingLine {
+    /// The section key to attach "What I think" to (`wellbeing/safe`).
+    pub about: String,
+    pub label: &'static str,
+    pub now: Option<u8>,
+    pub going_well: String,
+    pub worries: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NextStep {
+    /// The section key to attach "What I think" to (`need/<id>`).
+    pub about: String,
+    pub what: String,
+    pub who: String,
+    pub by_when: Option<IsoDate>,
+    /// Plain words: "Not started yet", "Happening now", "Done".
+    pub status: &'static str,
+}
+
+fn plain_status(s: ActionStatus) -> &'static str {
+    match s {
+        ActionStatus::NotStarted => "Not started yet",
+        ActionStatus::InProgress => "Happening now",
+        ActionStatus::Done => "Done",
+        ActionStatus::Stuck => "Stuck — your team is working on it",
+        ActionStatus::NoLongerNeeded => "Not needed any more",
+    }
+}
+
+impl Client {
+    fn my_child(&self) -> Result<bothy_shared::ids::ChildId, ServiceError> {
+        match self.dir.me.kind {
+            PersonKind::YoungPerson { child } => Ok(child),
+            _ => Err(ServiceError::bad("my plan", "only a young person has \"My plan\"")),
+        }
+    }
+
+    /// "My plan", for the young person using this device.
+    pub fn my_plan(&mut self) -> Result<MyPlan, ServiceError> {
+        let child = self.my_child()?;
+        let plan: PlanDoc = self.read(&DocKey::Plan(child))?;
+        let withheld: Vec<&str> = plan.withheld.values().map(|w| w.section.as_str()).collect();
+        let hidden = |about: &str| withheld.iter().any(|w| about == *w || about.starts_with(&format!("{w}/")));
+        let lead = plan.lead_professional.as_ref().map(|p| p.person);
+        let mut my_team: Vec<MyTeamLine> = plan
+            .team
+            .values()
+            .map(|p| MyTeamLine { name: p.name.clone(), role: p.role_title.clone(), is_lead: Some(p.person) == lead })
+            .collect();
+        my_team.sort_by_key(|l| (!l.is_lead, l.name.clone()));
+        let how_things_are = Indicator::ALL
+            .iter()
+            .map(|&i| (format!("wellbeing/{}", i.as_str()), i))
+            .filter(|(about, _)| !hidden(about))
+            .map(|(about, i)| {
+                let a = plan.wellbeing.get(i);
+                MyWellbeingLine {
+                    about,
+                    label: i.label(),
+                    now: a.latest().map(|r| r.score),
+                    going_well: a.strengths.as_str().to_owned(),
+                    worries: a.concerns.as_str().to_owned(),
+                }
+            })
+            .collect();
+        let mut what_happens_next: Vec<NextStep> = plan
+            .needs
+            .values()
+            .filter(|n| !hidden(&format!("need/{}", n.id)))
+            .flat_map(|n| {
+                n.actions.values().filter(|a| !hidden(&format!("need/{}/action/{}", n.id, a.id))).map(move |a| NextStep {
+                    about: format!("need/{}", n.id),
+                    what: a.what.as_str().to_owned(),
+                    who: a.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "Your team".to_owned()),
+                    by_when: a.due,
+                    status: plain_status(a.status),
+                })
+            })
+            .collect();
+        what_happens_next.sort_by_key(|s| (s.status == "Done", s.by_when));
+        Ok(MyPlan {
+            name: if plan.child.preferred_name.is_empty() { plan.child.name.clone() } else { plan.child.preferred_name.clone() },
+            why: if hidden("reason") { String::new() } else { plan.reason.as_str().to_owned() },
+            my_team,
+            how_things_are,
+            what_happens_next,
+            what_i_think: view_lines(&plan.young_person_views),
+            next_review: plan.review_date,
+        })
+    }
+
+    /// "What I think": the young person adds their own words about a part of
+    /// their plan (`overall`, `need/<id>`, `wellbeing/<indicator>`). Saved at once, offline.
+    pub fn add_what_i_think(&mut self, about: &str, words: &str) -> Result<ItemId, ServiceError> {
+        let child = self.my_child()?;
+        if words.trim().is_empty() {
+            return Err(ServiceError::bad("what I think", "write something first"));
+        }
+        let said_by = self.dir.me.name.split_whitespace().next().unwrap_or("Me").to_owned();
+        let id = ItemId::random();
+        self.edit::<PlanDoc, _>(DocKey::Plan(child), "what I think", |plan, me| {
+            plan.young_person_views.insert(
+                id,
+                ViewEntry { id, about: about.to_owned(), words: Text::with_value(words), said_by: said_by.clone(), author: me.person, at: Timestamp::now() },
+            );
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// Change something the young person wrote earlier.
+    pub fn edit_what_i_think(&mut self, id: ItemId, words: &str) -> Result<(), ServiceError> {
+        let child = self.my_child()?;
+        self.edit::<PlanDoc, _>(DocKey::Plan(child), "what I think", |plan, _| {
+            plan.young_person_views.get_mut(&id).ok_or_else(|| ServiceError::not_found("view", id))?.words.update(words);
+            Ok(())
+        })
+    }
+}

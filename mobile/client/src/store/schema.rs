@@ -1,0 +1,120 @@
+//! The device database schema, as an append-only list of migrations.
+//!
+//! Table and column names are a contract with the services that read and
+//! write them. Never edit a migration that has shipped; add a new one.
+
+use rusqlite_migration::{M, Migrations};
+
+/// Version 1: documents and their changes, sync state, drafts, meta,
+/// rejections and the list/search index tables.
+const V1: &str = "
+CREATE TABLE documents (
+    doc_key        TEXT PRIMARY KEY,
+    snapshot       BLOB,
+    snapshot_heads BLOB,
+    updated_at     INTEGER
+);
+
+CREATE TABLE changes (
+    doc_key TEXT,
+    hash    BLOB,
+    bytes   BLOB NOT NULL,
+    local   INTEGER NOT NULL,
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    UNIQUE (doc_key, hash)
+);
+CREATE INDEX changes_unacknowledged ON changes (doc_key) WHERE local = 1;
+
+CREATE TABLE sync_states (
+    peer    TEXT,
+    doc_key TEXT,
+    state   BLOB,
+    PRIMARY KEY (peer, doc_key)
+);
+
+CREATE TABLE drafts (
+    draft_key  TEXT PRIMARY KEY,
+    body       BLOB NOT NULL,
+    updated_at INTEGER
+);
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+
+CREATE TABLE rejections (
+    id          INTEGER PRIMARY KEY,
+    doc_key     TEXT,
+    change_hash BLOB,
+    rule        TEXT,
+    path        TEXT,
+    message     TEXT,
+    at          INTEGER
+);
+
+CREATE TABLE idx_children (
+    child_id          TEXT PRIMARY KEY,
+    name              TEXT,
+    preferred_name    TEXT,
+    date_of_birth     TEXT,
+    review_date       TEXT,
+    last_visit_at     INTEGER,
+    lead_professional TEXT
+);
+
+CREATE TABLE idx_visits (
+    doc_key      TEXT,
+    visit_id     TEXT,
+    child_id     TEXT,
+    at           INTEGER,
+    practitioner TEXT,
+    agency       TEXT,
+    kind         TEXT,
+    finalised    INTEGER,
+    PRIMARY KEY (doc_key, visit_id)
+);
+CREATE INDEX idx_visits_child_at ON idx_visits (child_id, at);
+
+CREATE TABLE idx_actions (
+    doc_key   TEXT,
+    action_id TEXT,
+    child_id  TEXT,
+    need_id   TEXT,
+    what      TEXT,
+    owner     TEXT,
+    agency    TEXT,
+    due       TEXT,
+    status    TEXT,
+    PRIMARY KEY (doc_key, action_id)
+);
+CREATE INDEX idx_actions_due ON idx_actions (due);
+
+CREATE TABLE idx_chronology (
+    doc_key      TEXT,
+    entry_id     TEXT,
+    child_id     TEXT,
+    date         TEXT,
+    agency       TEXT,
+    event        TEXT,
+    significance TEXT,
+    PRIMARY KEY (doc_key, entry_id)
+);
+";
+
+const MIGRATIONS: &[M<'static>] = &[M::up(V1)];
+
+/// All migrations, oldest first.
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::from_slice(MIGRATIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+}
