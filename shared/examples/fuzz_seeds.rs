@@ -7,13 +7,19 @@ use bothy_shared::docs::{DocKey, PlanDoc, change_document};
 use bothy_shared::ids::DeviceId;
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus/untrusted_bytes".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "fuzz/corpus/untrusted_bytes".into());
     std::fs::create_dir_all(&dir).unwrap();
     let demo = demo::partnership();
     let mut n = 0;
     for child in &demo.children {
         for (key, doc) in child.documents(&demo::server_actor()).unwrap() {
-            std::fs::write(format!("{dir}/doc-{}", key.to_string().replace('/', "-")), doc.save()).unwrap();
+            std::fs::write(
+                format!("{dir}/doc-{}", key.to_string().replace('/', "-")),
+                doc.save(),
+            )
+            .unwrap();
             n += 1;
             if let DocKey::Plan(_) = key {
                 let actor = DeviceId::random().actor_id();
@@ -23,7 +29,11 @@ fn main() {
                 })
                 .unwrap();
                 let change = edited.change.as_mut().unwrap();
-                std::fs::write(format!("{dir}/change-{}", key.to_string().replace('/', "-")), change.bytes()).unwrap();
+                std::fs::write(
+                    format!("{dir}/change-{}", key.to_string().replace('/', "-")),
+                    change.bytes(),
+                )
+                .unwrap();
                 n += 1;
             }
         }

@@ -696,8 +696,12 @@ mod tests {
 
     #[test]
     fn demo_documents_are_the_same_on_every_run() {
-        let a = partnership().children[0].documents(&server_actor()).unwrap();
-        let b = partnership().children[0].documents(&server_actor()).unwrap();
+        let a = partnership().children[0]
+            .documents(&server_actor())
+            .unwrap();
+        let b = partnership().children[0]
+            .documents(&server_actor())
+            .unwrap();
         for ((ka, da), (kb, db)) in a.iter().zip(&b) {
             assert_eq!(ka, kb);
             assert_eq!(da.get_heads(), db.get_heads(), "{ka}");

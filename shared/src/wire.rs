@@ -284,7 +284,8 @@ pub struct DocReply {
     /// For `rejected`: which change broke which rule, where.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection: Option<RejectionView>,
-    /// For `denied` and `malformed`: a rule name or a short reason, safe to show.
+    /// `rejected`: the rule explained in plain words; `denied`: the rule name;
+    /// `malformed`: a short reason. Never document content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }

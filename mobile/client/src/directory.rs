@@ -68,7 +68,10 @@ impl Directory {
     /// The demo partnership as seen by the person whose name starts with
     /// `name`, using `device`. Only the teams they may read are kept.
     pub fn from_demo(demo: &Demo, name: &str, device: DeviceId) -> Option<Directory> {
-        let p = demo.people.iter().find(|p| p.name.to_lowercase().starts_with(&name.to_lowercase()))?;
+        let p = demo
+            .people
+            .iter()
+            .find(|p| p.name.to_lowercase().starts_with(&name.to_lowercase()))?;
         let me = Me {
             person: p.id,
             name: p.name.clone(),
@@ -82,16 +85,32 @@ impl Directory {
         let teams = demo
             .children
             .iter()
-            .filter(|c| !bothy_shared::policy::AccessPolicy::readable(&principal, &c.team).is_empty())
+            .filter(|c| {
+                !bothy_shared::policy::AccessPolicy::readable(&principal, &c.team).is_empty()
+            })
             .map(|c| (c.id, c.team.clone()))
             .collect();
         let people = demo
             .people
             .iter()
-            .map(|p| (p.id, PersonInfo { name: p.name.clone(), agency: p.agency, role_title: p.role_title.clone() }))
+            .map(|p| {
+                (
+                    p.id,
+                    PersonInfo {
+                        name: p.name.clone(),
+                        agency: p.agency,
+                        role_title: p.role_title.clone(),
+                    },
+                )
+            })
             .collect();
         let devices = [(device, p.id)].into_iter().collect();
-        Some(Directory { me, people, devices, teams })
+        Some(Directory {
+            me,
+            people,
+            devices,
+            teams,
+        })
     }
 
     /// The name to show for a person.
@@ -99,7 +118,10 @@ impl Directory {
         if person == self.me.person {
             return self.me.name.clone();
         }
-        self.people.get(&person).map(|p| p.name.clone()).unwrap_or_else(|| "someone outside the team".to_owned())
+        self.people
+            .get(&person)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "someone outside the team".to_owned())
     }
 
     pub fn agency_of(&self, person: PersonId) -> Option<Agency> {

@@ -46,19 +46,31 @@ impl Documents {
                 Some(bytes) => robust::load_document(bytes)?,
                 None => Automerge::new(),
             };
-            let changes = stored.changes.iter().map(|b| robust::decode_change(b)).collect::<Result<Vec<Change>, _>>()?;
+            let changes = stored
+                .changes
+                .iter()
+                .map(|b| robust::decode_change(b))
+                .collect::<Result<Vec<Change>, _>>()?;
             let pending = changes.len();
             if !changes.is_empty() {
                 doc = robust::apply_changes(&doc, &changes)?;
             }
-            self.loaded.insert(*key, Loaded { doc, pending, through_seq: stored.through_seq });
+            self.loaded.insert(
+                *key,
+                Loaded {
+                    doc,
+                    pending,
+                    through_seq: stored.through_seq,
+                },
+            );
         }
         Ok(self.loaded.get(key).map(|l| &l.doc))
     }
 
     /// Like [`get`](Self::get), but a missing document is an error.
     pub fn require(&mut self, store: &Store, key: &DocKey) -> Result<&Automerge, ServiceError> {
-        self.get(store, key)?.ok_or_else(|| ServiceError::not_found("document", key))
+        self.get(store, key)?
+            .ok_or_else(|| ServiceError::not_found("document", key))
     }
 
     /// Keep `changes` (already applied in `doc`) and the index rows `index`
@@ -73,16 +85,28 @@ impl Documents {
         index: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError>,
     ) -> Result<(), ServiceError> {
         let k = key.to_string();
-        let encoded: Vec<(Vec<u8>, Vec<u8>)> =
-            changes.iter_mut().map(|c| (c.hash().0.to_vec(), c.bytes().to_vec())).collect();
-        let news: Vec<NewChange<'_>> =
-            encoded.iter().map(|(h, b)| NewChange { hash: h, bytes: b, local }).collect();
+        let encoded: Vec<(Vec<u8>, Vec<u8>)> = changes
+            .iter_mut()
+            .map(|c| (c.hash().0.to_vec(), c.bytes().to_vec()))
+            .collect();
+        let news: Vec<NewChange<'_>> = encoded
+            .iter()
+            .map(|(h, b)| NewChange {
+                hash: h,
+                bytes: b,
+                local,
+            })
+            .collect();
         let added = store.transaction(|t| {
             let added = tx::append_changes(t, &k, &news)?;
             index(t)?;
             Ok::<_, StoreError>(added)
         })?;
-        let entry = self.loaded.entry(*key).or_insert(Loaded { doc: Automerge::new(), pending: 0, through_seq: 0 });
+        let entry = self.loaded.entry(*key).or_insert(Loaded {
+            doc: Automerge::new(),
+            pending: 0,
+            through_seq: 0,
+        });
         entry.doc = doc;
         entry.pending += added;
         if entry.pending >= COMPACT_AFTER {
@@ -94,10 +118,16 @@ impl Documents {
     /// Write a new snapshot of `key` and drop the acknowledged changes it covers.
     pub fn compact(&mut self, store: &mut Store, key: &DocKey) -> Result<(), ServiceError> {
         let k = key.to_string();
-        let Some(entry) = self.loaded.get_mut(key) else { return Ok(()) };
+        let Some(entry) = self.loaded.get_mut(key) else {
+            return Ok(());
+        };
         let through: Option<i64> = store
             .connection()
-            .query_row("SELECT max(seq) FROM changes WHERE doc_key = ?1", params![k], |r| r.get(0))
+            .query_row(
+                "SELECT max(seq) FROM changes WHERE doc_key = ?1",
+                params![k],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(StoreError::from)?
             .flatten();
@@ -107,6 +137,11 @@ impl Documents {
         entry.pending = 0;
         entry.through_seq = through.unwrap_or(entry.through_seq);
         Ok(())
+    }
+
+    /// Forget one loaded document.
+    pub fn forget(&mut self, key: &DocKey) {
+        self.loaded.remove(key);
     }
 
     /// Forget loaded documents (after a wipe or when locking).
@@ -125,8 +160,11 @@ pub fn reindex(t: &Transaction<'_>, key: &DocKey, doc: &AnyDoc) -> Result<(), St
 
 pub fn reindex_plan(t: &Transaction<'_>, key: &DocKey, plan: &PlanDoc) -> Result<(), StoreError> {
     let child = plan.child_id.to_string();
-    let last_visit_at: Option<i64> =
-        t.query_row("SELECT max(at) FROM idx_visits WHERE child_id = ?1", params![child], |r| r.get(0))?;
+    let last_visit_at: Option<i64> = t.query_row(
+        "SELECT max(at) FROM idx_visits WHERE child_id = ?1",
+        params![child],
+        |r| r.get(0),
+    )?;
     tx::replace_child(
         t,
         &ChildRow {
@@ -158,7 +196,11 @@ pub fn reindex_plan(t: &Transaction<'_>, key: &DocKey, plan: &PlanDoc) -> Result
     tx::replace_actions_for_doc(t, &key.to_string(), &rows)
 }
 
-pub fn reindex_record(t: &Transaction<'_>, key: &DocKey, record: &RecordDoc) -> Result<(), StoreError> {
+pub fn reindex_record(
+    t: &Transaction<'_>,
+    key: &DocKey,
+    record: &RecordDoc,
+) -> Result<(), StoreError> {
     let child = record.child_id.to_string();
     let k = key.to_string();
     let visits: Vec<VisitRow> = record

@@ -27,15 +27,24 @@ pub enum ServiceError {
     #[error("no {what} {id} on this device")]
     NotFound { what: &'static str, id: String },
     #[error("{field}: {problem}")]
-    BadInput { field: &'static str, problem: String },
+    BadInput {
+        field: &'static str,
+        problem: String,
+    },
 }
 
 impl ServiceError {
     pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
-        ServiceError::NotFound { what, id: id.to_string() }
+        ServiceError::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 
     pub(crate) fn bad(field: &'static str, problem: impl Into<String>) -> Self {
-        ServiceError::BadInput { field, problem: problem.into() }
+        ServiceError::BadInput {
+            field,
+            problem: problem.into(),
+        }
     }
 }

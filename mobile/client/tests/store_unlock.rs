@@ -446,5 +446,8 @@ fn sqlcipher_logs_nothing_when_a_database_is_rejected() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("1 passed"), "{stdout}");
-    assert!(stderr.trim().is_empty(), "SQLCipher wrote to stderr: {stderr}");
+    assert!(
+        stderr.trim().is_empty(),
+        "SQLCipher wrote to stderr: {stderr}"
+    );
 }

@@ -349,8 +349,14 @@ pub fn commit_document<T: CaseDocument>(
     // autosurgeon panics (rather than erring) on a value whose text was read
     // from other heads: contain it so a programming slip is an error, not a crash.
     crate::robust::contain("reconcile", || autosurgeon::reconcile(&mut tx, value))
-        .map_err(|e| DocError::Write { kind, detail: e.to_string() })?
-        .map_err(|e| DocError::Write { kind, detail: e.to_string() })?;
+        .map_err(|e| DocError::Write {
+            kind,
+            detail: e.to_string(),
+        })?
+        .map_err(|e| DocError::Write {
+            kind,
+            detail: e.to_string(),
+        })?;
     tx.commit_with(
         automerge::transaction::CommitOptions::default()
             .with_message(message.to_owned())

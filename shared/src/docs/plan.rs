@@ -77,7 +77,20 @@ pub struct PersonRef {
 }
 
 /// The eight SHANARRI wellbeing indicators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, Reconcile, Hydrate)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    Reconcile,
+    Hydrate,
+)]
 pub enum Indicator {
     Safe,
     Healthy,
@@ -252,7 +265,18 @@ pub struct Action {
     pub progress: Text,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Reconcile, Hydrate)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    Reconcile,
+    Hydrate,
+)]
 pub enum ActionStatus {
     NotStarted,
     InProgress,

@@ -35,7 +35,18 @@ pub struct RecordDoc {
 }
 
 /// Where a contact with the child or family happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Reconcile, Hydrate)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    Reconcile,
+    Hydrate,
+)]
 pub enum VisitKind {
     Home,
     School,
@@ -83,7 +94,18 @@ impl VisitKind {
 }
 
 /// Who a visit is shared with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Reconcile, Hydrate)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    Reconcile,
+    Hydrate,
+)]
 pub enum Sharing {
     /// The whole team: stored in `record/<child>`.
     Team,
@@ -146,7 +168,18 @@ pub struct Addendum {
 }
 
 /// Who a family voice entry came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Reconcile, Hydrate)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    Reconcile,
+    Hydrate,
+)]
 pub enum VoiceOf {
     Child,
     Parent,
@@ -205,7 +238,18 @@ pub struct FamilyVoice {
 }
 
 /// Whether an event helped or harmed the child.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, Reconcile, Hydrate)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    Reconcile,
+    Hydrate,
+)]
 pub enum Impact {
     Positive,
     Negative,
@@ -235,7 +279,20 @@ impl Impact {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, Reconcile, Hydrate)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    Reconcile,
+    Hydrate,
+)]
 pub enum Significance {
     Routine,
     Significant,

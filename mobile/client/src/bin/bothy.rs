@@ -15,16 +15,21 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use bothy_client::services::{FamilyVoiceInput, VisitDraft};
 use bothy_client::store::{KdfParams, Passcode, Store, UnlockError};
-use bothy_client::{Client, Directory, ServiceError};
-use bothy_shared::demo;
+use bothy_client::{Client, ServiceError};
 use bothy_shared::docs::{DocKey, Sharing, VisitKind, VoiceOf};
-use bothy_shared::ids::{ChildId, DeviceId};
+use bothy_shared::ids::ChildId;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "bothy", version, about = "The headless Bothy client: an encrypted store of case records that syncs with a Bothy server.")]
-#[command(after_help = "The passcode is read from BOTHY_PASSCODE or the first line of standard input, never from an argument.\n\
-Exit codes: 0 done, 1 failed, 2 usage, 3 no store or not enrolled, 4 wrong passcode, 5 refused by policy, 6 not found.")]
+#[command(
+    name = "bothy",
+    version,
+    about = "The headless Bothy client: an encrypted store of case records that syncs with a Bothy server."
+)]
+#[command(
+    after_help = "The passcode is read from BOTHY_PASSCODE or the first line of standard input, never from an argument.\n\
+Exit codes: 0 done, 1 failed, 2 usage, 3 no store or not enrolled, 4 wrong passcode, 5 refused by policy, 6 not found."
+)]
 struct Cli {
     /// The data folder holding this device's encrypted store.
     #[arg(long, env = "BOTHY_DATA", global = true, default_value = "bothy-data")]
@@ -170,10 +175,10 @@ fn passcodes(n: usize) -> Result<Vec<Passcode>> {
     let mut out = Vec::new();
     if let Ok(p) = std::env::var("BOTHY_PASSCODE") {
         out.push(Passcode::new(p));
-        if n > 1 {
-            if let Ok(p) = std::env::var("BOTHY_NEW_PASSCODE") {
-                out.push(Passcode::new(p));
-            }
+        if n > 1
+            && let Ok(p) = std::env::var("BOTHY_NEW_PASSCODE")
+        {
+            out.push(Passcode::new(p));
         }
     }
     if out.len() < n {
@@ -182,7 +187,9 @@ fn passcodes(n: usize) -> Result<Vec<Passcode>> {
             eprintln!("Passcode (the line is not hidden; prefer BOTHY_PASSCODE):");
         }
         for line in stdin.lock().lines().take(n - out.len()) {
-            out.push(Passcode::new(line.context("reading the passcode from standard input")?));
+            out.push(Passcode::new(
+                line.context("reading the passcode from standard input")?,
+            ));
         }
     }
     if out.len() < n {
@@ -193,7 +200,11 @@ fn passcodes(n: usize) -> Result<Vec<Passcode>> {
 
 fn open(dir: &Path) -> Result<Client> {
     if !Store::exists(dir).context("looking for the store")? {
-        return Err(anyhow!(UnlockError::NoStore)).context(format!("no store in {}: run `bothy --data {} init`", dir.display(), dir.display()));
+        return Err(anyhow!(UnlockError::NoStore)).context(format!(
+            "no store in {}: run `bothy --data {} init`",
+            dir.display(),
+            dir.display()
+        ));
     }
     let passcode = passcodes(1)?.remove(0);
     let store = Store::unlock(dir, &passcode).context("unlocking the store")?;
@@ -211,49 +222,68 @@ fn find_child(client: &Client, spec: &str) -> Result<ChildId> {
     let matches: Vec<_> = client
         .caseload(None)?
         .into_iter()
-        .filter(|c| c.name.to_lowercase().starts_with(&want) || c.preferred_name.as_deref().is_some_and(|p| p.to_lowercase().starts_with(&want)))
+        .filter(|c| {
+            c.name.to_lowercase().starts_with(&want)
+                || c.preferred_name
+                    .as_deref()
+                    .is_some_and(|p| p.to_lowercase().starts_with(&want))
+        })
         .collect();
     match matches.as_slice() {
         [one] => Ok(one.child),
-        [] => Err(anyhow!(ServiceError::NotFound { what: "child", id: spec.to_owned() })),
-        many => bail!("`{spec}` matches {} children ({}); use more of the name or the id", many.len(), many.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")),
+        [] => Err(anyhow!(ServiceError::NotFound {
+            what: "child",
+            id: spec.to_owned()
+        })),
+        many => bail!(
+            "`{spec}` matches {} children ({}); use more of the name or the id",
+            many.len(),
+            many.iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
 fn run(cli: &Cli) -> Result<()> {
     let dir = &cli.data;
     match &cli.command {
-        Command::Init { demo_as, insecure_test_kdf } => {
+        Command::Init {
+            demo_as,
+            insecure_test_kdf,
+        } => {
             let passcode = passcodes(1)?.remove(0);
-            let params = if *insecure_test_kdf { KdfParams::insecure_fast_for_tests() } else { KdfParams::production() };
-            let mut store = Store::create(dir, &passcode, params).context("creating the store")?;
+            let params = if *insecure_test_kdf {
+                KdfParams::insecure_fast_for_tests()
+            } else {
+                KdfParams::production()
+            };
+            let store = Store::create(dir, &passcode, params).context("creating the store")?;
             if let Some(name) = demo_as {
-                let demo = demo::partnership();
-                let directory = Directory::from_demo(&demo, name, DeviceId::random()).ok_or_else(|| anyhow!("no demo person called {name}"))?;
-                Client::save_directory(&mut store, &directory)?;
-                let mut client = Client::open(store).map_err(|(_, e)| anyhow!(e))?;
-                let principal = client.me().principal();
-                let mut docs = Vec::new();
-                for child in &demo.children {
-                    let readable = bothy_shared::policy::AccessPolicy::readable(&principal, &child.team);
-                    for (key, doc) in child.documents(&demo::server_actor())? {
-                        if readable.contains(&key) {
-                            docs.push((key, doc));
-                        }
-                    }
-                }
-                let n = docs.len();
-                client.receive_documents(docs)?;
-                println!("Created the store in {} with the demo as {} ({n} documents).", dir.display(), client.me().name);
+                let client = Client::seed_demo(store, name)?;
+                let n = client.document_keys()?.len();
+                println!(
+                    "Created the store in {} with the demo as {} ({n} documents).",
+                    dir.display(),
+                    client.me().name
+                );
                 client.lock()?;
             } else {
-                println!("Created the store in {}. Enrol this device with a code from your administrator.", dir.display());
+                println!(
+                    "Created the store in {}. Enrol this device with a code from your administrator.",
+                    dir.display()
+                );
                 store.lock()?;
             }
         }
         Command::Unlock => {
             let client = open(dir)?;
-            println!("Unlocked: {} ({}).", client.me().name, client.me().role_title);
+            println!(
+                "Unlocked: {} ({}).",
+                client.me().name,
+                client.me().role_title
+            );
             client.lock()?;
         }
         Command::Passcode => {
@@ -282,13 +312,19 @@ fn run(cli: &Cli) -> Result<()> {
                     if c.flags.unsynced {
                         flags.push("unsynced");
                     }
-                    let last = c.last_visit.and_then(|t| t.date()).map(|d| d.to_string()).unwrap_or_else(|| "never".into());
+                    let last = c
+                        .last_visit
+                        .and_then(|t| t.date())
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "never".into());
                     println!(
                         "{}  {:<22} last visit {:<10}  review {:<10}  {}",
                         c.child,
                         c.name,
                         last,
-                        c.review_date.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                        c.review_date
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "-".into()),
                         flags.join(", ")
                     );
                 }
@@ -305,7 +341,16 @@ fn run(cli: &Cli) -> Result<()> {
                 } else {
                     println!("My plan: {}\n\n{}\n\nMy team:", plan.name, plan.why);
                     for t in &plan.my_team {
-                        println!("  {} ({}){}", t.name, t.role, if t.is_lead { ", my lead professional" } else { "" });
+                        println!(
+                            "  {} ({}){}",
+                            t.name,
+                            t.role,
+                            if t.is_lead {
+                                ", my lead professional"
+                            } else {
+                                ""
+                            }
+                        );
                     }
                     println!("\nWhat happens next:");
                     for s in &plan.what_happens_next {
@@ -326,41 +371,101 @@ fn run(cli: &Cli) -> Result<()> {
             }
             client.lock()?;
         }
-        Command::Visit { child, text, kind, place, seen, seen_alone, child_said, agency_only, finalise } => {
+        Command::Visit {
+            child,
+            text,
+            kind,
+            place,
+            seen,
+            seen_alone,
+            child_said,
+            agency_only,
+            finalise,
+        } => {
             let mut client = open(dir)?;
             let id = find_child(&client, child)?;
             let mut draft = VisitDraft::new(id);
-            draft.kind = VisitKind::from_slug(kind).ok_or_else(|| anyhow!(ServiceError::BadInput { field: "kind", problem: format!("`{kind}` is not one of home, school, office, phone, video, other") }))?;
+            draft.kind = VisitKind::from_slug(kind).ok_or_else(|| {
+                anyhow!(ServiceError::BadInput {
+                    field: "kind",
+                    problem: format!(
+                        "`{kind}` is not one of home, school, office, phone, video, other"
+                    )
+                })
+            })?;
             draft.place = place.clone();
             draft.observations = text.clone();
             draft.child_seen = *seen || *seen_alone;
             draft.seen_alone = *seen_alone;
             draft.child_said = child_said.clone();
-            draft.sharing = if *agency_only { Sharing::Agency } else { Sharing::Team };
+            draft.sharing = if *agency_only {
+                Sharing::Agency
+            } else {
+                Sharing::Team
+            };
             client.autosave_visit(&draft)?;
             let key = client.save_visit(&draft, *finalise)?;
             if cli.json {
-                println!("{}", serde_json::json!({ "visit": draft.id, "document": key, "finalised": finalise }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "visit": draft.id, "document": key, "finalised": finalise })
+                );
             } else {
-                println!("Saved visit {} in {key}{}.", draft.id, if *finalise { ", finalised" } else { " as a draft" });
+                println!(
+                    "Saved visit {} in {key}{}.",
+                    draft.id,
+                    if *finalise {
+                        ", finalised"
+                    } else {
+                        " as a draft"
+                    }
+                );
             }
             client.lock()?;
         }
-        Command::Addendum { child, visit, reason, text } => {
+        Command::Addendum {
+            child,
+            visit,
+            reason,
+            text,
+        } => {
             let mut client = open(dir)?;
             let id = find_child(&client, child)?;
-            let visit = visit.parse().map_err(|_| anyhow!(ServiceError::BadInput { field: "visit", problem: format!("`{visit}` is not a visit id") }))?;
+            let visit = visit.parse().map_err(|_| {
+                anyhow!(ServiceError::BadInput {
+                    field: "visit",
+                    problem: format!("`{visit}` is not a visit id")
+                })
+            })?;
             let key = locate_visit(&mut client, id, visit)?;
             let a = client.add_addendum(key, visit, reason, text)?;
             println!("Added addendum {a} to visit {visit}.");
             client.lock()?;
         }
-        Command::Voice { child, said_by, voice_of, words, scale, scale_question, worries, good_things, dreams, consent } => {
+        Command::Voice {
+            child,
+            said_by,
+            voice_of,
+            words,
+            scale,
+            scale_question,
+            worries,
+            good_things,
+            dreams,
+            consent,
+        } => {
             let mut client = open(dir)?;
             let id = find_child(&client, child)?;
             let input = FamilyVoiceInput {
                 said_by: said_by.clone(),
-                voice_of: VoiceOf::from_slug(voice_of).ok_or_else(|| anyhow!(ServiceError::BadInput { field: "voice-of", problem: format!("`{voice_of}` is not one of child, parent, carer, sibling, other") }))?,
+                voice_of: VoiceOf::from_slug(voice_of).ok_or_else(|| {
+                    anyhow!(ServiceError::BadInput {
+                        field: "voice-of",
+                        problem: format!(
+                            "`{voice_of}` is not one of child, parent, carer, sibling, other"
+                        )
+                    })
+                })?,
                 own_words: words.clone(),
                 scale_question: scale_question.clone(),
                 scale: *scale,
@@ -379,9 +484,15 @@ fn run(cli: &Cli) -> Result<()> {
             let unsynced = client.unsynced_changes()?;
             let rejected = client.store().rejections()?.len();
             if cli.json {
-                println!("{}", serde_json::json!({ "person": me.person, "name": me.name, "device": me.device, "unsynced_changes": unsynced, "rejected": rejected }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "person": me.person, "name": me.name, "device": me.device, "unsynced_changes": unsynced, "rejected": rejected })
+                );
             } else {
-                println!("{} ({}) on device {}\n{unsynced} change(s) waiting to sync, {rejected} refused by the server.", me.name, me.role_title, me.device);
+                println!(
+                    "{} ({}) on device {}\n{unsynced} change(s) waiting to sync, {rejected} refused by the server.",
+                    me.name, me.role_title, me.device
+                );
             }
             client.lock()?;
         }
@@ -389,21 +500,43 @@ fn run(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
-fn locate_visit(client: &mut Client, child: ChildId, visit: bothy_shared::ids::ItemId) -> Result<DocKey> {
+fn locate_visit(
+    client: &mut Client,
+    child: ChildId,
+    visit: bothy_shared::ids::ItemId,
+) -> Result<DocKey> {
     let overview = client.child(child)?;
     overview
         .recent_visits
         .iter()
         .find(|v| v.id == visit)
         .map(|v| v.doc)
-        .ok_or_else(|| anyhow!(ServiceError::NotFound { what: "visit", id: visit.to_string() }))
+        .ok_or_else(|| {
+            anyhow!(ServiceError::NotFound {
+                what: "visit",
+                id: visit.to_string()
+            })
+        })
 }
 
 fn print_child(o: &bothy_client::services::ChildOverview) {
-    println!("{} ({}){}", o.name, o.pronouns, o.age.map(|a| format!(", {a}")).unwrap_or_default());
-    println!("Lead professional: {}", o.lead_professional.as_deref().unwrap_or("-"));
+    println!(
+        "{} ({}){}",
+        o.name,
+        o.pronouns,
+        o.age.map(|a| format!(", {a}")).unwrap_or_default()
+    );
+    println!(
+        "Lead professional: {}",
+        o.lead_professional.as_deref().unwrap_or("-")
+    );
     println!("Named person: {}", o.named_person.as_deref().unwrap_or("-"));
-    println!("Review: {}", o.review_date.map(|d| d.to_string()).unwrap_or_else(|| "-".into()));
+    println!(
+        "Review: {}",
+        o.review_date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "-".into())
+    );
     println!("\nWhy there is a plan: {}", o.reason);
     println!("\nWellbeing (now / before):");
     for w in &o.wellbeing {
@@ -414,7 +547,13 @@ fn print_child(o: &bothy_client::services::ChildOverview) {
     for n in &o.needs {
         println!("  {}", n.need);
         for a in &n.actions {
-            println!("    - {} [{}] {} {}", a.what, a.status.label(), a.owner.as_deref().unwrap_or(""), a.due.map(|d| format!("by {d}")).unwrap_or_default());
+            println!(
+                "    - {} [{}] {} {}",
+                a.what,
+                a.status.label(),
+                a.owner.as_deref().unwrap_or(""),
+                a.due.map(|d| format!("by {d}")).unwrap_or_default()
+            );
         }
     }
     println!("\nRecent visits:");

@@ -64,17 +64,26 @@ impl Client {
                 ))
             })
             .map_err(StoreError::from)?;
-        let needle = search.map(str::to_lowercase).filter(|s| !s.trim().is_empty());
+        let needle = search
+            .map(str::to_lowercase)
+            .filter(|s| !s.trim().is_empty());
         let mut out = Vec::new();
         for row in rows {
-            let (id, name, preferred, dob, review, last, lead, unsynced) = row.map_err(StoreError::from)?;
-            let Ok(child) = id.parse::<ChildId>() else { continue };
+            let (id, name, preferred, dob, review, last, lead, unsynced) =
+                row.map_err(StoreError::from)?;
+            let Ok(child) = id.parse::<ChildId>() else {
+                continue;
+            };
             if !self.dir.teams.contains_key(&child) {
                 continue;
             }
             if let Some(n) = &needle
                 && !name.to_lowercase().contains(n.as_str())
-                && !preferred.as_deref().unwrap_or("").to_lowercase().contains(n.as_str())
+                && !preferred
+                    .as_deref()
+                    .unwrap_or("")
+                    .to_lowercase()
+                    .contains(n.as_str())
             {
                 continue;
             }
@@ -83,8 +92,11 @@ impl Client {
             let young_person = self.dir.me.is_young_person();
             let flags = Flags {
                 visit_overdue: !young_person
-                    && last_visit.is_none_or(|t| t.plus_days(self.settings.visit_overdue_after_days) < now),
-                review_due: review_date.is_some_and(|d: IsoDate| today.days_until(d) <= self.settings.review_due_within_days),
+                    && last_visit
+                        .is_none_or(|t| t.plus_days(self.settings.visit_overdue_after_days) < now),
+                review_due: review_date.is_some_and(|d: IsoDate| {
+                    today.days_until(d) <= self.settings.review_due_within_days
+                }),
                 unsynced: unsynced > 0,
             };
             out.push(CaseloadEntry {
@@ -99,7 +111,12 @@ impl Client {
                 unsynced_changes: usize::try_from(unsynced).unwrap_or(0),
             });
         }
-        out.sort_by_key(|e| (!(e.flags.visit_overdue || e.flags.review_due), e.name.clone()));
+        out.sort_by_key(|e| {
+            (
+                !(e.flags.visit_overdue || e.flags.review_due),
+                e.name.clone(),
+            )
+        });
         Ok(out)
     }
 
@@ -108,7 +125,11 @@ impl Client {
         let n: i64 = self
             .store
             .connection()
-            .query_row("SELECT count(*) FROM changes WHERE local = 1", params![], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM changes WHERE local = 1",
+                params![],
+                |r| r.get(0),
+            )
             .map_err(StoreError::from)?;
         Ok(usize::try_from(n).unwrap_or(0))
     }

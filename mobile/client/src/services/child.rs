@@ -137,7 +137,13 @@ pub struct ChronologyItem {
 pub(crate) fn view_lines(map: &std::collections::BTreeMap<ItemId, ViewEntry>) -> Vec<ViewLine> {
     let mut v: Vec<ViewLine> = map
         .values()
-        .map(|e| ViewLine { id: e.id, about: e.about.clone(), words: e.words.as_str().to_owned(), said_by: e.said_by.clone(), at: e.at })
+        .map(|e| ViewLine {
+            id: e.id,
+            about: e.about.clone(),
+            words: e.words.as_str().to_owned(),
+            said_by: e.said_by.clone(),
+            at: e.at,
+        })
         .collect();
     v.sort_by_key(|l| l.at);
     v
@@ -193,7 +199,11 @@ impl Client {
                     indicator: i,
                     label: i.label(),
                     now: history.last().map(|r| r.score),
-                    before: history.len().checked_sub(2).and_then(|n| history.get(n)).map(|r| r.score),
+                    before: history
+                        .len()
+                        .checked_sub(2)
+                        .and_then(|n| history.get(n))
+                        .map(|r| r.score),
                     strengths: a.strengths.as_str().to_owned(),
                     concerns: a.concerns.as_str().to_owned(),
                 }
@@ -237,16 +247,24 @@ impl Client {
         let withheld = records
             .iter()
             .flat_map(|(_, r)| r.withheld.values())
-            .map(|w| WithheldLine { section: w.section.clone(), content: w.content.as_str().to_owned(), reason: w.reason.clone() })
+            .map(|w| WithheldLine {
+                section: w.section.clone(),
+                content: w.content.as_str().to_owned(),
+                reason: w.reason.clone(),
+            })
             .collect();
         let chronology = chronology_items(&records, None);
-        let can_edit_plan = !self.dir.me.is_young_person() && AccessPolicy::can_write(&principal, &plan_key, &team).is_ok();
+        let can_edit_plan = !self.dir.me.is_young_person()
+            && AccessPolicy::can_write(&principal, &plan_key, &team).is_ok();
         Ok(ChildOverview {
             child,
             name: plan.child.name.clone(),
             preferred_name: plan.child.preferred_name.clone(),
             date_of_birth: plan.child.date_of_birth,
-            age: plan.child.date_of_birth.map(|d| age_on(d, IsoDate::today())),
+            age: plan
+                .child
+                .date_of_birth
+                .map(|d| age_on(d, IsoDate::today())),
             pronouns: plan.child.pronouns.clone(),
             communication_needs: plan.child.communication_needs.as_str().to_owned(),
             reason: plan.reason.as_str().to_owned(),
@@ -256,7 +274,12 @@ impl Client {
             team: plan
                 .team
                 .values()
-                .map(|p| TeamLine { person: p.person, name: p.name.clone(), agency: p.agency, role_title: p.role_title.clone() })
+                .map(|p| TeamLine {
+                    person: p.person,
+                    name: p.name.clone(),
+                    agency: p.agency,
+                    role_title: p.role_title.clone(),
+                })
                 .collect(),
             review_date: plan.review_date,
             wellbeing,
@@ -282,11 +305,18 @@ impl Client {
 
     /// The child's integrated chronology, oldest first, from every record this
     /// person may read; `agency` keeps only that source agency's entries.
-    pub fn chronology(&mut self, child: ChildId, agency: Option<Agency>) -> Result<Vec<ChronologyItem>, ServiceError> {
+    pub fn chronology(
+        &mut self,
+        child: ChildId,
+        agency: Option<Agency>,
+    ) -> Result<Vec<ChronologyItem>, ServiceError> {
         let team = self.team(child)?.clone();
         let principal = self.dir.me.principal();
         let mut records = Vec::new();
-        for key in AccessPolicy::readable(&principal, &team).iter().filter(|k| !matches!(k, DocKey::Plan(_))) {
+        for key in AccessPolicy::readable(&principal, &team)
+            .iter()
+            .filter(|k| !matches!(k, DocKey::Plan(_)))
+        {
             if self.document(key)?.is_some() {
                 records.push((*key, self.read::<RecordDoc>(key)?));
             }
@@ -296,7 +326,10 @@ impl Client {
 }
 
 /// Chronology entries plus significant visits, oldest first.
-fn chronology_items(records: &[(DocKey, RecordDoc)], agency: Option<Agency>) -> Vec<ChronologyItem> {
+fn chronology_items(
+    records: &[(DocKey, RecordDoc)],
+    agency: Option<Agency>,
+) -> Vec<ChronologyItem> {
     let mut items: Vec<ChronologyItem> = records
         .iter()
         .flat_map(|(_, r)| r.chronology.values())
@@ -314,15 +347,25 @@ fn chronology_items(records: &[(DocKey, RecordDoc)], agency: Option<Agency>) -> 
         })
         .collect();
     // A visit marked significant appears in the chronology unless an entry already cites it.
-    let cited: std::collections::BTreeSet<ItemId> = items.iter().filter_map(|i| i.from_visit).collect();
+    let cited: std::collections::BTreeSet<ItemId> =
+        items.iter().filter_map(|i| i.from_visit).collect();
     for (_, r) in records {
-        for v in r.visits.values().filter(|v| v.significant && !cited.contains(&v.id)) {
+        for v in r
+            .visits
+            .values()
+            .filter(|v| v.significant && !cited.contains(&v.id))
+        {
             let Some(date) = v.at.date() else { continue };
             items.push(ChronologyItem {
                 id: v.id,
                 date,
                 until: None,
-                event: format!("{} by {}: {}", v.kind.label(), v.practitioner_name, first_line(v.observations.as_str())),
+                event: format!(
+                    "{} by {}: {}",
+                    v.kind.label(),
+                    v.practitioner_name,
+                    first_line(v.observations.as_str())
+                ),
                 agency: v.agency,
                 impact: Impact::NotKnown,
                 impact_note: String::new(),
@@ -339,5 +382,9 @@ fn chronology_items(records: &[(DocKey, RecordDoc)], agency: Option<Agency>) -> 
 
 fn first_line(s: &str) -> String {
     let line = s.lines().next().unwrap_or("");
-    if line.chars().count() > 120 { format!("{}…", line.chars().take(120).collect::<String>()) } else { line.to_owned() }
+    if line.chars().count() > 120 {
+        format!("{}…", line.chars().take(120).collect::<String>())
+    } else {
+        line.to_owned()
+    }
 }

@@ -11,6 +11,7 @@
 
 mod caseload;
 mod child;
+mod demo;
 mod plan;
 mod supervision;
 mod visits;
@@ -48,7 +49,10 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { visit_overdue_after_days: 28, review_due_within_days: 14 }
+        Settings {
+            visit_overdue_after_days: 28,
+            review_due_within_days: 14,
+        }
     }
 }
 
@@ -73,7 +77,12 @@ impl Client {
             Ok(None) => return Err((store, ServiceError::NotEnrolled)),
             Err(e) => return Err((store, e.into())),
         };
-        Ok(Client { store, dir, docs: Documents::default(), settings: Settings::default() })
+        Ok(Client {
+            store,
+            dir,
+            docs: Documents::default(),
+            settings: Settings::default(),
+        })
     }
 
     /// Store `dir` as this device's directory (at enrolment, after a sync, or
@@ -112,6 +121,11 @@ impl Client {
         &mut self.store
     }
 
+    /// Give the store back, forgetting every loaded document.
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
     /// Lock: close the database and forget every decrypted document.
     pub fn lock(mut self) -> Result<(), ServiceError> {
         self.docs.clear();
@@ -121,7 +135,10 @@ impl Client {
 
     /// The team around `child`, as this device knows it.
     pub fn team(&self, child: ChildId) -> Result<&ChildTeam, ServiceError> {
-        self.dir.teams.get(&child).ok_or_else(|| ServiceError::not_found("child", child))
+        self.dir
+            .teams
+            .get(&child)
+            .ok_or_else(|| ServiceError::not_found("child", child))
     }
 
     /// The document under `key`, if this device holds it.
@@ -151,24 +168,45 @@ impl Client {
         AnyDoc: From<T>,
     {
         let principal = self.dir.me.principal();
-        let team = self.dir.teams.get(&key.child()).ok_or_else(|| ServiceError::not_found("child", key.child()))?;
+        let team = self
+            .dir
+            .teams
+            .get(&key.child())
+            .ok_or_else(|| ServiceError::not_found("child", key.child()))?;
         AccessPolicy::can_write(&principal, &key, team)?;
         let before = self.docs.require(&self.store, &key)?;
         let mut value: T = read_document(before, &key)?;
         let out = edit(&mut value, &self.dir.me)?;
-        let (after, change) = commit_document(before, &key, &principal.device.actor_id(), what, &value)?;
+        let (after, change) =
+            commit_document(before, &key, &principal.device.actor_id(), what, &value)?;
         let Some(change) = change else { return Ok(out) };
-        check_changes(&key, before, std::slice::from_ref(&change), &principal, team)?;
+        check_changes(
+            &key,
+            before,
+            std::slice::from_ref(&change),
+            &principal,
+            team,
+        )?;
         let typed = AnyDoc::from(value);
-        self.docs.save(&mut self.store, &key, after, &mut [change], true, |t| documents::reindex(t, &key, &typed))?;
+        self.docs
+            .save(&mut self.store, &key, after, &mut [change], true, |t| {
+                documents::reindex(t, &key, &typed)
+            })?;
         Ok(out)
     }
 
     /// Take documents that came from elsewhere (the server, the offline demo):
     /// stored as not-local changes, index rows rebuilt.
-    pub fn receive_documents(&mut self, docs: Vec<(DocKey, Automerge)>) -> Result<(), ServiceError> {
+    pub fn receive_documents(
+        &mut self,
+        docs: Vec<(DocKey, Automerge)>,
+    ) -> Result<(), ServiceError> {
         for (key, incoming) in docs {
-            let current = self.docs.get(&self.store, &key)?.cloned().unwrap_or_default();
+            let current = self
+                .docs
+                .get(&self.store, &key)?
+                .cloned()
+                .unwrap_or_default();
             let mut new_changes = incoming.get_changes(&current.get_heads());
             // Only what this device does not have yet.
             new_changes.retain(|c| current.get_change_by_hash(&c.hash()).is_none());
@@ -177,13 +215,74 @@ impl Client {
             }
             let merged = bothy_shared::robust::apply_changes(&current, &new_changes)?;
             let typed = AnyDoc::read(&merged, &key)?;
-            self.docs.save(&mut self.store, &key, merged, &mut new_changes, false, |t| documents::reindex(t, &key, &typed))?;
+            self.docs.save(
+                &mut self.store,
+                &key,
+                merged,
+                &mut new_changes,
+                false,
+                |t| documents::reindex(t, &key, &typed),
+            )?;
         }
+        Ok(())
+    }
+
+    /// For the sync engine: let `f` change a copy of the document under `key`
+    /// (an empty document if the device has none yet), e.g. by receiving a
+    /// sync message. Changes it adds came from elsewhere: they are kept as
+    /// not-local, with the document's index rows rebuilt, in one transaction.
+    /// Returns what `f` returned and how many changes were kept.
+    pub fn merge_remote<R>(
+        &mut self,
+        key: DocKey,
+        f: impl FnOnce(&mut Automerge) -> R,
+    ) -> Result<(R, usize), ServiceError> {
+        let current = self
+            .docs
+            .get(&self.store, &key)?
+            .cloned()
+            .unwrap_or_default();
+        let mut copy = current.clone();
+        let out = f(&mut copy);
+        let mut added = copy.get_changes(&current.get_heads());
+        added.retain(|c| current.get_change_by_hash(&c.hash()).is_none());
+        if added.is_empty() {
+            return Ok((out, 0));
+        }
+        let typed = AnyDoc::read(&copy, &key)?;
+        let n = added.len();
+        self.docs
+            .save(&mut self.store, &key, copy, &mut added, false, |t| {
+                documents::reindex(t, &key, &typed)
+            })?;
+        Ok((out, n))
+    }
+
+    /// For the sync engine: drop a document this device may no longer read,
+    /// with its index rows and sync state.
+    pub fn forget_document(&mut self, key: &DocKey) -> Result<(), ServiceError> {
+        let k = key.to_string();
+        self.store.transaction(|t| {
+            t.execute("DELETE FROM changes WHERE doc_key = ?1", [&k])?;
+            t.execute("DELETE FROM documents WHERE doc_key = ?1", [&k])?;
+            t.execute("DELETE FROM sync_states WHERE doc_key = ?1", [&k])?;
+            crate::store::tx::delete_index_rows_for_doc(t, &k)?;
+            if let DocKey::Plan(child) = key {
+                crate::store::tx::delete_child(t, &child.to_string())?;
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })?;
+        self.docs.forget(key);
         Ok(())
     }
 
     /// Keys of every document this device holds.
     pub fn document_keys(&self) -> Result<Vec<DocKey>, ServiceError> {
-        Ok(self.store.list_doc_keys()?.iter().filter_map(|k| k.parse().ok()).collect())
+        Ok(self
+            .store
+            .list_doc_keys()?
+            .iter()
+            .filter_map(|k| k.parse().ok())
+            .collect())
     }
 }

@@ -33,7 +33,10 @@ pub struct ChronologyInput {
 impl Client {
     fn person_ref(&self, child: ChildId, person: PersonId) -> Result<PersonRef, ServiceError> {
         let team = self.team(child)?;
-        let member = team.members.get(&person).ok_or_else(|| ServiceError::bad("owner", "the owner must be in the child's team"))?;
+        let member = team
+            .members
+            .get(&person)
+            .ok_or_else(|| ServiceError::bad("owner", "the owner must be in the child's team"))?;
         let info = self.dir.people.get(&person);
         Ok(PersonRef {
             person,
@@ -44,7 +47,14 @@ impl Client {
     }
 
     /// Add a need with its desired outcome and how it will be evidenced.
-    pub fn add_need(&mut self, child: ChildId, need: &str, outcome: &str, evidence: &str, indicators: &[Indicator]) -> Result<ItemId, ServiceError> {
+    pub fn add_need(
+        &mut self,
+        child: ChildId,
+        need: &str,
+        outcome: &str,
+        evidence: &str,
+        indicators: &[Indicator],
+    ) -> Result<ItemId, ServiceError> {
         if need.trim().is_empty() {
             return Err(ServiceError::bad("need", "describe the need"));
         }
@@ -69,17 +79,32 @@ impl Client {
     }
 
     /// Add an action to a need.
-    pub fn add_action(&mut self, child: ChildId, need: ItemId, input: &ActionInput) -> Result<ItemId, ServiceError> {
+    pub fn add_action(
+        &mut self,
+        child: ChildId,
+        need: ItemId,
+        input: &ActionInput,
+    ) -> Result<ItemId, ServiceError> {
         if input.what.trim().is_empty() {
             return Err(ServiceError::bad("action", "say what will be done"));
         }
         let owner = input.owner.map(|p| self.person_ref(child, p)).transpose()?;
         let id = ItemId::random();
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "add action", |plan, _| {
-            let n = plan.needs.get_mut(&need).ok_or_else(|| ServiceError::not_found("need", need))?;
+            let n = plan
+                .needs
+                .get_mut(&need)
+                .ok_or_else(|| ServiceError::not_found("need", need))?;
             n.actions.insert(
                 id,
-                Action { id, what: Text::with_value(&input.what), owner, due: input.due, status: ActionStatus::NotStarted, progress: Text::default() },
+                Action {
+                    id,
+                    what: Text::with_value(&input.what),
+                    owner,
+                    due: input.due,
+                    status: ActionStatus::NotStarted,
+                    progress: Text::default(),
+                },
             );
             Ok(())
         })?;
@@ -87,33 +112,66 @@ impl Client {
     }
 
     /// Change an action's status.
-    pub fn set_action_status(&mut self, child: ChildId, action: ItemId, status: ActionStatus) -> Result<(), ServiceError> {
+    pub fn set_action_status(
+        &mut self,
+        child: ChildId,
+        action: ItemId,
+        status: ActionStatus,
+    ) -> Result<(), ServiceError> {
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "action status", |plan, _| {
-            plan.action_mut(action).ok_or_else(|| ServiceError::not_found("action", action))?.status = status;
+            plan.action_mut(action)
+                .ok_or_else(|| ServiceError::not_found("action", action))?
+                .status = status;
             Ok(())
         })
     }
 
     /// Rewrite an action's progress note (merged character by character with
     /// anyone else's concurrent edits).
-    pub fn update_action_progress(&mut self, child: ChildId, action: ItemId, progress: &str) -> Result<(), ServiceError> {
+    pub fn update_action_progress(
+        &mut self,
+        child: ChildId,
+        action: ItemId,
+        progress: &str,
+    ) -> Result<(), ServiceError> {
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "action progress", |plan, _| {
-            plan.action_mut(action).ok_or_else(|| ServiceError::not_found("action", action))?.progress.update(progress);
+            plan.action_mut(action)
+                .ok_or_else(|| ServiceError::not_found("action", action))?
+                .progress
+                .update(progress);
             Ok(())
         })
     }
 
     /// Record a wellbeing rating (1 to 10) for an indicator, today.
-    pub fn rate_wellbeing(&mut self, child: ChildId, indicator: Indicator, score: u8, note: &str) -> Result<ItemId, ServiceError> {
+    pub fn rate_wellbeing(
+        &mut self,
+        child: ChildId,
+        indicator: Indicator,
+        score: u8,
+        note: &str,
+    ) -> Result<ItemId, ServiceError> {
         if !RATING_RANGE.contains(&score) {
             return Err(ServiceError::bad("rating", "choose a rating from 1 to 10"));
         }
-        let agency = self.dir.me.agency.ok_or_else(|| ServiceError::bad("rating", "only practitioners rate wellbeing"))?;
+        let agency = self
+            .dir
+            .me
+            .agency
+            .ok_or_else(|| ServiceError::bad("rating", "only practitioners rate wellbeing"))?;
         let id = ItemId::random();
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "wellbeing rating", |plan, me| {
             plan.wellbeing.get_mut(indicator).ratings.insert(
                 id,
-                Rating { id, score, on: IsoDate::today(), by: me.person, agency, recorded_at: Timestamp::now(), note: note.to_owned() },
+                Rating {
+                    id,
+                    score,
+                    on: IsoDate::today(),
+                    by: me.person,
+                    agency,
+                    recorded_at: Timestamp::now(),
+                    note: note.to_owned(),
+                },
             );
             Ok(())
         })?;
@@ -121,7 +179,13 @@ impl Client {
     }
 
     /// Update an indicator's strengths and concerns.
-    pub fn describe_wellbeing(&mut self, child: ChildId, indicator: Indicator, strengths: &str, concerns: &str) -> Result<(), ServiceError> {
+    pub fn describe_wellbeing(
+        &mut self,
+        child: ChildId,
+        indicator: Indicator,
+        strengths: &str,
+        concerns: &str,
+    ) -> Result<(), ServiceError> {
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "wellbeing", |plan, _| {
             let a = plan.wellbeing.get_mut(indicator);
             a.strengths.update(strengths);
@@ -132,12 +196,25 @@ impl Client {
 
     /// Write down what the family said, in their words (kept apart from the
     /// young person's own views).
-    pub fn add_family_view(&mut self, child: ChildId, about: &str, said_by: &str, words: &str) -> Result<ItemId, ServiceError> {
+    pub fn add_family_view(
+        &mut self,
+        child: ChildId,
+        about: &str,
+        said_by: &str,
+        words: &str,
+    ) -> Result<ItemId, ServiceError> {
         let id = ItemId::random();
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "family view", |plan, me| {
             plan.family_views.insert(
                 id,
-                ViewEntry { id, about: about.to_owned(), words: Text::with_value(words), said_by: said_by.to_owned(), author: me.person, at: Timestamp::now() },
+                ViewEntry {
+                    id,
+                    about: about.to_owned(),
+                    words: Text::with_value(words),
+                    said_by: said_by.to_owned(),
+                    author: me.person,
+                    at: Timestamp::now(),
+                },
             );
             Ok(())
         })?;
@@ -145,7 +222,11 @@ impl Client {
     }
 
     /// Set the plan's next review date.
-    pub fn set_review_date(&mut self, child: ChildId, date: Option<IsoDate>) -> Result<(), ServiceError> {
+    pub fn set_review_date(
+        &mut self,
+        child: ChildId,
+        date: Option<IsoDate>,
+    ) -> Result<(), ServiceError> {
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "review date", |plan, _| {
             plan.review_date = date;
             Ok(())
@@ -155,7 +236,13 @@ impl Client {
     /// Record something the young person or family must not see. The content
     /// goes to the team record; the plan keeps only a marker, so it never
     /// reaches the young person's device, history included.
-    pub fn withhold(&mut self, child: ChildId, section: &str, content: &str, reason: &str) -> Result<ItemId, ServiceError> {
+    pub fn withhold(
+        &mut self,
+        child: ChildId,
+        section: &str,
+        content: &str,
+        reason: &str,
+    ) -> Result<ItemId, ServiceError> {
         if reason.trim().is_empty() {
             return Err(ServiceError::bad("reason", "say why this is withheld"));
         }
@@ -163,12 +250,27 @@ impl Client {
         self.edit::<RecordDoc, _>(DocKey::Record(child), "withheld section", |record, me| {
             record.withheld.insert(
                 id,
-                WithheldSection { id, section: section.to_owned(), content: Text::with_value(content), reason: reason.to_owned(), by: me.person, at: Timestamp::now() },
+                WithheldSection {
+                    id,
+                    section: section.to_owned(),
+                    content: Text::with_value(content),
+                    reason: reason.to_owned(),
+                    by: me.person,
+                    at: Timestamp::now(),
+                },
             );
             Ok(())
         })?;
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "withheld marker", |plan, me| {
-            plan.withheld.insert(id, WithheldMarker { id, section: section.to_owned(), by: me.person, at: Timestamp::now() });
+            plan.withheld.insert(
+                id,
+                WithheldMarker {
+                    id,
+                    section: section.to_owned(),
+                    by: me.person,
+                    at: Timestamp::now(),
+                },
+            );
             Ok(())
         })?;
         Ok(id)
@@ -176,15 +278,29 @@ impl Client {
 
     /// Add an entry to the child's chronology (in the team record, or my
     /// agency's record if `agency_only`).
-    pub fn add_chronology_entry(&mut self, child: ChildId, input: &ChronologyInput, agency_only: bool) -> Result<ItemId, ServiceError> {
-        let agency: Agency = self.dir.me.agency.ok_or_else(|| ServiceError::bad("chronology", "only practitioners add to the chronology"))?;
+    pub fn add_chronology_entry(
+        &mut self,
+        child: ChildId,
+        input: &ChronologyInput,
+        agency_only: bool,
+    ) -> Result<ItemId, ServiceError> {
+        let agency: Agency = self.dir.me.agency.ok_or_else(|| {
+            ServiceError::bad("chronology", "only practitioners add to the chronology")
+        })?;
         if input.event.trim().is_empty() {
             return Err(ServiceError::bad("event", "say what happened"));
         }
         if input.until.is_some_and(|u| u < input.date) {
-            return Err(ServiceError::bad("until", "a period cannot end before it starts"));
+            return Err(ServiceError::bad(
+                "until",
+                "a period cannot end before it starts",
+            ));
         }
-        let key = if agency_only { DocKey::Agency(child, agency) } else { DocKey::Record(child) };
+        let key = if agency_only {
+            DocKey::Agency(child, agency)
+        } else {
+            DocKey::Record(child)
+        };
         let id = ItemId::random();
         self.edit::<RecordDoc, _>(key, "chronology", |record, me| {
             record.chronology.insert(

@@ -33,22 +33,33 @@ pub struct FieldChange {
 impl Client {
     /// What changed in this child's documents since my last countersigned
     /// review (everything, if I have not reviewed the child before).
-    pub fn changes_since_my_last_review(&mut self, child: ChildId) -> Result<Vec<FieldChange>, ServiceError> {
+    pub fn changes_since_my_last_review(
+        &mut self,
+        child: ChildId,
+    ) -> Result<Vec<FieldChange>, ServiceError> {
         let me = self.dir.me.person;
         let team = self.team(child)?.clone();
         let principal = self.dir.me.principal();
         let record: RecordDoc = self.read(&DocKey::Record(child))?;
-        let last = record.supervision.values().filter(|r| r.reviewer == me).max_by_key(|r| r.at);
+        let last = record
+            .supervision
+            .values()
+            .filter(|r| r.reviewer == me)
+            .max_by_key(|r| r.at);
         let mut out = Vec::new();
         for key in AccessPolicy::readable(&principal, &team) {
-            let Some(doc) = self.document(&key)?.cloned() else { continue };
+            let Some(doc) = self.document(&key)?.cloned() else {
+                continue;
+            };
             let since: Vec<ChangeHash> = last
                 .and_then(|r| r.reviewed.get(&key.to_string()))
                 .map(|hs| hs.iter().filter_map(|h| h.parse().ok()).collect())
                 .unwrap_or_default();
             let typed = AnyDoc::read(&doc, &key)?;
             for change in doc.get_changes(&since) {
-                let Some(person) = self.dir.person_for_actor(change.actor_id()) else { continue };
+                let Some(person) = self.dir.person_for_actor(change.actor_id()) else {
+                    continue;
+                };
                 let who = self.dir.name_of(person);
                 let agency = self.dir.agency_of(person);
                 for (path, before, after) in field_changes(&doc, change.deps(), &[change.hash()]) {
@@ -75,15 +86,26 @@ impl Client {
 
     /// Countersign: a supervision review in the team record naming the heads
     /// of every document reviewed, so the next review starts from here.
-    pub fn countersign(&mut self, child: ChildId, comments: &str, decision: &str) -> Result<ItemId, ServiceError> {
+    pub fn countersign(
+        &mut self,
+        child: ChildId,
+        comments: &str,
+        decision: &str,
+    ) -> Result<ItemId, ServiceError> {
         if comments.trim().is_empty() {
-            return Err(ServiceError::bad("comments", "add a management oversight comment"));
+            return Err(ServiceError::bad(
+                "comments",
+                "add a management oversight comment",
+            ));
         }
         let team = self.team(child)?.clone();
         let mut reviewed = BTreeMap::new();
         for key in AccessPolicy::readable(&self.dir.me.principal(), &team) {
             if let Some(doc) = self.document(&key)? {
-                reviewed.insert(key.to_string(), doc.get_heads().iter().map(|h| h.to_string()).collect());
+                reviewed.insert(
+                    key.to_string(),
+                    doc.get_heads().iter().map(|h| h.to_string()).collect(),
+                );
             }
         }
         let id = ItemId::random();
@@ -108,12 +130,20 @@ impl Client {
 
     /// Children whose visit is overdue or whose plan review is due.
     pub fn overdue(&self) -> Result<Vec<CaseloadEntry>, ServiceError> {
-        Ok(self.caseload(None)?.into_iter().filter(|e| e.flags.visit_overdue || e.flags.review_due).collect())
+        Ok(self
+            .caseload(None)?
+            .into_iter()
+            .filter(|e| e.flags.visit_overdue || e.flags.review_due)
+            .collect())
     }
 }
 
 /// The fields one change touched, each with its value before and after.
-fn field_changes(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]) -> Vec<(Vec<String>, String, String)> {
+fn field_changes(
+    doc: &Automerge,
+    before: &[ChangeHash],
+    after: &[ChangeHash],
+) -> Vec<(Vec<String>, String, String)> {
     let mut seen: Vec<Vec<String>> = Vec::new();
     let mut out = Vec::new();
     for patch in doc.diff(before, after) {
@@ -122,12 +152,24 @@ fn field_changes(doc: &Automerge, before: &[ChangeHash], after: &[ChangeHash]) -
         let (value_before, value_after) = match (typ, &patch.action) {
             (Some(ObjType::Text | ObjType::List), _) => {
                 // The whole text or list is the field.
-                let Some(parent) = patch.path.last() else { continue };
-                (render_at(doc, &parent.0, parent.1.clone(), before), render_at(doc, &parent.0, parent.1.clone(), after))
+                let Some(parent) = patch.path.last() else {
+                    continue;
+                };
+                (
+                    render_at(doc, &parent.0, parent.1.clone(), before),
+                    render_at(doc, &parent.0, parent.1.clone(), after),
+                )
             }
-            (_, automerge::PatchAction::PutMap { key, .. } | automerge::PatchAction::DeleteMap { key }) => {
+            (
+                _,
+                automerge::PatchAction::PutMap { key, .. }
+                | automerge::PatchAction::DeleteMap { key },
+            ) => {
                 path.push(key.clone());
-                (render_at(doc, &patch.obj, Prop::Map(key.clone()), before), render_at(doc, &patch.obj, Prop::Map(key.clone()), after))
+                (
+                    render_at(doc, &patch.obj, Prop::Map(key.clone()), before),
+                    render_at(doc, &patch.obj, Prop::Map(key.clone()), after),
+                )
             }
             _ => continue,
         };
@@ -168,7 +210,9 @@ fn scalar(v: &Value<'_>, key: &str) -> String {
     match v {
         Value::Scalar(s) => match s.as_ref() {
             S::Str(s) => s.to_string(),
-            S::Int(i) if matches!(key, "at" | "finalised" | "recorded_at" | "created_at") => Timestamp(*i).to_string(),
+            S::Int(i) if matches!(key, "at" | "finalised" | "recorded_at" | "created_at") => {
+                Timestamp(*i).to_string()
+            }
             S::Int(i) => i.to_string(),
             S::Uint(u) => u.to_string(),
             S::Boolean(true) => "yes".to_owned(),
@@ -182,7 +226,11 @@ fn scalar(v: &Value<'_>, key: &str) -> String {
 
 fn clip(s: &str) -> String {
     let s = s.trim();
-    if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s.to_owned() }
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_owned()
+    }
 }
 
 /// A path in words, naming the item it belongs to.
@@ -194,7 +242,11 @@ fn describe(doc: &AnyDoc, path: &[String]) -> String {
             let need = id(1).and_then(|i| p.needs.get(&i));
             match (need, path.get(2).map(String::as_str), id(3)) {
                 (Some(n), Some("actions"), Some(a)) => {
-                    let what = n.actions.get(&a).map(|a| clip(a.what.as_str())).unwrap_or_default();
+                    let what = n
+                        .actions
+                        .get(&a)
+                        .map(|a| clip(a.what.as_str()))
+                        .unwrap_or_default();
                     return format!("Action “{what}” › {}", rest(4));
                 }
                 (Some(n), _, _) => format!("Need “{}”", clip(n.need.as_str())),
@@ -202,13 +254,31 @@ fn describe(doc: &AnyDoc, path: &[String]) -> String {
             }
         }
         (AnyDoc::Plan(_), Some("wellbeing")) => {
-            let ind = path.get(1).and_then(|s| Indicator::from_slug(s)).map(|i| i.label()).unwrap_or("Wellbeing");
-            return format!("Wellbeing: {ind} › {}", path.get(2..).map(|p| p.iter().filter(|s| s.parse::<ItemId>().is_err()).cloned().collect::<Vec<_>>().join(" › ")).unwrap_or_default());
+            let ind = path
+                .get(1)
+                .and_then(|s| Indicator::from_slug(s))
+                .map(|i| i.label())
+                .unwrap_or("Wellbeing");
+            return format!(
+                "Wellbeing: {ind} › {}",
+                path.get(2..)
+                    .map(|p| p
+                        .iter()
+                        .filter(|s| s.parse::<ItemId>().is_err())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" › "))
+                    .unwrap_or_default()
+            );
         }
         (AnyDoc::Plan(_), Some("young_person_views")) => "What the young person thinks".to_owned(),
         (AnyDoc::Plan(_), Some("family_views")) => "The family's views".to_owned(),
         (AnyDoc::Record(r), Some("visits")) => match id(1).and_then(|i| r.visits.get(&i)) {
-            Some(v) => format!("Visit {} ({})", v.at.date().map(|d| d.to_string()).unwrap_or_default(), v.practitioner_name),
+            Some(v) => format!(
+                "Visit {} ({})",
+                v.at.date().map(|d| d.to_string()).unwrap_or_default(),
+                v.practitioner_name
+            ),
             None => "Visit".to_owned(),
         },
         (AnyDoc::Record(_), Some("family_voice")) => "Family voice".to_owned(),
@@ -222,5 +292,9 @@ fn describe(doc: &AnyDoc, path: &[String]) -> String {
         (_, None) => return String::new(),
     };
     let tail = rest(2);
-    if tail.is_empty() { head } else { format!("{head} › {tail}") }
+    if tail.is_empty() {
+        head
+    } else {
+        format!("{head} › {tail}")
+    }
 }

@@ -108,14 +108,18 @@ fn draft_key(id: ItemId) -> String {
 
 impl Client {
     fn my_agency(&self) -> Result<Agency, ServiceError> {
-        self.dir.me.agency.ok_or_else(|| ServiceError::bad("agency", "only practitioners record visits"))
+        self.dir
+            .me
+            .agency
+            .ok_or_else(|| ServiceError::bad("agency", "only practitioners record visits"))
     }
 
     /// Save what has been typed so far, at once, encrypted, without touching
     /// the shared record. Cheap enough to call on every keystroke.
     pub fn autosave_visit(&mut self, draft: &VisitDraft) -> Result<(), ServiceError> {
         self.team(draft.child)?;
-        let body = serde_json::to_vec(draft).map_err(|e| ServiceError::bad("visit", e.to_string()))?;
+        let body =
+            serde_json::to_vec(draft).map_err(|e| ServiceError::bad("visit", e.to_string()))?;
         self.store.put_draft(&draft_key(draft.id), &body)?;
         Ok(())
     }
@@ -132,7 +136,10 @@ impl Client {
     pub fn visit_drafts(&self) -> Result<Vec<VisitDraft>, ServiceError> {
         let mut out = Vec::new();
         for info in self.store.list_drafts()? {
-            if let Some(id) = info.draft_key.strip_prefix("visit/").and_then(|s| s.parse().ok())
+            if let Some(id) = info
+                .draft_key
+                .strip_prefix("visit/")
+                .and_then(|s| s.parse().ok())
                 && let Some(d) = self.visit_draft(id)?
             {
                 out.push(d);
@@ -144,11 +151,18 @@ impl Client {
     /// Write the visit into the child's record (as a draft visit the team can
     /// see, or into my agency's record) and clear the typing buffer. Call
     /// again with more words to update it; `finalise` fixes it for good.
-    pub fn save_visit(&mut self, draft: &VisitDraft, finalise: bool) -> Result<DocKey, ServiceError> {
+    pub fn save_visit(
+        &mut self,
+        draft: &VisitDraft,
+        finalise: bool,
+    ) -> Result<DocKey, ServiceError> {
         let agency = self.my_agency()?;
         let key = draft.doc_key(agency);
         if draft.seen_alone && !draft.child_seen {
-            return Err(ServiceError::bad("seen alone", "a child seen alone must also be marked as seen"));
+            return Err(ServiceError::bad(
+                "seen alone",
+                "a child seen alone must also be marked as seen",
+            ));
         }
         let d = draft.clone();
         self.edit::<RecordDoc, _>(key, "record visit", move |record, me| {
@@ -174,7 +188,10 @@ impl Client {
                 addenda: BTreeMap::new(),
             });
             if visit.is_finalised() {
-                return Err(ServiceError::bad("visit", "a finalised visit cannot be changed; add an addendum instead"));
+                return Err(ServiceError::bad(
+                    "visit",
+                    "a finalised visit cannot be changed; add an addendum instead",
+                ));
             }
             visit.at = d.at;
             visit.place = d.place.clone();
@@ -200,7 +217,10 @@ impl Client {
     /// Finalise a saved visit: from now on only addenda.
     pub fn finalise_visit(&mut self, key: DocKey, visit: ItemId) -> Result<(), ServiceError> {
         self.edit::<RecordDoc, _>(key, "finalise visit", |record, _| {
-            let v = record.visits.get_mut(&visit).ok_or_else(|| ServiceError::not_found("visit", visit))?;
+            let v = record
+                .visits
+                .get_mut(&visit)
+                .ok_or_else(|| ServiceError::not_found("visit", visit))?;
             if !v.is_finalised() {
                 v.finalised = Some(Timestamp::now());
             }
@@ -209,20 +229,43 @@ impl Client {
     }
 
     /// Add a correction to a finalised visit, saying why.
-    pub fn add_addendum(&mut self, key: DocKey, visit: ItemId, reason: &str, text: &str) -> Result<ItemId, ServiceError> {
+    pub fn add_addendum(
+        &mut self,
+        key: DocKey,
+        visit: ItemId,
+        reason: &str,
+        text: &str,
+    ) -> Result<ItemId, ServiceError> {
         if reason.trim().is_empty() {
-            return Err(ServiceError::bad("reason", "say why the addendum is needed"));
+            return Err(ServiceError::bad(
+                "reason",
+                "say why the addendum is needed",
+            ));
         }
         let agency = self.my_agency()?;
         let id = ItemId::random();
         self.edit::<RecordDoc, _>(key, "add addendum", |record, me| {
-            let v = record.visits.get_mut(&visit).ok_or_else(|| ServiceError::not_found("visit", visit))?;
+            let v = record
+                .visits
+                .get_mut(&visit)
+                .ok_or_else(|| ServiceError::not_found("visit", visit))?;
             if !v.is_finalised() {
-                return Err(ServiceError::bad("visit", "a draft visit is edited, not given addenda"));
+                return Err(ServiceError::bad(
+                    "visit",
+                    "a draft visit is edited, not given addenda",
+                ));
             }
             v.addenda.insert(
                 id,
-                Addendum { id, by: me.person, by_name: me.name.clone(), agency, at: Timestamp::now(), reason: reason.to_owned(), text: Text::with_value(text) },
+                Addendum {
+                    id,
+                    by: me.person,
+                    by_name: me.name.clone(),
+                    agency,
+                    at: Timestamp::now(),
+                    reason: reason.to_owned(),
+                    text: Text::with_value(text),
+                },
             );
             Ok(())
         })?;
@@ -232,7 +275,10 @@ impl Client {
     /// A visit as its page shows it.
     pub fn visit(&mut self, key: DocKey, id: ItemId) -> Result<VisitView, ServiceError> {
         let record: RecordDoc = self.read(&key)?;
-        let v = record.visits.get(&id).ok_or_else(|| ServiceError::not_found("visit", id))?;
+        let v = record
+            .visits
+            .get(&id)
+            .ok_or_else(|| ServiceError::not_found("visit", id))?;
         let mine = v.practitioner == self.dir.me.person;
         Ok(VisitView {
             doc: key,
@@ -259,15 +305,31 @@ impl Client {
             addenda: v
                 .addenda_in_order()
                 .into_iter()
-                .map(|a| AddendumView { by: a.by_name.clone(), agency: a.agency, at: a.at, reason: a.reason.clone(), text: a.text.as_str().to_owned() })
+                .map(|a| AddendumView {
+                    by: a.by_name.clone(),
+                    agency: a.agency,
+                    at: a.at,
+                    reason: a.reason.clone(),
+                    text: a.text.as_str().to_owned(),
+                })
                 .collect(),
             can_edit: mine && !v.is_finalised(),
-            can_add_addendum: v.is_finalised() && self.dir.me.principal().membership(self.team(record.child_id)?).is_some(),
+            can_add_addendum: v.is_finalised()
+                && self
+                    .dir
+                    .me
+                    .principal()
+                    .membership(self.team(record.child_id)?)
+                    .is_some(),
         })
     }
 
     /// Capture family voice with the child or a family member, into the team record.
-    pub fn record_family_voice(&mut self, child: ChildId, input: &FamilyVoiceInput) -> Result<ItemId, ServiceError> {
+    pub fn record_family_voice(
+        &mut self,
+        child: ChildId,
+        input: &FamilyVoiceInput,
+    ) -> Result<ItemId, ServiceError> {
         if let Some(s) = input.scale
             && s > SCALE_MAX
         {

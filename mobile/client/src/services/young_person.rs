@@ -72,7 +72,10 @@ impl Client {
     fn my_child(&self) -> Result<bothy_shared::ids::ChildId, ServiceError> {
         match self.dir.me.kind {
             PersonKind::YoungPerson { child } => Ok(child),
-            _ => Err(ServiceError::bad("my plan", "only a young person has \"My plan\"")),
+            _ => Err(ServiceError::bad(
+                "my plan",
+                "only a young person has \"My plan\"",
+            )),
         }
     }
 
@@ -81,12 +84,20 @@ impl Client {
         let child = self.my_child()?;
         let plan: PlanDoc = self.read(&DocKey::Plan(child))?;
         let withheld: Vec<&str> = plan.withheld.values().map(|w| w.section.as_str()).collect();
-        let hidden = |about: &str| withheld.iter().any(|w| about == *w || about.starts_with(&format!("{w}/")));
+        let hidden = |about: &str| {
+            withheld
+                .iter()
+                .any(|w| about == *w || about.starts_with(&format!("{w}/")))
+        };
         let lead = plan.lead_professional.as_ref().map(|p| p.person);
         let mut my_team: Vec<MyTeamLine> = plan
             .team
             .values()
-            .map(|p| MyTeamLine { name: p.name.clone(), role: p.role_title.clone(), is_lead: Some(p.person) == lead })
+            .map(|p| MyTeamLine {
+                name: p.name.clone(),
+                role: p.role_title.clone(),
+                is_lead: Some(p.person) == lead,
+            })
             .collect();
         my_team.sort_by_key(|l| (!l.is_lead, l.name.clone()));
         let how_things_are = Indicator::ALL
@@ -109,19 +120,34 @@ impl Client {
             .values()
             .filter(|n| !hidden(&format!("need/{}", n.id)))
             .flat_map(|n| {
-                n.actions.values().filter(|a| !hidden(&format!("need/{}/action/{}", n.id, a.id))).map(move |a| NextStep {
-                    about: format!("need/{}", n.id),
-                    what: a.what.as_str().to_owned(),
-                    who: a.owner.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "Your team".to_owned()),
-                    by_when: a.due,
-                    status: plain_status(a.status),
-                })
+                n.actions
+                    .values()
+                    .filter(|a| !hidden(&format!("need/{}/action/{}", n.id, a.id)))
+                    .map(move |a| NextStep {
+                        about: format!("need/{}", n.id),
+                        what: a.what.as_str().to_owned(),
+                        who: a
+                            .owner
+                            .as_ref()
+                            .map(|o| o.name.clone())
+                            .unwrap_or_else(|| "Your team".to_owned()),
+                        by_when: a.due,
+                        status: plain_status(a.status),
+                    })
             })
             .collect();
         what_happens_next.sort_by_key(|s| (s.status == "Done", s.by_when));
         Ok(MyPlan {
-            name: if plan.child.preferred_name.is_empty() { plan.child.name.clone() } else { plan.child.preferred_name.clone() },
-            why: if hidden("reason") { String::new() } else { plan.reason.as_str().to_owned() },
+            name: if plan.child.preferred_name.is_empty() {
+                plan.child.name.clone()
+            } else {
+                plan.child.preferred_name.clone()
+            },
+            why: if hidden("reason") {
+                String::new()
+            } else {
+                plan.reason.as_str().to_owned()
+            },
             my_team,
             how_things_are,
             what_happens_next,
@@ -137,12 +163,26 @@ impl Client {
         if words.trim().is_empty() {
             return Err(ServiceError::bad("what I think", "write something first"));
         }
-        let said_by = self.dir.me.name.split_whitespace().next().unwrap_or("Me").to_owned();
+        let said_by = self
+            .dir
+            .me
+            .name
+            .split_whitespace()
+            .next()
+            .unwrap_or("Me")
+            .to_owned();
         let id = ItemId::random();
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "what I think", |plan, me| {
             plan.young_person_views.insert(
                 id,
-                ViewEntry { id, about: about.to_owned(), words: Text::with_value(words), said_by: said_by.clone(), author: me.person, at: Timestamp::now() },
+                ViewEntry {
+                    id,
+                    about: about.to_owned(),
+                    words: Text::with_value(words),
+                    said_by: said_by.clone(),
+                    author: me.person,
+                    at: Timestamp::now(),
+                },
             );
             Ok(())
         })?;
@@ -153,7 +193,11 @@ impl Client {
     pub fn edit_what_i_think(&mut self, id: ItemId, words: &str) -> Result<(), ServiceError> {
         let child = self.my_child()?;
         self.edit::<PlanDoc, _>(DocKey::Plan(child), "what I think", |plan, _| {
-            plan.young_person_views.get_mut(&id).ok_or_else(|| ServiceError::not_found("view", id))?.words.update(words);
+            plan.young_person_views
+                .get_mut(&id)
+                .ok_or_else(|| ServiceError::not_found("view", id))?
+                .words
+                .update(words);
             Ok(())
         })
     }

@@ -39,7 +39,7 @@ pub enum StoreError {
     /// The schema could not be brought up to date (for example, the file
     /// was written by a newer app).
     #[error("the database schema could not be migrated: {0}")]
-    Migration(rusqlite_migration::Error),
+    Migration(Box<rusqlite_migration::Error>),
     /// Any other SQLite error.
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
@@ -62,7 +62,7 @@ impl From<rusqlite_migration::Error> for StoreError {
     fn from(error: rusqlite_migration::Error) -> Self {
         match error {
             rusqlite_migration::Error::RusqliteError { err, .. } => StoreError::from(err),
-            other => StoreError::Migration(other),
+            other => StoreError::Migration(Box::new(other)),
         }
     }
 }

@@ -75,7 +75,9 @@ pub struct Rejection {
 /// Every write method runs in its own transaction; use
 /// [`Store::transaction`] to make several writes one save.
 pub struct Store {
-    conn: Connection,
+    // Boxed so a `Store` is cheap to move around (and to hand back inside
+    // an error) by value.
+    conn: Box<Connection>,
     dir: PathBuf,
 }
 
@@ -89,7 +91,10 @@ impl fmt::Debug for Store {
 
 impl Store {
     pub(crate) fn from_connection(conn: Connection, dir: PathBuf) -> Self {
-        Store { conn, dir }
+        Store {
+            conn: Box::new(conn),
+            dir,
+        }
     }
 
     /// Sets up a new store in `dir` (see [`Vault::create`]). The app passes

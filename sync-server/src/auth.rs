@@ -1,0 +1,238 @@
+//! Who is asking: enrolment codes and signed requests.
+//!
+//! A person's device enrols once with a one-time code an administrator
+//! issued ([`issue_enrol_code`]); the server keeps only the code's SHA-256,
+//! and the code expires. After that every request is signed with the
+//! device's Ed25519 key ([`bothy_shared::signing`]); the [`Signed`]
+//! extractor checks the signature, the timestamp window and the nonce
+//! (remembered for the window, so a captured request cannot be replayed),
+//! and refuses a revoked device with 403 `device-revoked`, except on the
+//! route that takes a revoked device's last offer ([`SignedAllowRevoked`]).
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{Method, header};
+use bothy_shared::ids::PersonId;
+use bothy_shared::policy::Principal;
+use bothy_shared::signing::{self, MAX_SKEW_SECS, SignedHeaders};
+use bothy_shared::wire::CBOR_CONTENT_TYPE;
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::directory;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::storage::{DeviceRecord, PersonRecord, Storage, StorageError, UnixSeconds};
+
+/// Crockford's base32: no I, L, O or U, so a code read aloud or copied by
+/// hand survives.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Characters in a code (5 bits each: 80 bits of randomness).
+const CODE_CHARS: usize = 16;
+
+/// How long an enrolment code stays valid unless the administrator says otherwise.
+pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(72 * 3600);
+
+/// Why an enrolment code could not be issued.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("no person {0}")]
+    UnknownPerson(PersonId),
+    #[error("the system random number generator failed")]
+    Random,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A fresh code, grouped in fours: `7K3M-Q9XD-2HFA-PW4C`.
+fn new_code() -> Result<String, CodeError> {
+    let mut bytes = [0u8; CODE_CHARS];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CodeError::Random)?;
+    let mut code = String::with_capacity(CODE_CHARS + 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            code.push('-');
+        }
+        // 256 is a multiple of 32, so taking the low five bits is unbiased.
+        code.push(char::from(CODE_ALPHABET[usize::from(b & 0x1f)]));
+    }
+    Ok(code)
+}
+
+/// The form a code is hashed in: no separators or spaces, upper case, and
+/// the letters people confuse with digits read as those digits.
+pub fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect()
+}
+
+/// What the server stores for a code: SHA-256 over a domain tag and the
+/// normalised code (80 random bits make a slow hash unnecessary).
+pub fn code_hash(code: &str) -> Vec<u8> {
+    let input = format!("bothy-enrol-code-v1:{}", normalise_code(code));
+    ring::digest::digest(&ring::digest::SHA256, input.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+/// Issue a one-time enrolment code for a person, valid for `ttl` from `now`.
+/// The code is returned once and never stored.
+pub fn issue_enrol_code(
+    storage: &dyn Storage,
+    person: PersonId,
+    ttl: Duration,
+    now: UnixSeconds,
+) -> Result<String, CodeError> {
+    if storage.person(person)?.is_none() {
+        return Err(CodeError::UnknownPerson(person));
+    }
+    let code = new_code()?;
+    let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+    storage.add_enrol_code(&code_hash(&code), person, now.saturating_add(ttl))?;
+    Ok(code)
+}
+
+/// A request whose signature checked out, from a device and person the
+/// directory knows.
+#[derive(Debug)]
+pub struct Authenticated {
+    pub device: DeviceRecord,
+    pub person: PersonRecord,
+    pub principal: Principal,
+    /// The raw body the signature covers.
+    pub body: Bytes,
+}
+
+/// A signed request from a device that is not revoked.
+#[derive(Debug)]
+pub struct Signed(pub Authenticated);
+
+/// A signed request from any enrolled device, revoked or not.
+#[derive(Debug)]
+pub struct SignedAllowRevoked(pub Authenticated);
+
+impl FromRequest<AppState> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let auth = authenticate(req, state).await?;
+        if auth.device.revoked_at.is_some() {
+            return Err(ApiError::DeviceRevoked);
+        }
+        Ok(Signed(auth))
+    }
+}
+
+impl FromRequest<AppState> for SignedAllowRevoked {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        Ok(SignedAllowRevoked(authenticate(req, state).await?))
+    }
+}
+
+/// Read a request body within the router's body limit, insisting on CBOR
+/// when there is one.
+pub(crate) async fn read_body(
+    req: Request,
+    state: &AppState,
+) -> Result<(axum::http::request::Parts, Bytes), ApiError> {
+    let (parts, body) = req.into_parts();
+    let req = Request::from_parts(parts.clone(), body);
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::Malformed("the body could not be read".to_owned())
+        }
+    })?;
+    if !bytes.is_empty() || parts.method == Method::POST {
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let media_type = content_type.split(';').next().unwrap_or("").trim();
+        if !media_type.eq_ignore_ascii_case(CBOR_CONTENT_TYPE) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    Ok((parts, bytes))
+}
+
+async fn authenticate(req: Request, state: &AppState) -> Result<Authenticated, ApiError> {
+    let (parts, body) = read_body(req, state).await?;
+    let headers =
+        SignedHeaders::from_lookup(|name| parts.headers.get(name).and_then(|v| v.to_str().ok()))?;
+    let now = crate::now();
+    // Cheap checks first: a stale request never reaches the database.
+    if now.abs_diff(headers.timestamp) > MAX_SKEW_SECS.unsigned_abs() {
+        return Err(ApiError::StaleTimestamp);
+    }
+    let method = parts.method.as_str().to_owned();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| parts.uri.path().to_owned());
+    state
+        .blocking(move |state| {
+            let storage = state.storage();
+            let device = storage
+                .device(headers.device)?
+                .ok_or(ApiError::UnknownDevice)?;
+            signing::verify_request(&device.public_key, &headers, &method, &path, &body, now)?;
+            // Only a request that verified may use up a nonce, so nobody can
+            // burn a device's nonces without its key.
+            let nonce = headers.nonce_bytes()?;
+            if !storage.remember_nonce(
+                device.id,
+                &nonce,
+                headers.timestamp + MAX_SKEW_SECS + 1,
+                now,
+            )? {
+                return Err(ApiError::ReplayedNonce);
+            }
+            let person = storage
+                .person(device.person)?
+                .ok_or_else(|| ApiError::Internal(format!("device {} has no person", device.id)))?;
+            let principal = directory::principal(storage, &device, &person)?;
+            Ok(Authenticated {
+                device,
+                person,
+                principal,
+                body,
+            })
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_grouped_crockford_and_normalise_forgivingly() {
+        let code = new_code().unwrap();
+        assert_eq!(code.len(), 19);
+        assert!(
+            code.split('-')
+                .all(|g| g.len() == 4 && g.bytes().all(|b| CODE_ALPHABET.contains(&b)))
+        );
+        assert_eq!(
+            code_hash(&code),
+            code_hash(&code.to_lowercase().replace('-', " "))
+        );
+        assert_eq!(normalise_code("o0-iL"), "0011");
+        assert_ne!(code_hash(&code), code_hash(&new_code().unwrap()));
+    }
+}

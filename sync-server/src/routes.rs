@@ -1,0 +1,214 @@
+//! The HTTP API: one handler per route, each thin over [`crate::sync`],
+//! [`crate::directory`] and [`crate::auth`]. `docs/sync-protocol.md` is the
+//! specification.
+
+use axum::Json;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bothy_shared::ids::DeviceId;
+use bothy_shared::robust;
+use bothy_shared::signing::PUBLIC_KEY_LEN;
+use bothy_shared::wire::{
+    self, CBOR_CONTENT_TYPE, ChangedRequest, EnrolRequest, EnrolResponse, MAX_DOCS_PER_REQUEST,
+    OfferRequest, OfferResponse, SyncRequest,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{self, Signed, SignedAllowRevoked};
+use crate::directory;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::storage::{NewChange, NewDevice};
+use crate::sync::{self, SyncError};
+
+/// A CBOR body (request) or CBOR response.
+#[derive(Debug)]
+pub struct Cbor<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Cbor<T> {
+    fn into_response(self) -> Response {
+        match wire::to_cbor(&self.0) {
+            Ok(bytes) => ([(header::CONTENT_TYPE, CBOR_CONTENT_TYPE)], bytes).into_response(),
+            Err(e) => ApiError::Internal(e.to_string()).into_response(),
+        }
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Cbor<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (_, body) = auth::read_body(req, state).await?;
+        decode(&body).map(Cbor)
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    wire::from_cbor(body)
+        .map_err(|_| ApiError::Malformed("the body is not the expected CBOR".to_owned()))
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::BadCursor => ApiError::Malformed(e.to_string()),
+            SyncError::CorruptDocument { .. } | SyncError::Storage(_) => {
+                ApiError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+/// `GET /health`.
+pub async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `POST /v1/enrol`.
+pub async fn enrol(
+    State(state): State<AppState>,
+    Cbor(req): Cbor<EnrolRequest>,
+) -> Result<Cbor<EnrolResponse>, ApiError> {
+    if req.public_key.len() != PUBLIC_KEY_LEN {
+        return Err(ApiError::Malformed(
+            "public_key must be a raw 32-byte Ed25519 key".to_owned(),
+        ));
+    }
+    let device_name: String = req.device_name.trim().chars().take(100).collect();
+    if device_name.is_empty() {
+        return Err(ApiError::Malformed(
+            "device_name must not be empty".to_owned(),
+        ));
+    }
+    let now = crate::now();
+    let response = state
+        .blocking(move |state| {
+            let storage = state.storage();
+            let new = NewDevice {
+                id: DeviceId::random(),
+                name: device_name,
+                public_key: req.public_key,
+            };
+            let device = storage
+                .redeem_enrol_code(&auth::code_hash(&req.code), now, &new)?
+                .ok_or(ApiError::InvalidCode)?;
+            let person = storage
+                .person(device.person)?
+                .ok_or_else(|| ApiError::Internal(format!("device {} has no person", device.id)))?;
+            let principal = directory::principal(storage, &device, &person)?;
+            let view = directory::directory_view(storage, &principal, &person)?;
+            tracing::info!(device = %device.id, person = %person.id, "device enrolled");
+            Ok(EnrolResponse {
+                device: device.id,
+                person: person.id,
+                directory: view,
+            })
+        })
+        .await?;
+    Ok(Cbor(response))
+}
+
+/// `GET /v1/directory`.
+pub async fn directory_view(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+) -> Result<Response, ApiError> {
+    let view = state
+        .blocking(move |state| {
+            Ok(directory::directory_view(
+                state.storage(),
+                &auth.principal,
+                &auth.person,
+            )?)
+        })
+        .await?;
+    Ok(Cbor(view).into_response())
+}
+
+/// `POST /v1/changed`.
+pub async fn changed(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+) -> Result<Response, ApiError> {
+    let request: ChangedRequest = decode(&auth.body)?;
+    let response = state
+        .blocking(move |state| Ok(sync::changed(state.storage(), &auth.principal, &request)?))
+        .await?;
+    Ok(Cbor(response).into_response())
+}
+
+/// `POST /v1/sync`.
+pub async fn sync(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+) -> Result<Response, ApiError> {
+    let request: SyncRequest = decode(&auth.body)?;
+    if request.docs.len() > MAX_DOCS_PER_REQUEST {
+        return Err(ApiError::Malformed(format!(
+            "at most {MAX_DOCS_PER_REQUEST} documents per request"
+        )));
+    }
+    let now = crate::now();
+    let response = state
+        .blocking(move |state| {
+            Ok(sync::sync_batch(
+                state.storage(),
+                state.docs(),
+                &auth.principal,
+                request,
+                now,
+            )?)
+        })
+        .await?;
+    Ok(Cbor(response).into_response())
+}
+
+/// `POST /v1/offer`: a (usually revoked) device's unsynced changes go to
+/// quarantine for an administrator, never into a document.
+pub async fn offer(
+    State(state): State<AppState>,
+    SignedAllowRevoked(auth): SignedAllowRevoked,
+) -> Result<Response, ApiError> {
+    let request: OfferRequest = decode(&auth.body)?;
+    if request.docs.len() > MAX_DOCS_PER_REQUEST {
+        return Err(ApiError::Malformed(format!(
+            "at most {MAX_DOCS_PER_REQUEST} documents per request"
+        )));
+    }
+    let now = crate::now();
+    let received = state
+        .blocking(move |state| {
+            let mut received = 0u64;
+            for doc in request.docs {
+                // Only well-formed changes made on this device are kept.
+                let changes: Vec<NewChange> = doc
+                    .changes
+                    .iter()
+                    .filter_map(|bytes| robust::decode_change(bytes).ok())
+                    .filter(|c| *c.actor_id() == auth.device.id.actor_id())
+                    .map(|c| NewChange::from_change(&c))
+                    .collect();
+                // Count what is held, new or kept by an earlier try, so a
+                // retried offer reports the same.
+                state.storage().quarantine(
+                    auth.device.id,
+                    auth.person.id,
+                    &doc.key,
+                    &changes,
+                    now,
+                )?;
+                received += u64::try_from(changes.len()).unwrap_or(u64::MAX);
+            }
+            tracing::info!(device = %auth.device.id, received, "offer from device quarantined");
+            Ok(received)
+        })
+        .await?;
+    Ok(Cbor(OfferResponse { received }).into_response())
+}
+
+/// Any other route.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}

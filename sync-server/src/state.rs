@@ -1,0 +1,59 @@
+//! The state every request handler shares.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::ApiError;
+use crate::storage::Storage;
+use crate::sync::DocCache;
+
+/// Storage plus the cache of merged documents. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    storage: Arc<dyn Storage>,
+    docs: DocCache,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("storage", &self.inner.storage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                storage,
+                docs: DocCache::default(),
+            }),
+        }
+    }
+
+    pub fn storage(&self) -> &dyn Storage {
+        self.inner.storage.as_ref()
+    }
+
+    pub(crate) fn docs(&self) -> &DocCache {
+        &self.inner.docs
+    }
+
+    /// Run storage and Automerge work on a blocking thread. A panic in `f`
+    /// (Automerge on hostile bytes, should containment miss one) becomes a
+    /// 500 for this request only.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+    }
+}

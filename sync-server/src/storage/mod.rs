@@ -1,0 +1,360 @@
+//! Everything the server keeps, behind one trait.
+//!
+//! [`Storage`] is the only way the rest of the server touches persistent
+//! state: the partnership's directory, devices and enrolment codes, the
+//! append-only change log of every document, per-device sync state, the
+//! audit trail and the quarantine of revoked devices' offers. It is
+//! synchronous (the server calls it inside `spawn_blocking`) and speaks only
+//! Bothy and Automerge types, so a PostgreSQL backend can implement it
+//! beside [`sqlite::SqliteStorage`]. The backend is chosen once, from the
+//! database URL, by [`open`].
+//!
+//! Changes are content-addressed: a change is stored once per document under
+//! its hash, inserting it again is a no-op, and each stored change gets a
+//! sequence number that only grows (the cursor of `/v1/changed`). A backend
+//! must hand out sequence numbers so that a reader that has seen sequence `n`
+//! can never later see a new change with a sequence `<= n` (SQLite's single
+//! writer gives this for free; PostgreSQL needs a commit-ordered sequence).
+
+pub mod sqlite;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+use automerge::{ActorId, ChangeHash};
+use bothy_shared::docs::DocKey;
+use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
+use bothy_shared::policy::{ChildTeam, PersonKind, TeamMember};
+
+/// Seconds since the Unix epoch, UTC.
+pub type UnixSeconds = i64;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("the database URL `{0}` is not supported (expected sqlite://PATH)")]
+    UnsupportedUrl(String),
+    #[error("{what} already exists")]
+    AlreadyExists { what: String },
+    #[error("{what} does not exist")]
+    NotFound { what: String },
+    #[error("the database holds a value this server cannot read: {0}")]
+    Corrupt(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// A person in the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRecord {
+    pub id: PersonId,
+    pub name: String,
+    pub kind: PersonKind,
+    /// The agency a practitioner or supervisor works for; `None` for a young person.
+    pub agency: Option<Agency>,
+}
+
+/// A child with a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildRecord {
+    pub id: ChildId,
+    pub name: String,
+}
+
+/// An enrolled device.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub id: DeviceId,
+    pub person: PersonId,
+    pub name: String,
+    /// Raw 32-byte Ed25519 public key.
+    pub public_key: Vec<u8>,
+    pub enrolled_at: UnixSeconds,
+    pub revoked_at: Option<UnixSeconds>,
+}
+
+impl fmt::Debug for DeviceRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceRecord")
+            .field("id", &self.id)
+            .field("person", &self.person)
+            .field("enrolled_at", &self.enrolled_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A device about to be enrolled (the person comes from the code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDevice {
+    pub id: DeviceId,
+    pub name: String,
+    pub public_key: Vec<u8>,
+}
+
+/// A change to store: its hash, its actor and its raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChange {
+    pub hash: ChangeHash,
+    pub actor: ActorId,
+    pub bytes: Vec<u8>,
+}
+
+impl NewChange {
+    /// The storable form of an Automerge change.
+    pub fn from_change(change: &automerge::Change) -> Self {
+        NewChange {
+            hash: change.hash(),
+            actor: change.actor_id().clone(),
+            bytes: change.raw_bytes().to_vec(),
+        }
+    }
+}
+
+/// A stored change and its place in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChange {
+    pub seq: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// A new document and its first changes (made by the server's actor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDocument {
+    pub key: DocKey,
+    pub changes: Vec<NewChange>,
+}
+
+/// What one `/v1/sync` exchange for one document leaves behind, stored
+/// atomically: the accepted changes, the server's sync state for the device,
+/// and the audit of what was received and sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRound {
+    pub device: DeviceId,
+    pub person: PersonId,
+    pub key: DocKey,
+    /// Changes the gate accepted (possibly none). Already stored ones are skipped.
+    pub accepted: Vec<NewChange>,
+    /// `automerge::sync::State::encode()` of the server's state for this device.
+    pub sync_state: Vec<u8>,
+    /// Whether the reply carried document content (changes or a whole
+    /// document) to the device: audited as a read.
+    pub sent_content: bool,
+    pub at: UnixSeconds,
+}
+
+/// Documents with changes after a cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedSince {
+    /// The highest sequence number in the log when this was read.
+    pub high_water: u64,
+    /// Each document with a change after the cursor made by anyone but the
+    /// asking device, with its highest such sequence number.
+    pub documents: Vec<(DocKey, u64)>,
+}
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditEvent {
+    /// The server created a document (admin CLI or demo seed).
+    DocumentCreated,
+    /// A change from a device passed the gate and was stored.
+    ChangeAccepted,
+    /// Document content was sent to a device.
+    DocumentSent,
+    /// A revoked device offered a change; it sits in quarantine, unapplied.
+    ChangeQuarantined,
+}
+
+impl AuditEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditEvent::DocumentCreated => "document-created",
+            AuditEvent::ChangeAccepted => "change-accepted",
+            AuditEvent::DocumentSent => "document-sent",
+            AuditEvent::ChangeQuarantined => "change-quarantined",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::DocumentCreated,
+            Self::ChangeAccepted,
+            Self::DocumentSent,
+            Self::ChangeQuarantined,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
+    }
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: UnixSeconds,
+    pub event: AuditEvent,
+    pub document: DocKey,
+    /// Lowercase hex change hash, for change events.
+    pub change: Option<String>,
+    /// Lowercase hex Automerge actor, for change events.
+    pub actor: Option<String>,
+    pub device: Option<DeviceId>,
+    pub person: Option<PersonId>,
+}
+
+/// A change a revoked device offered, kept for an administrator.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QuarantinedChange {
+    pub device: DeviceId,
+    pub person: PersonId,
+    pub document: DocKey,
+    pub bytes: Vec<u8>,
+    pub received_at: UnixSeconds,
+}
+
+impl fmt::Debug for QuarantinedChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QuarantinedChange")
+            .field("device", &self.device)
+            .field("document", &self.document)
+            .field("len", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The server's persistent state. See the module documentation.
+///
+/// Every method is one transaction: it happens entirely or not at all.
+pub trait Storage: Send + Sync + fmt::Debug {
+    // ------------------------------------------------------------ directory
+
+    /// Add a person. `AlreadyExists` if the id is taken.
+    fn add_person(&self, person: &PersonRecord) -> Result<(), StorageError>;
+    fn person(&self, id: PersonId) -> Result<Option<PersonRecord>, StorageError>;
+    fn people(&self) -> Result<Vec<PersonRecord>, StorageError>;
+
+    /// Add a child together with its first documents.
+    fn add_child(
+        &self,
+        child: &ChildRecord,
+        documents: &[NewDocument],
+        at: UnixSeconds,
+    ) -> Result<(), StorageError>;
+    fn child(&self, id: ChildId) -> Result<Option<ChildRecord>, StorageError>;
+    fn children(&self) -> Result<Vec<ChildRecord>, StorageError>;
+
+    /// Put a person on a child's team (or change their role), creating any
+    /// documents given that do not exist yet (an agency's record the first
+    /// time the agency joins the team).
+    fn set_team_member(
+        &self,
+        child: ChildId,
+        person: PersonId,
+        member: TeamMember,
+        new_documents: &[NewDocument],
+        at: UnixSeconds,
+    ) -> Result<(), StorageError>;
+    /// Take a person off a child's team; `false` if they were not on it.
+    fn remove_team_member(&self, child: ChildId, person: PersonId) -> Result<bool, StorageError>;
+    /// A child's team; the young person is the person of kind young person
+    /// linked to the child. `NotFound` for an unknown child.
+    fn team(&self, child: ChildId) -> Result<ChildTeam, StorageError>;
+    /// Children on whose team any of `people` sits.
+    fn children_with_members(
+        &self,
+        people: &BTreeSet<PersonId>,
+    ) -> Result<Vec<ChildId>, StorageError>;
+
+    fn set_supervisor(
+        &self,
+        supervisor: PersonId,
+        supervisee: PersonId,
+    ) -> Result<(), StorageError>;
+    fn supervisees(&self, supervisor: PersonId) -> Result<BTreeSet<PersonId>, StorageError>;
+
+    // ------------------------------------------------------------ devices
+
+    /// Keep an enrolment code's hash until it is used or expires.
+    fn add_enrol_code(
+        &self,
+        code_hash: &[u8],
+        person: PersonId,
+        expires_at: UnixSeconds,
+    ) -> Result<(), StorageError>;
+    /// Use a code: if it exists, is unused and `now < expires_at`, mark it
+    /// used and enrol the device for its person, atomically. `None` otherwise.
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &[u8],
+        now: UnixSeconds,
+        device: &NewDevice,
+    ) -> Result<Option<DeviceRecord>, StorageError>;
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StorageError>;
+    fn devices(&self) -> Result<Vec<DeviceRecord>, StorageError>;
+    /// Revoke a device; `false` if no such device. Revoking twice keeps the
+    /// first time.
+    fn revoke_device(&self, id: DeviceId, at: UnixSeconds) -> Result<bool, StorageError>;
+    /// Remember a request nonce until `expires_at`; `false` if it was already
+    /// remembered (a replay). Forgets nonces that expired before `now`.
+    fn remember_nonce(
+        &self,
+        device: DeviceId,
+        nonce: &[u8],
+        expires_at: UnixSeconds,
+        now: UnixSeconds,
+    ) -> Result<bool, StorageError>;
+
+    // ------------------------------------------------------------ documents
+
+    fn document_exists(&self, key: &DocKey) -> Result<bool, StorageError>;
+    fn documents_of_child(&self, child: ChildId) -> Result<Vec<DocKey>, StorageError>;
+    /// A document's changes with sequence numbers after `after`, in order.
+    fn changes_after(&self, key: &DocKey, after: u64) -> Result<Vec<StoredChange>, StorageError>;
+    /// Documents changed after `cursor` by anyone but `device`.
+    fn changed_since(&self, cursor: u64, device: DeviceId) -> Result<ChangedSince, StorageError>;
+    /// The server's encoded sync state for a device and document.
+    fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Store the outcome of one sync exchange (see [`SyncRound`]); the
+    /// document then counts as synced by the device.
+    fn commit_sync_round(&self, round: &SyncRound) -> Result<(), StorageError>;
+    /// Documents this device has synced at least once (and not acknowledged dropping).
+    fn synced_documents(&self, device: DeviceId) -> Result<Vec<DocKey>, StorageError>;
+    /// The device deleted these documents: forget that it had them and its sync state.
+    fn forget_synced_documents(
+        &self,
+        device: DeviceId,
+        keys: &[DocKey],
+    ) -> Result<(), StorageError>;
+
+    // ------------------------------------------------------------ quarantine and audit
+
+    /// Keep changes a revoked device offered, unapplied; returns how many were new.
+    fn quarantine(
+        &self,
+        device: DeviceId,
+        person: PersonId,
+        key: &DocKey,
+        changes: &[NewChange],
+        at: UnixSeconds,
+    ) -> Result<u64, StorageError>;
+    fn quarantined(&self) -> Result<Vec<QuarantinedChange>, StorageError>;
+    /// Every audit entry about any document of a child, oldest first.
+    fn audit_of_child(&self, child: ChildId) -> Result<Vec<AuditEntry>, StorageError>;
+}
+
+/// Open the storage a database URL names: `sqlite://PATH` (a file, created
+/// if missing) or `sqlite::memory:` (tests).
+pub fn open(url: &str) -> Result<Arc<dyn Storage>, StorageError> {
+    if url == "sqlite::memory:" {
+        return Ok(Arc::new(sqlite::SqliteStorage::open_in_memory()?));
+    }
+    match url.strip_prefix("sqlite://") {
+        Some(path) if !path.is_empty() => Ok(Arc::new(sqlite::SqliteStorage::open(
+            std::path::Path::new(path),
+        )?)),
+        _ => Err(StorageError::UnsupportedUrl(url.to_owned())),
+    }
+}

@@ -1,0 +1,366 @@
+//! The sync engine: `/v1/changed` and `/v1/sync` without the HTTP.
+//!
+//! For each document in a batch the server:
+//! 1. answers `unavailable` unless the policy lets the device's user read it
+//!    (a missing document looks the same);
+//! 2. decodes the message and applies it to a COPY of its merged document,
+//!    with the device's persisted sync state, inside `robust::contain`
+//!    (a V2 message may carry a whole document, and Automerge panics on some
+//!    malformed input);
+//! 3. takes the changes the message added (`copy.get_changes(&before)`) and
+//!    asks `gate::check_changes` about all of them at once; only if they all
+//!    pass are they stored (one transaction, with the audit and the new sync
+//!    state), otherwise none are and the reply names the change, path and rule;
+//! 4. generates its next sync message from the document it really holds.
+//!
+//! The persisted sync state is `sync::State::encode()`: only `shared_heads`,
+//! which never names a change the server has not stored. Everything else in
+//! the state is per-exchange and rebuilt from the device's message, so each
+//! request stands alone: a connection cut at any byte loses nothing (the
+//! device resends) and duplicates nothing (changes are stored by hash).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, Change};
+use bothy_shared::docs::DocKey;
+use bothy_shared::gate::{self, GateError};
+use bothy_shared::ids::ChildId;
+use bothy_shared::policy::{AccessPolicy, ChildTeam, Principal};
+use bothy_shared::robust;
+use bothy_shared::wire::{
+    ChangedRequest, ChangedResponse, DocMessage, DocReply, DocStatus, RejectionView, SyncRequest,
+    SyncResponse,
+};
+
+use crate::directory;
+use crate::storage::{NewChange, Storage, StorageError, SyncRound, UnixSeconds};
+
+/// Why the engine failed as a whole (per-document problems are answers, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the cursor is not one this server issued")]
+    BadCursor,
+    #[error("a stored change of {key} cannot be loaded: {detail}")]
+    CorruptDocument { key: DocKey, detail: String },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The merged documents the server has loaded, each with the sequence
+/// number of the last stored change folded in. Documents are brought up to
+/// date from storage on every use, so several server instances sharing one
+/// database stay correct; the lock per document serialises this instance's
+/// writers to it.
+#[derive(Default)]
+pub struct DocCache {
+    entries: Mutex<HashMap<DocKey, Arc<Mutex<CachedDoc>>>>,
+}
+
+impl std::fmt::Debug for DocCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocCache").finish_non_exhaustive()
+    }
+}
+
+/// How many documents stay loaded; past this the cache starts again (the
+/// documents reload from storage on next use).
+const CACHE_LIMIT: usize = 4096;
+
+#[derive(Default)]
+struct CachedDoc {
+    seq: u64,
+    doc: Automerge,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while a document was locked happened in contained Automerge
+    // work on a copy or between storage calls; the cached document is then
+    // at worst behind storage, and `refresh` catches it up.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl DocCache {
+    fn entry(&self, key: DocKey) -> Arc<Mutex<CachedDoc>> {
+        let mut entries = lock(&self.entries);
+        if entries.len() >= CACHE_LIMIT && !entries.contains_key(&key) {
+            entries.retain(|_, doc| Arc::strong_count(doc) > 1);
+        }
+        entries.entry(key).or_default().clone()
+    }
+
+    /// The merged document as stored now (a copy), for tests and tools.
+    pub fn load(&self, storage: &dyn Storage, key: &DocKey) -> Result<Automerge, SyncError> {
+        let entry = self.entry(*key);
+        let mut cached = lock(&entry);
+        refresh(storage, key, &mut cached)?;
+        Ok(cached.doc.clone())
+    }
+}
+
+/// Fold stored changes newer than the cached document into it, in one batch.
+fn refresh(storage: &dyn Storage, key: &DocKey, cached: &mut CachedDoc) -> Result<(), SyncError> {
+    let stored = storage.changes_after(key, cached.seq)?;
+    let Some(last) = stored.last().map(|c| c.seq) else {
+        return Ok(());
+    };
+    let corrupt = |detail: String| SyncError::CorruptDocument { key: *key, detail };
+    let changes = stored
+        .iter()
+        .map(|c| robust::decode_change(&c.bytes))
+        .collect::<Result<Vec<Change>, _>>()
+        .map_err(|e| corrupt(e.to_string()))?;
+    let mut doc = cached.doc.clone();
+    robust::contain("apply stored changes", move || {
+        doc.apply_changes(changes).map(|()| doc)
+    })
+    .map_err(|e| corrupt(e.to_string()))?
+    .map(|doc| {
+        cached.doc = doc;
+        cached.seq = last;
+    })
+    .map_err(|e| corrupt(e.to_string()))
+}
+
+// ---------------------------------------------------------------- /v1/changed
+
+const CURSOR_PREFIX: &str = "c1.";
+
+fn parse_cursor(cursor: Option<&str>) -> Result<u64, SyncError> {
+    match cursor {
+        None => Ok(0),
+        Some(c) => c
+            .strip_prefix(CURSOR_PREFIX)
+            .and_then(|n| n.parse().ok())
+            .ok_or(SyncError::BadCursor),
+    }
+}
+
+/// Answer `/v1/changed` for a device.
+pub fn changed(
+    storage: &dyn Storage,
+    p: &Principal,
+    request: &ChangedRequest,
+) -> Result<ChangedResponse, SyncError> {
+    let readable = directory::readable_keys(storage, p)?;
+    let acknowledged: Vec<DocKey> = request
+        .dropped
+        .iter()
+        .filter(|k| !readable.contains(k))
+        .copied()
+        .collect();
+    if !acknowledged.is_empty() {
+        storage.forget_synced_documents(p.device, &acknowledged)?;
+    }
+    let requested = parse_cursor(request.cursor.as_deref())?;
+    let mut since = storage.changed_since(requested, p.device)?;
+    if requested > since.high_water {
+        // A cursor from the future: this database was restored from a backup.
+        // Start again from nothing so the device hears about everything.
+        since = storage.changed_since(0, p.device)?;
+    }
+    let synced: BTreeSet<DocKey> = storage.synced_documents(p.device)?.into_iter().collect();
+    let changed = since
+        .documents
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| readable.contains(k) && synced.contains(k))
+        .collect();
+    let new = readable.difference(&synced).copied().collect();
+    let gone = synced.difference(&readable).copied().collect();
+    Ok(ChangedResponse {
+        cursor: format!("{CURSOR_PREFIX}{}", since.high_water),
+        changed,
+        new,
+        gone,
+    })
+}
+
+// ---------------------------------------------------------------- /v1/sync
+
+/// Answer `/v1/sync`: one reply per message, in order.
+pub fn sync_batch(
+    storage: &dyn Storage,
+    cache: &DocCache,
+    p: &Principal,
+    request: SyncRequest,
+    now: UnixSeconds,
+) -> Result<SyncResponse, SyncError> {
+    let mut teams: BTreeMap<ChildId, Option<ChildTeam>> = BTreeMap::new();
+    let mut docs = Vec::with_capacity(request.docs.len());
+    for DocMessage { key, message } in request.docs {
+        let team = match teams.entry(key.child()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(match storage.team(key.child()) {
+                    Ok(team) => Some(team),
+                    Err(StorageError::NotFound { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                })
+            }
+        };
+        let team = team.as_ref();
+        let reply = match team {
+            Some(team)
+                if AccessPolicy::can_read(p, &key, team).is_ok()
+                    && storage.document_exists(&key)? =>
+            {
+                sync_document(storage, cache, p, team, key, &message, now)?
+            }
+            _ => reply(key, DocStatus::Unavailable),
+        };
+        docs.push(reply);
+    }
+    Ok(SyncResponse { docs })
+}
+
+fn reply(key: DocKey, status: DocStatus) -> DocReply {
+    DocReply {
+        key,
+        status,
+        message: None,
+        rejection: None,
+        detail: None,
+    }
+}
+
+fn malformed(key: DocKey, detail: &str) -> DocReply {
+    DocReply {
+        detail: Some(detail.to_owned()),
+        ..reply(key, DocStatus::Malformed)
+    }
+}
+
+/// One document's exchange; see the module documentation.
+fn sync_document(
+    storage: &dyn Storage,
+    cache: &DocCache,
+    p: &Principal,
+    team: &ChildTeam,
+    key: DocKey,
+    message: &[u8],
+    now: UnixSeconds,
+) -> Result<DocReply, SyncError> {
+    let message = match robust::contain("decode sync message", || sync::Message::decode(message)) {
+        Ok(Ok(m)) => m,
+        _ => return Ok(malformed(key, "not an Automerge sync message")),
+    };
+
+    let entry = cache.entry(key);
+    let mut cached = lock(&entry);
+    refresh(storage, &key, &mut cached)?;
+
+    let saved = storage.sync_state(p.device, &key)?;
+    // A state that does not decode is only an optimisation lost: start afresh.
+    let state = saved
+        .and_then(|bytes| sync::State::decode(&bytes).ok())
+        .unwrap_or_default();
+
+    let before = cached.doc.get_heads();
+    let mut copy = cached.doc.clone();
+    let received = robust::contain("receive sync message", move || {
+        let mut state = state;
+        copy.receive_sync_message(&mut state, message)
+            .map(|()| (copy, state))
+    });
+    let (copy, mut state) = match received {
+        Ok(Ok(applied)) => applied,
+        _ => return Ok(malformed(key, "the sync message could not be applied")),
+    };
+    let incoming: Vec<Change> = copy.get_changes(&before);
+    drop(copy);
+
+    let mut status = DocStatus::Ok;
+    let mut rejection = None;
+    let mut detail = None;
+    let mut accepted: Option<(Automerge, Vec<NewChange>)> = None;
+    if !incoming.is_empty() {
+        match gate::check_changes(&key, &cached.doc, &incoming, p, team) {
+            Ok(after) => {
+                accepted = Some((after, incoming.iter().map(NewChange::from_change).collect()))
+            }
+            Err(GateError::Rejected(r)) => {
+                status = DocStatus::Rejected;
+                rejection = Some(RejectionView {
+                    change: hex::encode(r.change.0),
+                    path: r.path.clone(),
+                    rule: r.rule.as_str().to_owned(),
+                });
+                // The rule's explanation, not the gate's detail: that may quote content.
+                detail = Some(r.rule.explain().to_owned());
+            }
+            Err(GateError::Denied(d)) => {
+                status = DocStatus::Denied;
+                detail = Some(d.rule.as_str().to_owned());
+            }
+            Err(GateError::Malformed(_) | GateError::MissingDependencies(_)) => {
+                status = DocStatus::Malformed;
+                detail = Some("the changes could not be applied".to_owned());
+            }
+            Err(GateError::BeforeInvalid(_)) => {
+                // The error may quote document content: not logged.
+                tracing::error!(%key, "stored document does not read as its schema");
+                status = DocStatus::Malformed;
+                detail =
+                    Some("the server's copy of this document needs an administrator".to_owned());
+            }
+        }
+        if accepted.is_none() {
+            // Nothing was stored: the shared heads may only name changes we hold.
+            state
+                .shared_heads
+                .retain(|h| cached.doc.get_change_meta_by_hash(h).is_some());
+        }
+    }
+
+    let holding = accepted.as_ref().map(|(doc, _)| doc).unwrap_or(&cached.doc);
+    let generated = robust::contain("generate sync message", || {
+        let mut state = state;
+        let message = holding.generate_sync_message(&mut state);
+        (message, state)
+    });
+    let Ok((outgoing, state)) = generated else {
+        return Ok(malformed(
+            key,
+            "the server could not answer this sync message",
+        ));
+    };
+    let sent_content = outgoing.as_ref().is_some_and(|m| !m.changes.is_empty());
+    let message = if status == DocStatus::Malformed {
+        None
+    } else {
+        outgoing.map(sync::Message::encode)
+    };
+
+    let (after, accepted_changes) = match accepted {
+        Some((after, changes)) => (Some(after), changes),
+        None => (None, Vec::new()),
+    };
+    storage.commit_sync_round(&SyncRound {
+        device: p.device,
+        person: p.person,
+        key,
+        accepted: accepted_changes,
+        sync_state: state.encode(),
+        sent_content: sent_content && message.is_some(),
+        at: now,
+    })?;
+    if let Some(after) = after {
+        // Stored: the cache may move on. Its sequence stays behind, so the
+        // next refresh re-reads these changes, which Automerge skips.
+        cached.doc = after;
+    }
+    if status == DocStatus::Ok {
+        tracing::debug!(%key, "document synced");
+    } else {
+        tracing::info!(%key, status = ?status, "document changes refused");
+    }
+    Ok(DocReply {
+        key,
+        status,
+        message,
+        rejection,
+        detail,
+    })
+}

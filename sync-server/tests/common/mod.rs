@@ -1,0 +1,458 @@
+//! Shared test fixtures: a small partnership, a real server on port 0, and a
+//! minimal device that speaks the protocol with Automerge directly.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use automerge::AutoCommit;
+use automerge::sync::SyncDoc;
+use bothy_server::storage::{self, Storage};
+use bothy_server::{ServerConfig, auth, directory};
+use bothy_shared::docs::DocKey;
+use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
+use bothy_shared::policy::{PersonKind, TeamRole};
+use bothy_shared::signing::{self, RequestSigner, SignedHeaders};
+use bothy_shared::wire::{
+    self, ChangedRequest, ChangedResponse, DirectoryView, DocMessage, DocReply, DocStatus,
+    EnrolRequest, EnrolResponse, ErrorBody, SyncRequest, SyncResponse,
+};
+use reqwest::StatusCode;
+use tempfile::TempDir;
+
+pub fn now() -> i64 {
+    bothy_server::now()
+}
+
+/// Who is who in the test partnership.
+#[derive(Debug, Clone, Copy)]
+pub struct People {
+    /// Social worker, lead professional for `child`.
+    pub social_worker: PersonId,
+    /// Health visitor, named person for `child`.
+    pub health_visitor: PersonId,
+    /// Social work team manager, supervises the social worker.
+    pub supervisor: PersonId,
+    /// The young person `child` is.
+    pub young_person: PersonId,
+    /// A police officer on `other_child`'s team only.
+    pub police_officer: PersonId,
+    pub child: ChildId,
+    pub other_child: ChildId,
+}
+
+/// Build the test partnership with the same admin operations the CLI uses.
+pub fn seed(storage: &dyn Storage) -> People {
+    let at = now();
+    let child = directory::add_child(storage, ChildId::random(), "Test Child", at)
+        .unwrap()
+        .id;
+    let other_child = directory::add_child(storage, ChildId::random(), "Other Child", at)
+        .unwrap()
+        .id;
+    let person = |name: &str, kind: PersonKind, agency: Option<Agency>| {
+        directory::add_person(storage, PersonId::random(), name, kind, agency)
+            .unwrap()
+            .id
+    };
+    let social_worker = person(
+        "Morag Social",
+        PersonKind::Practitioner,
+        Some(Agency::SocialWork),
+    );
+    let health_visitor = person(
+        "Aileen Health",
+        PersonKind::Practitioner,
+        Some(Agency::Health),
+    );
+    let supervisor = person(
+        "Iain Manager",
+        PersonKind::Supervisor,
+        Some(Agency::SocialWork),
+    );
+    let young_person = person("Skye", PersonKind::YoungPerson { child }, None);
+    let police_officer = person(
+        "Ross Police",
+        PersonKind::Practitioner,
+        Some(Agency::Police),
+    );
+    directory::add_team_member(
+        storage,
+        child,
+        social_worker,
+        TeamRole::LeadProfessional,
+        at,
+    )
+    .unwrap();
+    directory::add_team_member(storage, child, health_visitor, TeamRole::NamedPerson, at).unwrap();
+    directory::add_team_member(
+        storage,
+        other_child,
+        police_officer,
+        TeamRole::LeadProfessional,
+        at,
+    )
+    .unwrap();
+    directory::set_supervisor(storage, supervisor, social_worker).unwrap();
+    People {
+        social_worker,
+        health_visitor,
+        supervisor,
+        young_person,
+        police_officer,
+        child,
+        other_child,
+    }
+}
+
+pub fn code_for(storage: &dyn Storage, person: PersonId) -> String {
+    auth::issue_enrol_code(storage, person, Duration::from_secs(3600), now()).unwrap()
+}
+
+/// A server on a random loopback port, over a database in a temporary
+/// directory; stops when dropped.
+pub struct TestServer {
+    pub base: String,
+    pub db_url: String,
+    pub storage: Arc<dyn Storage>,
+    pub people: People,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), bothy_server::ServerError>>>,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let storage = storage::open(&db_url).unwrap();
+        let people = seed(storage.as_ref());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = ServerConfig::for_tests(&db_url);
+        adjust(&mut config);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(bothy_server::launch_with_storage(
+            config,
+            storage.clone(),
+            listener,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        let server = TestServer {
+            base,
+            db_url,
+            storage,
+            people,
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    /// The listener is bound before the server task starts, so the first
+    /// request queues until it is served: no sleeping needed.
+    async fn wait_ready(&self) {
+        let resp = reqwest::get(format!("{}/health", self.base)).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+
+    pub fn code_for(&self, person: PersonId) -> String {
+        code_for(self.storage.as_ref(), person)
+    }
+
+    pub async fn enrol(&self, person: PersonId) -> TestDevice {
+        TestDevice::enrol(&self.base, &self.code_for(person), "test phone")
+            .await
+            .unwrap()
+    }
+
+    pub async fn health(&self) -> StatusCode {
+        reqwest::get(format!("{}/health", self.base))
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// Stop gracefully and wait for the server task to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// What one `sync` run saw.
+#[derive(Debug, Default)]
+pub struct SyncReport {
+    pub changed: ChangedResponse,
+    /// How many `/v1/sync` requests the run made.
+    pub sync_requests: usize,
+    /// Every reply, in the order received.
+    pub replies: Vec<DocReply>,
+}
+
+impl SyncReport {
+    pub fn refused(&self) -> Vec<&DocReply> {
+        self.replies
+            .iter()
+            .filter(|r| r.status != DocStatus::Ok)
+            .collect()
+    }
+
+    pub fn keys_seen(&self) -> BTreeSet<DocKey> {
+        let mut keys: BTreeSet<DocKey> = self.replies.iter().map(|r| r.key).collect();
+        keys.extend(
+            self.changed
+                .changed
+                .iter()
+                .chain(&self.changed.new)
+                .chain(&self.changed.gone),
+        );
+        keys
+    }
+}
+
+/// A minimal device: an Ed25519 key, documents as Automerge `AutoCommit`s
+/// with the device's actor, and persisted (encoded) sync states.
+pub struct TestDevice {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub signer: RequestSigner,
+    pub device: DeviceId,
+    pub person: PersonId,
+    pub directory: DirectoryView,
+    pub docs: BTreeMap<DocKey, AutoCommit>,
+    /// What a real device persists between runs: `State::encode()`.
+    pub states: BTreeMap<DocKey, Vec<u8>>,
+    pub cursor: Option<String>,
+}
+
+impl std::fmt::Debug for TestDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDevice")
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
+}
+
+pub async fn post_cbor(http: &reqwest::Client, url: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+    let resp = http
+        .post(url)
+        .header("content-type", wire::CBOR_CONTENT_TYPE)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.bytes().await.unwrap().to_vec())
+}
+
+pub fn error_of(body: &[u8]) -> ErrorBody {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not an error body ({e}): {}", String::from_utf8_lossy(body)))
+}
+
+impl TestDevice {
+    pub async fn enrol(
+        base: &str,
+        code: &str,
+        name: &str,
+    ) -> Result<TestDevice, (StatusCode, ErrorBody)> {
+        let pkcs8 = signing::generate_device_key().unwrap();
+        let unenrolled = RequestSigner::from_pkcs8(DeviceId::random(), &pkcs8).unwrap();
+        let req = EnrolRequest {
+            code: code.to_owned(),
+            public_key: unenrolled.public_key(),
+            device_name: name.to_owned(),
+        };
+        let http = reqwest::Client::new();
+        let (status, body) = post_cbor(
+            &http,
+            &format!("{base}{}", wire::PATH_ENROL),
+            wire::to_cbor(&req).unwrap(),
+        )
+        .await;
+        if status != StatusCode::OK {
+            return Err((status, error_of(&body)));
+        }
+        let resp: EnrolResponse = wire::from_cbor(&body).unwrap();
+        Ok(TestDevice {
+            base: base.to_owned(),
+            http,
+            signer: RequestSigner::from_pkcs8(resp.device, &pkcs8).unwrap(),
+            device: resp.device,
+            person: resp.person,
+            directory: resp.directory,
+            docs: BTreeMap::new(),
+            states: BTreeMap::new(),
+            cursor: None,
+        })
+    }
+
+    /// Send a request with the given signature headers.
+    pub async fn send_signed(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        headers: &SignedHeaders,
+    ) -> (StatusCode, Vec<u8>) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers.pairs() {
+            req = req.header(name, value);
+        }
+        if !body.is_empty() {
+            req = req.header("content-type", wire::CBOR_CONTENT_TYPE);
+        }
+        let resp = req.body(body).send().await.unwrap();
+        (resp.status(), resp.bytes().await.unwrap().to_vec())
+    }
+
+    /// A correctly signed request, now.
+    pub async fn signed(&self, method: &str, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+        let headers = self.signer.sign(method, path, &body, now()).unwrap();
+        self.send_signed(method, path, body, &headers).await
+    }
+
+    pub async fn changed(&mut self) -> Result<ChangedResponse, (StatusCode, ErrorBody)> {
+        let gone_before: Vec<DocKey> = Vec::new();
+        let req = ChangedRequest {
+            cursor: self.cursor.clone(),
+            dropped: gone_before,
+        };
+        let (status, body) = self
+            .signed("POST", wire::PATH_CHANGED, wire::to_cbor(&req).unwrap())
+            .await;
+        if status != StatusCode::OK {
+            return Err((status, error_of(&body)));
+        }
+        Ok(wire::from_cbor(&body).unwrap())
+    }
+
+    pub async fn sync_request(
+        &self,
+        req: &SyncRequest,
+    ) -> Result<SyncResponse, (StatusCode, ErrorBody)> {
+        let (status, body) = self
+            .signed("POST", wire::PATH_SYNC, wire::to_cbor(req).unwrap())
+            .await;
+        if status != StatusCode::OK {
+            return Err((status, error_of(&body)));
+        }
+        Ok(wire::from_cbor(&body).unwrap())
+    }
+
+    /// One full sync run: ask what changed, then exchange sync messages for
+    /// those documents and any with local changes until both sides are quiet.
+    pub async fn sync(&mut self) -> Result<SyncReport, (StatusCode, ErrorBody)> {
+        let changed = self.changed().await?;
+        for key in &changed.gone {
+            self.docs.remove(key);
+            self.states.remove(key);
+        }
+        let mut active: BTreeSet<DocKey> = changed
+            .changed
+            .iter()
+            .chain(&changed.new)
+            .copied()
+            .collect();
+        // Documents with local changes since their last sync.
+        for (key, doc) in &mut self.docs {
+            let shared =
+                wire::resume_sync_state(self.states.get(key).map(Vec::as_slice)).shared_heads;
+            if doc.get_heads() != shared {
+                active.insert(*key);
+            }
+        }
+        let actor = self.device.actor_id();
+        let mut states: BTreeMap<DocKey, automerge::sync::State> = active
+            .iter()
+            .map(|k| {
+                (
+                    *k,
+                    wire::resume_sync_state(self.states.get(k).map(Vec::as_slice)),
+                )
+            })
+            .collect();
+        let mut report = SyncReport {
+            changed: changed.clone(),
+            ..Default::default()
+        };
+        loop {
+            let mut docs = Vec::new();
+            for key in &active {
+                let doc = self
+                    .docs
+                    .entry(*key)
+                    .or_insert_with(|| AutoCommit::new().with_actor(actor.clone()));
+                let state = states.get_mut(key).unwrap();
+                if let Some(message) = doc.sync().generate_sync_message(state) {
+                    docs.push(DocMessage {
+                        key: *key,
+                        message: message.encode(),
+                    });
+                }
+            }
+            if docs.is_empty() {
+                break;
+            }
+            report.sync_requests += 1;
+            assert!(report.sync_requests < 50, "sync did not converge");
+            let resp = self.sync_request(&SyncRequest { docs }).await?;
+            for reply in resp.docs {
+                if let Some(bytes) = &reply.message {
+                    let message = automerge::sync::Message::decode(bytes).unwrap();
+                    let doc = self.docs.get_mut(&reply.key).unwrap();
+                    doc.sync()
+                        .receive_sync_message(states.get_mut(&reply.key).unwrap(), message)
+                        .unwrap();
+                }
+                if reply.status != DocStatus::Ok {
+                    // Keep the refused work, stop exchanging this document for this run.
+                    active.remove(&reply.key);
+                    if reply.status == DocStatus::Unavailable {
+                        self.docs.remove(&reply.key);
+                    }
+                }
+                report.replies.push(reply);
+            }
+        }
+        for (key, state) in states {
+            self.states.insert(key, state.encode());
+        }
+        self.cursor = Some(changed.cursor);
+        Ok(report)
+    }
+
+    /// Make a change on this device (actor = the device's actor).
+    pub fn edit(&mut self, key: DocKey, f: impl FnOnce(&mut AutoCommit)) {
+        let doc = self
+            .docs
+            .get_mut(&key)
+            .unwrap_or_else(|| panic!("device does not hold {key}"));
+        doc.set_actor(self.device.actor_id());
+        f(doc);
+        doc.commit();
+    }
+}

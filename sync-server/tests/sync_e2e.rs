@@ -1,0 +1,639 @@
+//! End to end through a real server on port 0: devices enrol, sign, and
+//! sync Automerge documents with the protocol of `docs/sync-protocol.md`.
+
+// Helpers outside #[test] functions may unwrap too: this is test code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use automerge::AutoCommit;
+use automerge::sync::SyncDoc;
+use bothy_server::storage::AuditEvent;
+use bothy_shared::docs::{
+    Action, ActionStatus, DocKey, Need, PlanDoc, RecordDoc, Sharing, Text, Timestamp, ViewEntry,
+    Visit, VisitKind, read_document, write_document,
+};
+use bothy_shared::ids::{Agency, ItemId};
+use bothy_shared::signing::RequestSigner;
+use bothy_shared::wire::{
+    self, ChangedRequest, DocMessage, DocStatus, ErrorCode, OfferRequest, OfferResponse,
+    OfferedDoc, SyncRequest,
+};
+use common::{TestDevice, TestServer, error_of};
+use reqwest::StatusCode;
+
+fn add_visit(dev: &mut TestDevice, key: DocKey, words: &str) -> ItemId {
+    let id = ItemId::random();
+    let (person, name) = (dev.person, dev.directory.me.name.clone());
+    let agency = dev.directory.me.agency.unwrap();
+    dev.edit(key, |doc| {
+        let mut record: RecordDoc = read_document(&*doc, &key).unwrap();
+        record.visits.insert(
+            id,
+            Visit {
+                id,
+                at: Timestamp::now(),
+                place: "Home".into(),
+                kind: VisitKind::Home,
+                practitioner: person,
+                practitioner_name: name,
+                agency,
+                present: vec!["Mum".into()],
+                child_seen: true,
+                seen_alone: false,
+                observations: Text::with_value(words),
+                analysis: Text::default(),
+                child_said: Text::default(),
+                next_steps: Text::default(),
+                linked_actions: vec![],
+                sharing: if matches!(key, DocKey::Agency(..)) {
+                    Sharing::Agency
+                } else {
+                    Sharing::Team
+                },
+                significant: false,
+                finalised: None,
+                addenda: BTreeMap::new(),
+            },
+        );
+        write_document(doc, &key, &record).unwrap();
+    });
+    id
+}
+
+fn visits(doc: &AutoCommit, key: DocKey) -> BTreeMap<ItemId, Visit> {
+    read_document::<RecordDoc, _>(doc, &key).unwrap().visits
+}
+
+fn server_doc(server: &TestServer, key: DocKey) -> automerge::Automerge {
+    bothy_server::sync::DocCache::default()
+        .load(server.storage.as_ref(), &key)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn two_devices_sync_a_visit_through_the_real_server() {
+    let server = TestServer::start().await;
+    let p = server.people;
+    let mut social = server.enrol(p.social_worker).await;
+    let mut health = server.enrol(p.health_visitor).await;
+
+    let first = social.sync().await.unwrap();
+    assert!(first.refused().is_empty(), "{:?}", first.refused());
+    let record = DocKey::Record(p.child);
+    assert!(social.docs.contains_key(&record));
+    health.sync().await.unwrap();
+
+    // Pushing one visit is one /v1/sync round trip.
+    let visit = add_visit(&mut social, record, "Kitchen clean, child playing happily.");
+    let push = social.sync().await.unwrap();
+    assert!(push.refused().is_empty(), "{:?}", push.refused());
+    assert_eq!(push.sync_requests, 1);
+
+    let pull = health.sync().await.unwrap();
+    assert_eq!(pull.changed.changed, vec![record]);
+    assert!(visits(&health.docs[&record], record).contains_key(&visit));
+
+    // Concurrent edits offline on both devices merge without loss.
+    let a = add_visit(&mut social, record, "Second visit");
+    let b = add_visit(&mut health, record, "Health visitor home visit");
+    social.sync().await.unwrap();
+    health.sync().await.unwrap();
+    social.sync().await.unwrap();
+    let (s, h) = (
+        visits(&social.docs[&record], record),
+        visits(&health.docs[&record], record),
+    );
+    assert!(s.contains_key(&a) && s.contains_key(&b));
+    assert_eq!(s.keys().collect::<Vec<_>>(), h.keys().collect::<Vec<_>>());
+    assert_eq!(
+        social.docs.get_mut(&record).unwrap().get_heads(),
+        health.docs.get_mut(&record).unwrap().get_heads()
+    );
+    assert_eq!(
+        server_doc(&server, record).get_heads(),
+        health.docs.get_mut(&record).unwrap().get_heads()
+    );
+
+    // Nothing new: nothing to sync.
+    let quiet = health.sync().await.unwrap();
+    assert!(quiet.changed.changed.is_empty() && quiet.changed.new.is_empty());
+    assert_eq!(quiet.sync_requests, 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_agency_record_never_reaches_a_device_of_another_agency() {
+    let server = TestServer::start().await;
+    let p = server.people;
+    let restricted = DocKey::Agency(p.child, Agency::SocialWork);
+    let mut social = server.enrol(p.social_worker).await;
+    social.sync().await.unwrap();
+    add_visit(&mut social, restricted, "Social work only");
+    assert!(social.sync().await.unwrap().refused().is_empty());
+
+    let mut health = server.enrol(p.health_visitor).await;
+    let mut police = server.enrol(p.police_officer).await;
+    let mut supervisor = server.enrol(p.supervisor).await;
+    for dev in [&mut health, &mut police] {
+        assert!(
+            dev.directory
+                .children
+                .iter()
+                .all(|c| !c.documents.contains(&restricted))
+        );
+        let report = dev.sync().await.unwrap();
+        assert!(
+            !report.keys_seen().contains(&restricted),
+            "{:?}",
+            report.keys_seen()
+        );
+        assert!(!dev.docs.contains_key(&restricted));
+        // Asking for it by name gets nothing: not even whether it exists.
+        let mut probe = AutoCommit::new();
+        let message = probe
+            .sync()
+            .generate_sync_message(&mut automerge::sync::State::new())
+            .unwrap();
+        let resp = dev
+            .sync_request(&SyncRequest {
+                docs: vec![DocMessage {
+                    key: restricted,
+                    message: message.encode(),
+                }],
+            })
+            .await
+            .unwrap();
+        assert_eq!(resp.docs.len(), 1);
+        assert_eq!(resp.docs[0].status, DocStatus::Unavailable);
+        assert!(resp.docs[0].message.is_none());
+    }
+    assert!(
+        police.docs.keys().all(|k| k.child() == p.other_child),
+        "police sees only their own child"
+    );
+    assert!(
+        health
+            .docs
+            .contains_key(&DocKey::Agency(p.child, Agency::Health))
+    );
+
+    // The social worker's supervisor reads social work's record, not health's.
+    supervisor.sync().await.unwrap();
+    assert!(supervisor.docs.contains_key(&restricted));
+    assert!(
+        !supervisor
+            .docs
+            .contains_key(&DocKey::Agency(p.child, Agency::Health))
+    );
+}
+
+#[tokio::test]
+async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name() {
+    let server = TestServer::start().await;
+    let p = server.people;
+    let plan = DocKey::Plan(p.child);
+    let mut social = server.enrol(p.social_worker).await;
+    social.sync().await.unwrap();
+    let (need_id, action_id) = (ItemId::random(), ItemId::random());
+    let author = social.person;
+    social.edit(plan, |doc| {
+        let mut value: PlanDoc = read_document(&*doc, &plan).unwrap();
+        let action = Action {
+            id: action_id,
+            what: Text::with_value("Weekly homework club"),
+            owner: None,
+            due: None,
+            status: ActionStatus::NotStarted,
+            progress: Text::default(),
+        };
+        value.needs.insert(
+            need_id,
+            Need {
+                id: need_id,
+                need: Text::with_value("Support with school work"),
+                indicators: vec![],
+                desired_outcome: Text::with_value("Keeps up in class"),
+                evidence: Text::default(),
+                actions: BTreeMap::from([(action_id, action)]),
+                created_by: author,
+                created_at: Timestamp::now(),
+            },
+        );
+        write_document(doc, &plan, &value).unwrap();
+    });
+    assert!(social.sync().await.unwrap().refused().is_empty());
+
+    let mut young = server.enrol(p.young_person).await;
+    young.sync().await.unwrap();
+    assert_eq!(
+        young.docs.keys().copied().collect::<Vec<_>>(),
+        vec![plan],
+        "a young person reads only their plan"
+    );
+
+    let before = server_doc(&server, plan).get_heads();
+    young.edit(plan, |doc| {
+        let mut value: PlanDoc = read_document(&*doc, &plan).unwrap();
+        value
+            .needs
+            .get_mut(&need_id)
+            .unwrap()
+            .actions
+            .get_mut(&action_id)
+            .unwrap()
+            .status = ActionStatus::Done;
+        write_document(doc, &plan, &value).unwrap();
+    });
+    let bad_change = young.docs.get_mut(&plan).unwrap().get_heads()[0];
+    let report = young.sync().await.unwrap();
+    let refused = report.refused();
+    assert_eq!(refused.len(), 1, "{:?}", report.replies);
+    assert_eq!(refused[0].status, DocStatus::Rejected);
+    let rejection = refused[0].rejection.as_ref().unwrap();
+    assert_eq!(rejection.rule, "young-person-own-views-only");
+    assert_eq!(rejection.change, hex::encode(bad_change.0));
+    assert!(rejection.path.starts_with("needs/"), "{}", rejection.path);
+    assert_eq!(
+        server_doc(&server, plan).get_heads(),
+        before,
+        "nothing of the rejected change was stored"
+    );
+
+    // Their own views are welcome (on a device without the refused change).
+    let mut fresh = server.enrol(p.young_person).await;
+    fresh.sync().await.unwrap();
+    let yp = fresh.person;
+    fresh.edit(plan, |doc| {
+        let mut value: PlanDoc = read_document(&*doc, &plan).unwrap();
+        let id = ItemId::random();
+        value.young_person_views.insert(
+            id,
+            ViewEntry {
+                id,
+                about: "overall".into(),
+                words: Text::with_value("I like the homework club"),
+                said_by: "Skye".into(),
+                author: yp,
+                at: Timestamp::now(),
+            },
+        );
+        write_document(doc, &plan, &value).unwrap();
+    });
+    let report = fresh.sync().await.unwrap();
+    assert!(report.refused().is_empty(), "{:?}", report.refused());
+    assert_ne!(server_doc(&server, plan).get_heads(), before);
+}
+
+#[tokio::test]
+async fn malformed_input_gets_4xx_and_the_server_keeps_serving_everyone() {
+    let server = TestServer::start_with(|c| c.max_body_bytes = 256 * 1024).await;
+    let p = server.people;
+    let mut attacker = server.enrol(p.health_visitor).await;
+    let mut bystander = server.enrol(p.social_worker).await;
+    attacker.sync().await.unwrap();
+    let record = DocKey::Record(p.child);
+
+    // Not CBOR, wrong CBOR, too big.
+    for body in [
+        b"\xff\xff".to_vec(),
+        wire::to_cbor(&ChangedRequest::default()).unwrap(),
+        vec![0x40; 300 * 1024],
+    ] {
+        let (status, resp) = attacker.signed("POST", wire::PATH_SYNC, body.clone()).await;
+        assert!(status.is_client_error(), "{status}");
+        let code = error_of(&resp).error;
+        assert!(
+            matches!(code, ErrorCode::Malformed | ErrorCode::TooLarge),
+            "{code:?}"
+        );
+    }
+
+    // Real sync messages with bytes flipped, deterministic so failures replay.
+    let mut state = wire::resume_sync_state(attacker.states.get(&record).map(Vec::as_slice));
+    add_visit(&mut attacker, record, "will be mangled");
+    let real = attacker
+        .docs
+        .get_mut(&record)
+        .unwrap()
+        .sync()
+        .generate_sync_message(&mut state)
+        .unwrap()
+        .encode();
+    let mut seed: u64 = 0x5eed;
+    let mut docs = Vec::new();
+    for round in 0..64 {
+        let mut bytes = real.clone();
+        for _ in 0..=(round % 4) {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let i = usize::try_from(seed >> 33).unwrap() % bytes.len();
+            bytes[i] ^= u8::try_from((seed >> 8) & 0xff).unwrap() | 1;
+        }
+        if round % 5 == 0 {
+            bytes.truncate(bytes.len() / 2);
+        }
+        docs.push(DocMessage {
+            key: record,
+            message: bytes,
+        });
+    }
+    docs.push(DocMessage {
+        key: record,
+        message: b"\x43garbage".to_vec(),
+    });
+    let resp = attacker.sync_request(&SyncRequest { docs }).await.unwrap();
+    assert_eq!(resp.docs.len(), 65);
+    assert!(resp.docs.iter().all(|d| d.status != DocStatus::Unavailable));
+
+    // Everyone else carries on.
+    assert_eq!(server.health().await, StatusCode::OK);
+    bystander.sync().await.unwrap();
+    add_visit(&mut bystander, record, "still working");
+    assert!(bystander.sync().await.unwrap().refused().is_empty());
+}
+
+#[tokio::test]
+async fn a_dropped_response_loses_nothing_and_stores_nothing_twice() {
+    let server = TestServer::start().await;
+    let p = server.people;
+    let record = DocKey::Record(p.child);
+    let mut social = server.enrol(p.social_worker).await;
+    social.sync().await.unwrap();
+    add_visit(&mut social, record, "sent twice");
+
+    // The request reaches the server, the response never reaches the device:
+    // the device keeps its old persisted sync state.
+    let mut state = wire::resume_sync_state(social.states.get(&record).map(Vec::as_slice));
+    let message = social
+        .docs
+        .get_mut(&record)
+        .unwrap()
+        .sync()
+        .generate_sync_message(&mut state)
+        .unwrap();
+    let lost = social
+        .sync_request(&SyncRequest {
+            docs: vec![DocMessage {
+                key: record,
+                message: message.encode(),
+            }],
+        })
+        .await;
+    assert_eq!(lost.unwrap().docs[0].status, DocStatus::Ok);
+    let stored = server.storage.changes_after(&record, 0).unwrap().len();
+
+    let again = social.sync().await.unwrap();
+    assert!(again.refused().is_empty());
+    assert_eq!(
+        server.storage.changes_after(&record, 0).unwrap().len(),
+        stored,
+        "no duplicate"
+    );
+    let accepted = server
+        .storage
+        .audit_of_child(p.child)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == AuditEvent::ChangeAccepted)
+        .count();
+    assert_eq!(accepted, 1);
+    assert_eq!(
+        server_doc(&server, record).get_heads(),
+        social.docs.get_mut(&record).unwrap().get_heads()
+    );
+}
+
+#[tokio::test]
+async fn changed_lists_new_documents_then_only_others_changes_then_gone_ones() {
+    let server = TestServer::start().await;
+    let p = server.people;
+    let mut health = server.enrol(p.health_visitor).await;
+    let mut social = server.enrol(p.social_worker).await;
+    let first = health.changed().await.unwrap();
+    let readable = vec![
+        DocKey::Agency(p.child, Agency::Health),
+        DocKey::Plan(p.child),
+        DocKey::Record(p.child),
+    ];
+    let mut new = first.new.clone();
+    new.sort();
+    let mut want = readable.clone();
+    want.sort();
+    assert_eq!(new, want);
+    // Until synced, documents stay new.
+    assert_eq!(health.changed().await.unwrap().new.len(), 3);
+    health.sync().await.unwrap();
+    let after = health.changed().await.unwrap();
+    assert!(
+        after.new.is_empty() && after.changed.is_empty() && after.gone.is_empty(),
+        "{after:?}"
+    );
+
+    social.sync().await.unwrap();
+    add_visit(&mut social, DocKey::Record(p.child), "for the team");
+    social.sync().await.unwrap();
+    assert_eq!(
+        health.changed().await.unwrap().changed,
+        vec![DocKey::Record(p.child)]
+    );
+
+    // Off the team: everything of the child is gone, until acknowledged.
+    assert!(
+        server
+            .storage
+            .remove_team_member(p.child, p.health_visitor)
+            .unwrap()
+    );
+    let gone = health.changed().await.unwrap();
+    assert_eq!(gone.gone.len(), 3);
+    assert!(gone.changed.is_empty() && gone.new.is_empty());
+    let ack = ChangedRequest {
+        cursor: Some(gone.cursor.clone()),
+        dropped: gone.gone.clone(),
+    };
+    let (status, body) = health
+        .signed("POST", wire::PATH_CHANGED, wire::to_cbor(&ack).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        wire::from_cbor::<wire::ChangedResponse>(&body)
+            .unwrap()
+            .gone
+            .is_empty()
+    );
+    // And no message for them is accepted any more.
+    let report = health.sync().await.unwrap();
+    assert!(report.replies.is_empty());
+}
+
+#[tokio::test]
+async fn a_revoked_device_is_told_so_and_can_offer_its_unsynced_work() {
+    let server = TestServer::start().await;
+    let p = server.people;
+    let record = DocKey::Record(p.child);
+    let mut social = server.enrol(p.social_worker).await;
+    social.sync().await.unwrap();
+    let before = server_doc(&server, record).get_heads();
+    add_visit(&mut social, record, "written after the phone was lost");
+    assert!(
+        server
+            .storage
+            .revoke_device(social.device, common::now())
+            .unwrap()
+    );
+
+    let (status, body) = social.sync().await.unwrap_err();
+    assert_eq!(
+        (status, body.error),
+        (StatusCode::FORBIDDEN, ErrorCode::DeviceRevoked)
+    );
+
+    let unsynced: Vec<Vec<u8>> = social
+        .docs
+        .get_mut(&record)
+        .unwrap()
+        .get_changes(&before)
+        .iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    assert_eq!(unsynced.len(), 1);
+    let offer = OfferRequest {
+        docs: vec![OfferedDoc {
+            key: record,
+            changes: unsynced,
+        }],
+    };
+    for _ in 0..2 {
+        let (status, body) = social
+            .signed("POST", wire::PATH_OFFER, wire::to_cbor(&offer).unwrap())
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            wire::from_cbor::<OfferResponse>(&body).unwrap().received,
+            1,
+            "retrying an offer is harmless"
+        );
+    }
+    assert_eq!(server.storage.quarantined().unwrap().len(), 1);
+    assert_eq!(
+        server_doc(&server, record).get_heads(),
+        before,
+        "quarantined work is not applied"
+    );
+    let audit = server.storage.audit_of_child(p.child).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.event == AuditEvent::ChangeQuarantined && e.device == Some(social.device))
+    );
+}
+
+#[tokio::test]
+async fn accepted_changes_and_documents_sent_are_audited() {
+    let server = TestServer::start().await;
+    let p = server.people;
+    let record = DocKey::Record(p.child);
+    let mut social = server.enrol(p.social_worker).await;
+    let mut health = server.enrol(p.health_visitor).await;
+    social.sync().await.unwrap();
+    add_visit(&mut social, record, "audited");
+    let hash = social.docs.get_mut(&record).unwrap().get_heads()[0];
+    social.sync().await.unwrap();
+    health.sync().await.unwrap();
+
+    let audit = server.storage.audit_of_child(p.child).unwrap();
+    let accepted: Vec<_> = audit
+        .iter()
+        .filter(|e| e.event == AuditEvent::ChangeAccepted)
+        .collect();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(
+        accepted[0].change.as_deref(),
+        Some(hex::encode(hash.0).as_str())
+    );
+    assert_eq!(
+        accepted[0].actor.as_deref(),
+        Some(social.device.actor_id().to_hex_string().as_str())
+    );
+    assert_eq!(
+        (accepted[0].device, accepted[0].person, accepted[0].document),
+        (Some(social.device), Some(p.social_worker), record)
+    );
+    let sent_to_health: Vec<_> = audit
+        .iter()
+        .filter(|e| e.event == AuditEvent::DocumentSent && e.device == Some(health.device))
+        .collect();
+    assert!(sent_to_health.iter().any(|e| e.document == record));
+    assert!(
+        sent_to_health
+            .iter()
+            .all(|e| e.person == Some(p.health_visitor))
+    );
+}
+
+#[tokio::test]
+async fn the_server_speaks_tls_and_refuses_plain_http_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key_pair.serialize_pem()).unwrap();
+    let db = format!("sqlite://{}", dir.path().join("tls.db").display());
+
+    let mut config = bothy_server::ServerConfig::for_tests(&db);
+    config.tls_cert = Some(cert_path);
+    config.tls_key = Some(key_path);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(bothy_server::launch_with_tcp_listener(
+        config,
+        listener,
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!("https://localhost:{port}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    tx.send(()).unwrap();
+    task.await.unwrap().unwrap();
+
+    let open = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let refused = bothy_server::launch_with_tcp_listener(
+        bothy_server::ServerConfig::for_tests(&db),
+        open,
+        async {},
+    )
+    .await;
+    assert!(matches!(
+        refused,
+        Err(bothy_server::ServerError::PlainHttpNotLoopback(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_device_signs_with_the_key_it_enrolled() {
+    let server = TestServer::start().await;
+    let mut social = server.enrol(server.people.social_worker).await;
+    // Swap in another key under the same device id: every request is refused.
+    let pkcs8 = bothy_shared::signing::generate_device_key().unwrap();
+    social.signer = RequestSigner::from_pkcs8(social.device, &pkcs8).unwrap();
+    let (status, body) = social.changed().await.unwrap_err();
+    assert_eq!(
+        (status, body.error),
+        (StatusCode::UNAUTHORIZED, ErrorCode::BadSignature)
+    );
+}
