@@ -35,6 +35,45 @@ fn main() {
     let t = Instant::now();
     let _ = bothy_shared::robust::load_document(&bytes).unwrap();
     println!("load {:?}", t.elapsed());
+    let t = Instant::now();
+    let _ = automerge::Automerge::load_with_options(
+        &bytes,
+        automerge::LoadOptions::new().verification_mode(automerge::VerificationMode::DontCheck),
+    )
+    .unwrap();
+    println!("load unchecked {:?}", t.elapsed());
+    let vid = *r.visits.keys().next().unwrap();
+    let t = Instant::now();
+    let v: Option<Visit> = autosurgeon::hydrate_path(
+        &doc,
+        &automerge::ROOT,
+        [
+            autosurgeon::Prop::from("visits"),
+            autosurgeon::Prop::from(std::borrow::Cow::Owned::<str>(vid.to_string())),
+        ],
+    )
+    .unwrap();
+    println!("hydrate one visit {:?}", t.elapsed());
+    let mut v = v.unwrap();
+    v.observations.update("changed text");
+    let mut d2 = doc.clone().with_actor(actor.clone());
+    let t = Instant::now();
+    {
+        use automerge::ReadDoc;
+        let mut tx = d2.transaction();
+        let visits = tx.get(automerge::ROOT, "visits").unwrap().unwrap().1;
+        autosurgeon::reconcile_prop(&mut tx, &visits, vid.to_string().as_str(), &v).unwrap();
+        tx.commit();
+    }
+    println!("reconcile one visit {:?}", t.elapsed());
+    let t = Instant::now();
+    let p: PlanDoc = read_document(
+        &kai.documents(&demo::server_actor()).unwrap().remove(0).1,
+        &DocKey::Plan(KAI),
+    )
+    .unwrap();
+    println!("hydrate demo plan {:?}", t.elapsed());
+    drop(p);
     let id = ItemId::random();
     let mut r2 = r.clone();
     r2.visits

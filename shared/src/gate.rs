@@ -20,8 +20,14 @@
 use automerge::legacy::{Key, ObjectId, Op, OpType};
 use automerge::{Automerge, Change, ChangeHash, ObjType, Prop, ReadDoc};
 
-use crate::docs::{AnyDoc, DocError, DocKey, PlanDoc, RecordDoc};
-use crate::ids::ItemId;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+use crate::docs::{
+    DocError, DocKey, DocKind, FamilyVoice, ItemPath, SupervisionReview, ViewEntry, Visit,
+    hydrate_at, item_of, schema_version, validate_item,
+};
+use crate::ids::{ItemId, PersonId};
 use crate::policy::{AccessPolicy, ChildTeam, Denied, Principal, Rule};
 use crate::robust::{self, MalformedError};
 
@@ -87,23 +93,49 @@ pub fn check_changes(
             ));
         }
     }
-    let before_doc = AnyDoc::read(before, key).map_err(GateError::BeforeInvalid)?;
+    schema_version(before, key.kind()).map_err(GateError::BeforeInvalid)?;
     let after = robust::apply_changes(before, changes)?;
+    check_applied(key, before, after, changes, principal, team)
+}
+
+/// [`check_changes`] for a caller that has already applied `changes` to a
+/// copy of `before` (`after`), such as a device that has just made the change:
+/// saves cloning the document again.
+pub fn check_applied(
+    key: &DocKey,
+    before: &Automerge,
+    after: Automerge,
+    changes: &[Change],
+    principal: &Principal,
+    team: &ChildTeam,
+) -> Result<Automerge, GateError> {
+    AccessPolicy::can_write(principal, key, team)?;
+    let actor = principal.device.actor_id();
     for c in changes {
+        if c.actor_id() != &actor {
+            return Err(reject(
+                c,
+                "",
+                Rule::ActorNotDevice,
+                format!("made by actor {}", c.actor_id()),
+            ));
+        }
         if after.get_change_by_hash(&c.hash()).is_none() {
             return Err(GateError::MissingDependencies(c.hash()));
         }
     }
-    let after_doc = AnyDoc::read(&after, key);
+    schema_version(before, key.kind()).map_err(GateError::BeforeInvalid)?;
 
     let ctx = Ctx {
         key,
         principal,
         team,
-        before: &before_doc,
-        after: after_doc.as_ref().ok(),
+        before,
+        after: &after,
+        items: RefCell::default(),
     };
-    let mut touched: Vec<(ChangeHash, Vec<String>)> = Vec::new();
+    let mut touched: Vec<(ChangeHash, ItemPath)> = Vec::new();
+    let mut seen = BTreeSet::new();
     for c in changes {
         let expanded = robust::expand_change(c)?;
         for op in &expanded.operations {
@@ -111,32 +143,28 @@ pub fn check_changes(
                 .map_err(|detail| reject(c, "", Rule::InvalidDocument, detail))?;
             ctx.check(&path, op)
                 .map_err(|(rule, detail)| reject(c, &path.join("/"), rule, detail))?;
-            touched.push((c.hash(), path));
+            if let Some(item) = item_of(&path)
+                && seen.insert(item.clone())
+            {
+                touched.push((c.hash(), item));
+            }
         }
     }
 
-    match after_doc {
-        Ok(_) => Ok(after),
-        Err(e) => {
-            // Name the change that touched where the document went wrong.
-            let (path, detail) = match &e {
-                DocError::Invalid { problem, .. } => (problem.path.clone(), problem.reason.clone()),
-                other => (String::new(), other.to_string()),
-            };
-            let culprit = touched
-                .iter()
-                .rev()
-                .find(|(_, p)| !path.is_empty() && path.starts_with(&p.join("/")))
-                .map(|(h, _)| *h)
-                .or_else(|| changes.last().map(|c| c.hash()));
-            Err(GateError::Rejected(Rejection {
-                change: culprit.unwrap_or(ChangeHash([0; 32])),
-                path,
+    // The document after must still read as a valid document of its schema.
+    // The document before was valid and only the touched items changed, so
+    // checking those items is checking the document.
+    for (change, item) in &touched {
+        if let Err(problem) = robust::contain("item", || validate_item(&after, key, item))? {
+            return Err(GateError::Rejected(Rejection {
+                change: *change,
+                path: problem.path,
                 rule: Rule::InvalidDocument,
-                detail,
-            }))
+                detail: problem.reason,
+            }));
         }
     }
+    Ok(after)
 }
 
 fn reject(c: &Change, path: &str, rule: Rule, detail: impl Into<String>) -> GateError {
@@ -180,12 +208,25 @@ fn op_path(after: &Automerge, op: &Op) -> Result<Vec<String>, String> {
 
 type Refusal = (Rule, String);
 
+/// An item read from the document before or after, by its path.
+#[derive(Debug, Clone)]
+enum Item {
+    Visit(Box<Visit>),
+    View(ViewEntry),
+    Voice(Box<FamilyVoice>),
+    Review(Box<SupervisionReview>),
+    /// Chronology entries and withheld sections: only who recorded them matters.
+    RecordedBy(PersonId),
+}
+
 struct Ctx<'a> {
     key: &'a DocKey,
     principal: &'a Principal,
     team: &'a ChildTeam,
-    before: &'a AnyDoc,
-    after: Option<&'a AnyDoc>,
+    before: &'a Automerge,
+    after: &'a Automerge,
+    /// Items read so far: (after?, collection, id) -> item.
+    items: RefCell<HashMap<(bool, String, ItemId), Option<Item>>>,
 }
 
 fn refuse<T>(rule: Rule, detail: impl Into<String>) -> Result<T, Refusal> {
@@ -200,13 +241,56 @@ fn item(path: &[String]) -> Result<ItemId, Refusal> {
 }
 
 impl Ctx<'_> {
+    /// The item `collection/id` as it was before (`after == false`) or is after the changes.
+    fn get(&self, after: bool, collection: &str, id: ItemId) -> Result<Option<Item>, Refusal> {
+        let k = (after, collection.to_owned(), id);
+        if let Some(found) = self.items.borrow().get(&k) {
+            return Ok(found.clone());
+        }
+        let doc = if after { self.after } else { self.before };
+        let sid = id.to_string();
+        let segs = [collection, sid.as_str()];
+        let shape = |e: autosurgeon::HydrateError| {
+            (Rule::InvalidDocument, format!("{collection}/{id}: {e}"))
+        };
+        let read = || -> Result<Option<Item>, Refusal> {
+            Ok(match collection {
+                "visits" => hydrate_at::<Visit, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(|v| Item::Visit(Box::new(v))),
+                "young_person_views" | "family_views" => hydrate_at::<ViewEntry, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(Item::View),
+                "family_voice" => hydrate_at::<FamilyVoice, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(|f| Item::Voice(Box::new(f))),
+                "supervision" => hydrate_at::<SupervisionReview, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(|r| Item::Review(Box::new(r))),
+                "chronology" => {
+                    hydrate_at::<PersonId, _>(doc, &[collection, sid.as_str(), "recorded_by"])
+                        .map_err(shape)?
+                        .map(Item::RecordedBy)
+                }
+                "withheld" => hydrate_at::<PersonId, _>(doc, &[collection, sid.as_str(), "by"])
+                    .map_err(shape)?
+                    .map(Item::RecordedBy),
+                _ => None,
+            })
+        };
+        let found =
+            robust::contain("item", read).map_err(|e| (Rule::InvalidDocument, e.to_string()))??;
+        self.items.borrow_mut().insert(k, found.clone());
+        Ok(found)
+    }
+
     fn check(&self, path: &[String], op: &Op) -> Result<(), Refusal> {
         if op.obj == ObjectId::Root {
             return self.check_root_field(path.first().map(String::as_str).unwrap_or(""), op);
         }
-        match self.before {
-            AnyDoc::Plan(before) => self.check_plan(before, path),
-            AnyDoc::Record(before) => self.check_record(before, path),
+        match self.key.kind() {
+            DocKind::Plan => self.check_plan(path),
+            DocKind::Record | DocKind::Agency => self.check_record(path),
         }
     }
 
@@ -231,11 +315,7 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn check_plan(&self, before: &PlanDoc, path: &[String]) -> Result<(), Refusal> {
-        let after = match self.after {
-            Some(AnyDoc::Plan(p)) => Some(p.as_ref()),
-            _ => None,
-        };
+    fn check_plan(&self, path: &[String]) -> Result<(), Refusal> {
         let collection = path.first().map(String::as_str).unwrap_or("");
         if self.principal.is_young_person_of(self.team) && collection != "young_person_views" {
             return refuse(Rule::YoungPersonOwnViewsOnly, "");
@@ -243,25 +323,21 @@ impl Ctx<'_> {
         match collection {
             "young_person_views" | "family_views" => {
                 let id = item(path)?;
-                let pick = |p: &PlanDoc| {
-                    if collection == "young_person_views" {
-                        p.young_person_views.get(&id)
-                    } else {
-                        p.family_views.get(&id)
-                    }
-                    .map(|v| v.author)
+                let author = |i: Option<Item>| match i {
+                    Some(Item::View(v)) => Some(v.author),
+                    _ => None,
                 };
-                self.own_item(pick(before), after.and_then(pick), Rule::OwnWordsAuthorOnly)
+                self.own_item(
+                    author(self.get(false, collection, id)?),
+                    author(self.get(true, collection, id)?),
+                    Rule::OwnWordsAuthorOnly,
+                )
             }
             _ => Ok(()),
         }
     }
 
-    fn check_record(&self, before: &RecordDoc, path: &[String]) -> Result<(), Refusal> {
-        let after = match self.after {
-            Some(AnyDoc::Record(r)) => Some(r.as_ref()),
-            _ => None,
-        };
+    fn check_record(&self, path: &[String]) -> Result<(), Refusal> {
         let p = self.principal;
         let is_member = p.membership(self.team).is_some();
         let collection = path.first().map(String::as_str).unwrap_or("");
@@ -270,15 +346,19 @@ impl Ctx<'_> {
                 return refuse(Rule::SupervisionSupervisorsOnly, "");
             }
             let id = item(path)?;
-            if let Some(review) = before.supervision.get(&id)
-                && review.countersigned
+            let before = self.get(false, collection, id)?;
+            if let Some(Item::Review(r)) = &before
+                && r.countersigned
             {
                 return refuse(Rule::CountersignedReviewFinal, "");
             }
-            let reviewer = |r: &RecordDoc| r.supervision.get(&id).map(|s| s.reviewer);
+            let reviewer = |i: Option<Item>| match i {
+                Some(Item::Review(r)) => Some(r.reviewer),
+                _ => None,
+            };
             return self.own_item(
                 reviewer(before),
-                after.and_then(reviewer),
+                reviewer(self.get(true, collection, id)?),
                 Rule::AuthorIsSelf,
             );
         }
@@ -286,8 +366,12 @@ impl Ctx<'_> {
             return refuse(Rule::SupervisorReviewOnly, "");
         }
         let id = item(path)?;
+        let visit = |i: Option<Item>| match i {
+            Some(Item::Visit(v)) => Some(v),
+            _ => None,
+        };
         match collection {
-            "visits" => match before.visits.get(&id) {
+            "visits" => match visit(self.get(false, collection, id)?) {
                 Some(v) if v.is_finalised() => {
                     // Only a new addendum, in the principal's own name.
                     let addendum: Option<ItemId> = (path.get(2).map(String::as_str)
@@ -303,46 +387,41 @@ impl Ctx<'_> {
                             "an addendum, once shared, is not edited",
                         );
                     }
-                    let by = after
-                        .and_then(|a| a.visits.get(&id))
-                        .and_then(|v| v.addenda.get(&aid))
-                        .map(|a| a.by);
+                    let by = visit(self.get(true, collection, id)?)
+                        .and_then(|v| v.addenda.get(&aid).map(|a| a.by));
                     self.own_item(None, by, Rule::AuthorIsSelf)
                 }
                 Some(v) => {
                     if v.practitioner != p.person {
                         return refuse(Rule::DraftVisitAuthorOnly, "");
                     }
-                    let author = after
-                        .and_then(|a| a.visits.get(&id))
-                        .map(|v| v.practitioner);
+                    let author = visit(self.get(true, collection, id)?).map(|v| v.practitioner);
                     self.own_item(None, author, Rule::AuthorIsSelf)
                 }
                 None => {
-                    let author = after
-                        .and_then(|a| a.visits.get(&id))
-                        .map(|v| v.practitioner);
+                    let author = visit(self.get(true, collection, id)?).map(|v| v.practitioner);
                     self.own_item(None, author, Rule::AuthorIsSelf)
                 }
             },
             "family_voice" => {
-                let by = |r: &RecordDoc| r.family_voice.get(&id).map(|f| f.recorded_by);
-                self.own_item(by(before), after.and_then(by), Rule::OwnWordsAuthorOnly)
+                let by = |i: Option<Item>| match i {
+                    Some(Item::Voice(f)) => Some(f.recorded_by),
+                    _ => None,
+                };
+                self.own_item(
+                    by(self.get(false, collection, id)?),
+                    by(self.get(true, collection, id)?),
+                    Rule::OwnWordsAuthorOnly,
+                )
             }
-            "chronology" => {
-                if before.chronology.contains_key(&id) {
-                    return Ok(()); // the team keeps the chronology together
+            "chronology" | "withheld" => {
+                if self.get(false, collection, id)?.is_some() {
+                    return Ok(()); // the team keeps these together
                 }
-                let by = after
-                    .and_then(|a| a.chronology.get(&id))
-                    .map(|c| c.recorded_by);
-                self.own_item(None, by, Rule::AuthorIsSelf)
-            }
-            "withheld" => {
-                if before.withheld.contains_key(&id) {
-                    return Ok(());
-                }
-                let by = after.and_then(|a| a.withheld.get(&id)).map(|w| w.by);
+                let by = match self.get(true, collection, id)? {
+                    Some(Item::RecordedBy(p)) => Some(p),
+                    _ => None,
+                };
                 self.own_item(None, by, Rule::AuthorIsSelf)
             }
             _ => refuse(
@@ -356,8 +435,8 @@ impl Ctx<'_> {
     /// a new item must name the principal as its author.
     fn own_item(
         &self,
-        before_author: Option<crate::ids::PersonId>,
-        after_author: Option<crate::ids::PersonId>,
+        before_author: Option<PersonId>,
+        after_author: Option<PersonId>,
         rule: Rule,
     ) -> Result<(), Refusal> {
         let me = self.principal.person;

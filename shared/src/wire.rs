@@ -158,6 +158,19 @@ pub struct DirectoryView {
     /// The people this person supervises (empty unless a supervisor).
     pub supervises: Vec<PersonView>,
     pub children: Vec<ChildView>,
+    /// The enrolled devices (revoked ones included) of the people this person
+    /// sees in the directory: themselves, whom they supervise and the members
+    /// of every team listed, so a device can say who made a change (its
+    /// Automerge actor is the device id). Absent from older servers.
+    #[serde(default)]
+    pub devices: Vec<DeviceView>,
+}
+
+/// Which person an enrolled device belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub device: DeviceId,
+    pub person: PersonId,
 }
 
 /// One person as the directory shows them.

@@ -13,7 +13,7 @@ use bothy_shared::docs::{self, ChildDetails, DocKey, PlanDoc, RecordDoc};
 use bothy_shared::ids::{Agency, ChildId, PersonId};
 use bothy_shared::policy::{AccessPolicy, ChildTeam, PersonKind, Principal, TeamMember, TeamRole};
 use bothy_shared::wire::{
-    ChildView, DirectoryView, PersonKindView, PersonView, TeamMemberView, TeamRoleView,
+    ChildView, DeviceView, DirectoryView, PersonKindView, PersonView, TeamMemberView, TeamRoleView,
 };
 
 use crate::storage::{
@@ -191,10 +191,29 @@ pub fn directory_view(
             young_person: c.team.young_person,
         });
     }
+    // Devices of everyone shown, so the device can attribute changes.
+    let mut shown: BTreeSet<PersonId> = p.supervises.clone();
+    shown.insert(me.id);
+    shown.extend(
+        children
+            .iter()
+            .flat_map(|c| c.team.iter().map(|m| m.person)),
+    );
+    shown.extend(children.iter().filter_map(|c| c.young_person));
+    let devices = storage
+        .devices()?
+        .into_iter()
+        .filter(|d| shown.contains(&d.person))
+        .map(|d| DeviceView {
+            device: d.id,
+            person: d.person,
+        })
+        .collect();
     Ok(DirectoryView {
         me: person_view(me),
         supervises,
         children,
+        devices,
     })
 }
 

@@ -5,7 +5,8 @@
 //! may read have changed, and exchanges Automerge sync messages for many
 //! documents per request ([`sync`]), letting a change in only if the shared
 //! policy's gate accepts it. The partnership's directory and everything
-//! stored sit behind one [`storage::Storage`] trait (SQLite by default).
+//! stored sit behind one [`storage::Storage`] trait (SQLite by default,
+//! PostgreSQL for several instances on one database).
 //! `docs/sync-protocol.md` specifies the wire protocol.
 //!
 //! Tests and embedders start a server on a listener they bound themselves:
@@ -53,7 +54,8 @@ pub struct ServerConfig {
     /// address; anywhere else --tls-cert and --tls-key are required.
     #[arg(long, env = "BOTHY_LISTEN", default_value = "127.0.0.1:8443")]
     pub listen: SocketAddr,
-    /// The database: sqlite://PATH (created if missing).
+    /// The database: sqlite://PATH (created if missing), or
+    /// postgres://USER@HOST:PORT/DB for several instances on one database.
     #[arg(long, env = "BOTHY_DB")]
     pub db: String,
     /// TLS certificate chain, PEM.
@@ -172,7 +174,11 @@ pub async fn launch_with_tcp_listener(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let storage = storage::open(&config.db)?;
+    // Opening connects (and, for PostgreSQL, migrates): not on a runtime thread.
+    let db = config.db.clone();
+    let storage = tokio::task::spawn_blocking(move || storage::open(&db))
+        .await
+        .map_err(|e| StorageError::Backend(format!("opening the database: {e}")))??;
     launch_with_storage(config, storage, listener, shutdown).await
 }
 

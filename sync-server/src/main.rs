@@ -21,7 +21,7 @@ struct Cli {
 /// Where the directory and documents live.
 #[derive(Debug, clap::Args)]
 struct Db {
-    /// The database: sqlite://PATH.
+    /// The database: sqlite://PATH or postgres://USER@HOST:PORT/DB.
     #[arg(long, env = "BOTHY_DB")]
     db: String,
 }

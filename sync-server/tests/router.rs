@@ -1,9 +1,11 @@
 //! The router on its own, driven with `tower::ServiceExt::oneshot`:
-//! enrolment, request signatures, and malformed or oversized input.
+//! enrolment, request signatures, and malformed or oversized input, on
+//! each storage backend.
 
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -20,27 +22,48 @@ use bothy_shared::wire::{
     self, ChangedRequest, ChangedResponse, DocMessage, DocStatus, EnrolRequest, EnrolResponse,
     ErrorBody, ErrorCode, PersonKindView, SyncRequest, SyncResponse,
 };
-use common::{People, now, seed};
+use common::{Backend, People, TestDb, now, seed};
 use tower::ServiceExt;
+
+on_both_backends!(
+    health_answers_ok_json,
+    an_enrolment_code_works_once_and_returns_the_directory_view,
+    an_expired_enrolment_code_is_refused,
+    enrolment_refuses_a_bad_public_key_and_non_cbor,
+    a_signed_request_is_accepted_once,
+    bad_signatures_stale_timestamps_and_unknown_devices_get_401,
+    a_revoked_device_gets_403_device_revoked,
+    malformed_cbor_and_garbage_sync_messages_are_4xx,
+    an_oversized_body_gets_413_before_anything_else,
+);
 
 struct Fixture {
     storage: Arc<dyn Storage>,
     people: People,
     router: Router,
+    _db: Option<TestDb>,
 }
 
-fn fixture() -> Fixture {
-    fixture_with(Limits::default())
+fn fixture(backend: Backend) -> Fixture {
+    fixture_with(backend, Limits::default())
 }
 
-fn fixture_with(limits: Limits) -> Fixture {
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open_in_memory().unwrap());
+/// SQLite in memory, or a fresh PostgreSQL database.
+fn fixture_with(backend: Backend, limits: Limits) -> Fixture {
+    let (storage, db): (Arc<dyn Storage>, _) = match backend {
+        Backend::Sqlite => (Arc::new(SqliteStorage::open_in_memory().unwrap()), None),
+        Backend::Postgres => {
+            let db = TestDb::new(backend);
+            (db.open(), Some(db))
+        }
+    };
     let people = seed(storage.as_ref());
     let router = app_with_limits(AppState::new(storage.clone()), limits);
     Fixture {
         storage,
         people,
         router,
+        _db: db,
     }
 }
 
@@ -105,9 +128,8 @@ fn changed_body() -> Vec<u8> {
     wire::to_cbor(&ChangedRequest::default()).unwrap()
 }
 
-#[tokio::test]
-async fn health_answers_ok_json() {
-    let f = fixture();
+async fn health_answers_ok_json(backend: Backend) {
+    let f = fixture(backend);
     let (status, body) = call(
         &f.router,
         Request::get("/health").body(Body::empty()).unwrap(),
@@ -129,9 +151,8 @@ async fn health_answers_ok_json() {
     );
 }
 
-#[tokio::test]
-async fn an_enrolment_code_works_once_and_returns_the_directory_view() {
-    let f = fixture();
+async fn an_enrolment_code_works_once_and_returns_the_directory_view(backend: Backend) {
+    let f = fixture(backend);
     let code = common::code_for(f.storage.as_ref(), f.people.health_visitor);
     let device = enrol(&f.router, &code.to_lowercase()).await.unwrap();
     assert_eq!(device.response.person, f.people.health_visitor);
@@ -159,9 +180,8 @@ async fn an_enrolment_code_works_once_and_returns_the_directory_view() {
     );
 }
 
-#[tokio::test]
-async fn an_expired_enrolment_code_is_refused() {
-    let f = fixture();
+async fn an_expired_enrolment_code_is_refused(backend: Backend) {
+    let f = fixture(backend);
     let code = auth::issue_enrol_code(
         f.storage.as_ref(),
         f.people.social_worker,
@@ -175,9 +195,8 @@ async fn an_expired_enrolment_code_is_refused() {
     );
 }
 
-#[tokio::test]
-async fn enrolment_refuses_a_bad_public_key_and_non_cbor() {
-    let f = fixture();
+async fn enrolment_refuses_a_bad_public_key_and_non_cbor(backend: Backend) {
+    let f = fixture(backend);
     let code = common::code_for(f.storage.as_ref(), f.people.social_worker);
     let req = EnrolRequest {
         code: code.clone(),
@@ -209,9 +228,8 @@ async fn enrolment_refuses_a_bad_public_key_and_non_cbor() {
     assert!(enrol(&f.router, &code).await.is_ok());
 }
 
-#[tokio::test]
-async fn a_signed_request_is_accepted_once() {
-    let f = fixture();
+async fn a_signed_request_is_accepted_once(backend: Backend) {
+    let f = fixture(backend);
     let device = enrol(
         &f.router,
         &common::code_for(f.storage.as_ref(), f.people.social_worker),
@@ -242,9 +260,8 @@ async fn a_signed_request_is_accepted_once() {
     );
 }
 
-#[tokio::test]
-async fn bad_signatures_stale_timestamps_and_unknown_devices_get_401() {
-    let f = fixture();
+async fn bad_signatures_stale_timestamps_and_unknown_devices_get_401(backend: Backend) {
+    let f = fixture(backend);
     let device = enrol(
         &f.router,
         &common::code_for(f.storage.as_ref(), f.people.social_worker),
@@ -344,9 +361,8 @@ async fn bad_signatures_stale_timestamps_and_unknown_devices_get_401() {
     );
 }
 
-#[tokio::test]
-async fn a_revoked_device_gets_403_device_revoked() {
-    let f = fixture();
+async fn a_revoked_device_gets_403_device_revoked(backend: Backend) {
+    let f = fixture(backend);
     let device = enrol(
         &f.router,
         &common::code_for(f.storage.as_ref(), f.people.social_worker),
@@ -373,9 +389,8 @@ async fn a_revoked_device_gets_403_device_revoked() {
     assert!(String::from_utf8_lossy(&resp).contains("\"device-revoked\""));
 }
 
-#[tokio::test]
-async fn malformed_cbor_and_garbage_sync_messages_are_4xx() {
-    let f = fixture();
+async fn malformed_cbor_and_garbage_sync_messages_are_4xx(backend: Backend) {
+    let f = fixture(backend);
     let device = enrol(
         &f.router,
         &common::code_for(f.storage.as_ref(), f.people.social_worker),
@@ -429,12 +444,14 @@ async fn malformed_cbor_and_garbage_sync_messages_are_4xx() {
     );
 }
 
-#[tokio::test]
-async fn an_oversized_body_gets_413_before_anything_else() {
-    let f = fixture_with(Limits {
-        max_body_bytes: 1024,
-        request_timeout: Duration::from_secs(30),
-    });
+async fn an_oversized_body_gets_413_before_anything_else(backend: Backend) {
+    let f = fixture_with(
+        backend,
+        Limits {
+            max_body_bytes: 1024,
+            request_timeout: Duration::from_secs(30),
+        },
+    );
     let device = enrol(
         &f.router,
         &common::code_for(f.storage.as_ref(), f.people.social_worker),

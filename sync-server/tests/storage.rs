@@ -1,14 +1,22 @@
 //! The storage contract, written against `&dyn Storage` so every backend
-//! (SQLite now, PostgreSQL later) runs the same checks: add a
-//! `#[test]` per backend that calls [`storage_contract`].
+//! runs the same checks: `storage_contract!` turns each check into one
+//! `#[test]` per backend (SQLite in memory, and a fresh PostgreSQL database
+//! per test). Below it, what only matters with several instances on one
+//! PostgreSQL database: commit-ordered sequence numbers under concurrent
+//! writers, migrations racing, nonces shared between instances.
 
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeSet;
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
+use bothy_server::storage::postgres::PgStorage;
 use bothy_server::storage::sqlite::SqliteStorage;
 use bothy_server::storage::{
     AuditEvent, ChildRecord, NewChange, NewDevice, NewDocument, PersonRecord, Storage,
@@ -17,24 +25,67 @@ use bothy_server::storage::{
 use bothy_shared::docs::DocKey;
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamMember, TeamRole};
+use common::{Backend, TestDb};
 
-/// Every check, in one place, for one backend.
-pub fn storage_contract(fresh: &dyn Fn() -> Box<dyn Storage>) {
-    people_and_children_round_trip(fresh().as_ref());
-    teams_hold_roles_and_the_young_person(fresh().as_ref());
-    enrol_codes_are_one_time_and_expire(fresh().as_ref());
-    nonces_are_remembered_until_they_expire(fresh().as_ref());
-    changes_are_content_addressed_and_sequenced(fresh().as_ref());
-    changed_since_skips_the_asking_device(fresh().as_ref());
-    sync_rounds_store_state_audit_and_synced_documents(fresh().as_ref());
-    revocation_keeps_the_first_time(fresh().as_ref());
-    quarantine_keeps_offers_once(fresh().as_ref());
+/// A storage for one check, and the database it lives in (if any).
+struct Fresh {
+    storage: Arc<dyn Storage>,
+    _db: Option<TestDb>,
 }
 
-#[test]
-fn sqlite_storage_meets_the_contract() {
-    storage_contract(&|| Box::new(SqliteStorage::open_in_memory().unwrap()));
+fn fresh(backend: Backend) -> Fresh {
+    match backend {
+        Backend::Sqlite => Fresh {
+            storage: Arc::new(SqliteStorage::open_in_memory().unwrap()),
+            _db: None,
+        },
+        Backend::Postgres => {
+            let db = TestDb::new(backend);
+            Fresh {
+                storage: db.open(),
+                _db: Some(db),
+            }
+        }
+    }
 }
+
+/// Every check of the contract, as one test per backend.
+macro_rules! storage_contract {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $check() {
+                    let f = super::fresh(super::Backend::Sqlite);
+                    super::$check(f.storage.as_ref());
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                /// Needs PostgreSQL at `BOTHY_PG_URL` (default
+                /// `postgres://postgres@127.0.0.1:5432`); fails if it is unreachable.
+                #[test]
+                fn $check() {
+                    let f = super::fresh(super::Backend::Postgres);
+                    super::$check(f.storage.as_ref());
+                }
+            )*
+        }
+    };
+}
+
+storage_contract!(
+    people_and_children_round_trip,
+    teams_hold_roles_and_the_young_person,
+    enrol_codes_are_one_time_and_expire,
+    nonces_are_remembered_until_they_expire,
+    changes_are_content_addressed_and_sequenced,
+    changed_since_skips_the_asking_device,
+    sync_rounds_store_state_audit_and_synced_documents,
+    revocation_keeps_the_first_time,
+    quarantine_keeps_offers_once,
+);
 
 #[test]
 fn sqlite_storage_survives_reopening_the_file() {
@@ -60,13 +111,19 @@ fn sqlite_storage_survives_reopening_the_file() {
 
 #[test]
 fn unsupported_database_urls_are_refused() {
+    for url in ["mysql://x", "sqlite://", "postgres:x", ""] {
+        assert!(
+            matches!(
+                bothy_server::storage::open(url),
+                Err(StorageError::UnsupportedUrl(_))
+            ),
+            "{url}"
+        );
+    }
+    // A PostgreSQL URL is taken; nobody listening on port 1 is a backend error.
     assert!(matches!(
-        bothy_server::storage::open("postgres://x"),
-        Err(StorageError::UnsupportedUrl(_))
-    ));
-    assert!(matches!(
-        bothy_server::storage::open("sqlite://"),
-        Err(StorageError::UnsupportedUrl(_))
+        bothy_server::storage::open("postgres://postgres@127.0.0.1:1/none"),
+        Err(StorageError::Backend(_))
     ));
 }
 
@@ -484,4 +541,201 @@ fn quarantine_keeps_offers_once(s: &dyn Storage) {
         .filter(|e| e.event == AuditEvent::ChangeQuarantined)
         .count();
     assert_eq!(audited, 2);
+}
+
+// ---------------------------------------------------------------- several instances on PostgreSQL
+
+/// Needs PostgreSQL (see `common`). Three instances starting at once on an
+/// empty database: one applies the migrations, the others wait and find
+/// them applied; all of them then see the same data.
+#[test]
+fn postgres_instances_starting_together_migrate_once() {
+    let db = TestDb::new(Backend::Postgres);
+    let opened: Vec<PgStorage> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| PgStorage::open_with_pool_size(&db.url, 2)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect()
+    });
+    let c = child(&opened[0]);
+    for s in &opened {
+        assert_eq!(s.child(c).unwrap().unwrap().name, "Child");
+        assert_eq!(s.changes_after(&DocKey::Plan(c), 0).unwrap().len(), 1);
+    }
+    drop(opened);
+    let mut client = ::postgres::Client::connect(&db.url, ::postgres::NoTls).unwrap();
+    let applied: i64 = client
+        .query_one("SELECT COUNT(*) FROM refinery_schema_history", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, 1);
+    // Reopening finds everything in place.
+    let again = PgStorage::open(&db.url).unwrap();
+    assert_eq!(again.child(c).unwrap().unwrap().name, "Child");
+}
+
+/// Needs PostgreSQL (see `common`). A nonce remembered by one instance is a
+/// replay on another, and of many instances racing with one nonce exactly
+/// one wins.
+#[test]
+fn postgres_nonces_are_shared_between_instances() {
+    let db = TestDb::new(Backend::Postgres);
+    let a = PgStorage::open_with_pool_size(&db.url, 4).unwrap();
+    let b = PgStorage::open_with_pool_size(&db.url, 4).unwrap();
+    let d = DeviceId::random();
+    assert!(a.remember_nonce(d, b"once", 1_000, 10).unwrap());
+    assert!(!b.remember_nonce(d, b"once", 1_000, 11).unwrap());
+    assert!(
+        b.remember_nonce(d, b"once", 3_000, 1_001).unwrap(),
+        "expired"
+    );
+    for round in 0..10u8 {
+        let nonce = [round; 16];
+        let wins = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let s: &PgStorage = if i % 2 == 0 { &a } else { &b };
+                    scope.spawn(move || s.remember_nonce(d, &nonce, 1_000, 10).unwrap())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .filter(|won| *won)
+                .count()
+        });
+        assert_eq!(wins, 1, "round {round}");
+    }
+}
+
+/// Needs PostgreSQL (see `common`). Writers on two instances store changes
+/// concurrently while readers on both follow them the way devices and the
+/// document cache do: with a cursor (`changed_since`) and with the last
+/// sequence number seen (`changes_after`). Sequence numbers handed out in
+/// an order other than commit order would make a reader step over a
+/// change committed late with a lower number, and never see it.
+#[test]
+fn postgres_sequences_never_let_a_reader_skip_a_change() {
+    const WRITERS: usize = 4;
+    const PER_WRITER: usize = 30;
+    let db = TestDb::new(Backend::Postgres);
+    let a = PgStorage::open_with_pool_size(&db.url, 6).unwrap();
+    let b = PgStorage::open_with_pool_size(&db.url, 6).unwrap();
+    let instances: [&PgStorage; 2] = [&a, &b];
+    let hot = DocKey::Plan(child(&a));
+    let quiet: Vec<DocKey> = (0..WRITERS * PER_WRITER / 3)
+        .map(|_| {
+            let id = ChildId::random();
+            a.add_child(
+                &ChildRecord {
+                    id,
+                    name: "C".into(),
+                },
+                &[doc(DocKey::Record(id), "r")],
+                1,
+            )
+            .unwrap();
+            DocKey::Record(id)
+        })
+        .collect();
+    let start = a.changed_since(0, DeviceId::random()).unwrap().high_water;
+    let person = PersonId::random();
+    let writing = AtomicBool::new(true);
+
+    let (written_hot, seen) = std::thread::scope(|scope| {
+        let readers: Vec<_> = instances
+            .iter()
+            .map(|s| {
+                let writing = &writing;
+                scope.spawn(move || {
+                    let me = DeviceId::random();
+                    let (mut cursor, mut last) = (start, 0);
+                    let mut told = BTreeSet::new();
+                    let mut hot_seen = Vec::new();
+                    loop {
+                        // Read the flag first: a pass that starts after the
+                        // writers finished sees everything they wrote.
+                        let done = !writing.load(Ordering::SeqCst);
+                        let since = s.changed_since(cursor, me).unwrap();
+                        told.extend(since.documents.iter().map(|(k, _)| *k));
+                        cursor = since.high_water;
+                        for c in s.changes_after(&hot, last).unwrap() {
+                            assert!(c.seq > last);
+                            last = c.seq;
+                            hot_seen.push(c.bytes);
+                        }
+                        if done {
+                            return (told, hot_seen);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let s = instances[w % 2];
+                let mine: Vec<DocKey> = quiet.iter().skip(w).step_by(WRITERS).copied().collect();
+                scope.spawn(move || {
+                    let device = DeviceId::random();
+                    let mut hot_changes = Vec::new();
+                    for i in 0..PER_WRITER {
+                        // Mostly the hot document, now and then a quiet one
+                        // that gets just this one change.
+                        let key = match mine.get(i / 3) {
+                            Some(k) if i % 3 == 0 => *k,
+                            _ => hot,
+                        };
+                        let c = change(&format!("writer {w} change {i}"));
+                        if key == hot {
+                            hot_changes.push(c.bytes.clone());
+                        }
+                        s.commit_sync_round(&SyncRound {
+                            device,
+                            person,
+                            key,
+                            accepted: vec![c],
+                            sync_state: vec![],
+                            sent_content: false,
+                            at: 1,
+                        })
+                        .unwrap();
+                    }
+                    hot_changes
+                })
+            })
+            .collect();
+        let written: Vec<Vec<u8>> = writers
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        writing.store(false, Ordering::SeqCst);
+        let seen: Vec<_> = readers.into_iter().map(|h| h.join().unwrap()).collect();
+        (written, seen)
+    });
+
+    let stored = a.changes_after(&hot, 0).unwrap();
+    assert_eq!(stored.len(), written_hot.len() + 1);
+    for (told, hot_seen) in seen {
+        let missing: Vec<_> = quiet.iter().filter(|k| !told.contains(k)).collect();
+        assert!(missing.is_empty(), "the cursor stepped over {missing:?}");
+        let hot_seen: BTreeSet<_> = hot_seen.into_iter().collect();
+        let skipped = written_hot
+            .iter()
+            .filter(|c| !hot_seen.contains(*c))
+            .count();
+        assert_eq!(skipped, 0, "changes_after stepped over {skipped} changes");
+    }
+    let mut seqs: Vec<u64> = stored.iter().map(|c| c.seq).collect();
+    seqs.dedup();
+    assert_eq!(seqs.len(), stored.len());
+    let by_doc: BTreeMap<DocKey, u64> = a
+        .changed_since(start, DeviceId::random())
+        .unwrap()
+        .documents
+        .into_iter()
+        .collect();
+    assert!(quiet.iter().all(|k| by_doc.contains_key(k)));
 }

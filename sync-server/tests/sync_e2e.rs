@@ -4,6 +4,7 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -21,51 +22,21 @@ use bothy_shared::wire::{
     self, ChangedRequest, DocMessage, DocStatus, ErrorCode, OfferRequest, OfferResponse,
     OfferedDoc, SyncRequest,
 };
-use common::{TestDevice, TestServer, error_of};
+use common::{Backend, TestServer, add_visit, error_of, visits};
 use reqwest::StatusCode;
 
-fn add_visit(dev: &mut TestDevice, key: DocKey, words: &str) -> ItemId {
-    let id = ItemId::random();
-    let (person, name) = (dev.person, dev.directory.me.name.clone());
-    let agency = dev.directory.me.agency.unwrap();
-    dev.edit(key, |doc| {
-        let mut record: RecordDoc = read_document(&*doc, &key).unwrap();
-        record.visits.insert(
-            id,
-            Visit {
-                id,
-                at: Timestamp::now(),
-                place: "Home".into(),
-                kind: VisitKind::Home,
-                practitioner: person,
-                practitioner_name: name,
-                agency,
-                present: vec!["Mum".into()],
-                child_seen: true,
-                seen_alone: false,
-                observations: Text::with_value(words),
-                analysis: Text::default(),
-                child_said: Text::default(),
-                next_steps: Text::default(),
-                linked_actions: vec![],
-                sharing: if matches!(key, DocKey::Agency(..)) {
-                    Sharing::Agency
-                } else {
-                    Sharing::Team
-                },
-                significant: false,
-                finalised: None,
-                addenda: BTreeMap::new(),
-            },
-        );
-        write_document(doc, &key, &record).unwrap();
-    });
-    id
-}
-
-fn visits(doc: &AutoCommit, key: DocKey) -> BTreeMap<ItemId, Visit> {
-    read_document::<RecordDoc, _>(doc, &key).unwrap().visits
-}
+on_both_backends!(
+    two_devices_sync_a_visit_through_the_real_server,
+    an_agency_record_never_reaches_a_device_of_another_agency,
+    a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name,
+    malformed_input_gets_4xx_and_the_server_keeps_serving_everyone,
+    a_dropped_response_loses_nothing_and_stores_nothing_twice,
+    changed_lists_new_documents_then_only_others_changes_then_gone_ones,
+    a_revoked_device_is_told_so_and_can_offer_its_unsynced_work,
+    accepted_changes_and_documents_sent_are_audited,
+    a_device_signs_with_the_key_it_enrolled,
+    a_change_accepted_by_one_instance_reaches_devices_on_another,
+);
 
 fn server_doc(server: &TestServer, key: DocKey) -> automerge::Automerge {
     bothy_server::sync::DocCache::default()
@@ -73,9 +44,8 @@ fn server_doc(server: &TestServer, key: DocKey) -> automerge::Automerge {
         .unwrap()
 }
 
-#[tokio::test]
-async fn two_devices_sync_a_visit_through_the_real_server() {
-    let server = TestServer::start().await;
+async fn two_devices_sync_a_visit_through_the_real_server(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let p = server.people;
     let mut social = server.enrol(p.social_worker).await;
     let mut health = server.enrol(p.health_visitor).await;
@@ -124,9 +94,8 @@ async fn two_devices_sync_a_visit_through_the_real_server() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_agency_record_never_reaches_a_device_of_another_agency() {
-    let server = TestServer::start().await;
+async fn an_agency_record_never_reaches_a_device_of_another_agency(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let p = server.people;
     let restricted = DocKey::Agency(p.child, Agency::SocialWork);
     let mut social = server.enrol(p.social_worker).await;
@@ -190,9 +159,8 @@ async fn an_agency_record_never_reaches_a_device_of_another_agency() {
     );
 }
 
-#[tokio::test]
-async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name() {
-    let server = TestServer::start().await;
+async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let p = server.people;
     let plan = DocKey::Plan(p.child);
     let mut social = server.enrol(p.social_worker).await;
@@ -287,9 +255,8 @@ async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name() {
     assert_ne!(server_doc(&server, plan).get_heads(), before);
 }
 
-#[tokio::test]
-async fn malformed_input_gets_4xx_and_the_server_keeps_serving_everyone() {
-    let server = TestServer::start_with(|c| c.max_body_bytes = 256 * 1024).await;
+async fn malformed_input_gets_4xx_and_the_server_keeps_serving_everyone(backend: Backend) {
+    let server = TestServer::start_with(backend, |c| c.max_body_bytes = 256 * 1024).await;
     let p = server.people;
     let mut attacker = server.enrol(p.health_visitor).await;
     let mut bystander = server.enrol(p.social_worker).await;
@@ -356,9 +323,8 @@ async fn malformed_input_gets_4xx_and_the_server_keeps_serving_everyone() {
     assert!(bystander.sync().await.unwrap().refused().is_empty());
 }
 
-#[tokio::test]
-async fn a_dropped_response_loses_nothing_and_stores_nothing_twice() {
-    let server = TestServer::start().await;
+async fn a_dropped_response_loses_nothing_and_stores_nothing_twice(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let p = server.people;
     let record = DocKey::Record(p.child);
     let mut social = server.enrol(p.social_worker).await;
@@ -407,9 +373,8 @@ async fn a_dropped_response_loses_nothing_and_stores_nothing_twice() {
     );
 }
 
-#[tokio::test]
-async fn changed_lists_new_documents_then_only_others_changes_then_gone_ones() {
-    let server = TestServer::start().await;
+async fn changed_lists_new_documents_then_only_others_changes_then_gone_ones(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let p = server.people;
     let mut health = server.enrol(p.health_visitor).await;
     let mut social = server.enrol(p.social_worker).await;
@@ -470,9 +435,8 @@ async fn changed_lists_new_documents_then_only_others_changes_then_gone_ones() {
     assert!(report.replies.is_empty());
 }
 
-#[tokio::test]
-async fn a_revoked_device_is_told_so_and_can_offer_its_unsynced_work() {
-    let server = TestServer::start().await;
+async fn a_revoked_device_is_told_so_and_can_offer_its_unsynced_work(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let p = server.people;
     let record = DocKey::Record(p.child);
     let mut social = server.enrol(p.social_worker).await;
@@ -532,9 +496,8 @@ async fn a_revoked_device_is_told_so_and_can_offer_its_unsynced_work() {
     );
 }
 
-#[tokio::test]
-async fn accepted_changes_and_documents_sent_are_audited() {
-    let server = TestServer::start().await;
+async fn accepted_changes_and_documents_sent_are_audited(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let p = server.people;
     let record = DocKey::Record(p.child);
     let mut social = server.enrol(p.social_worker).await;
@@ -624,9 +587,8 @@ async fn the_server_speaks_tls_and_refuses_plain_http_off_loopback() {
     ));
 }
 
-#[tokio::test]
-async fn a_device_signs_with_the_key_it_enrolled() {
-    let server = TestServer::start().await;
+async fn a_device_signs_with_the_key_it_enrolled(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let mut social = server.enrol(server.people.social_worker).await;
     // Swap in another key under the same device id: every request is refused.
     let pkcs8 = bothy_shared::signing::generate_device_key().unwrap();
@@ -636,4 +598,45 @@ async fn a_device_signs_with_the_key_it_enrolled() {
         (status, body.error),
         (StatusCode::UNAUTHORIZED, ErrorCode::BadSignature)
     );
+}
+
+/// Two servers on one database, as behind a load balancer: each has its own
+/// connection and document cache, and a device may talk to either.
+async fn a_change_accepted_by_one_instance_reaches_devices_on_another(backend: Backend) {
+    let first = TestServer::start(backend).await;
+    let second = first.another_instance().await;
+    let p = first.people;
+    let record = DocKey::Record(p.child);
+    let mut social = first.enrol(p.social_worker).await;
+    let mut health = second.enrol(p.health_visitor).await;
+    social.sync().await.unwrap();
+    // The second instance now holds the record in its cache.
+    health.sync().await.unwrap();
+
+    let visit = add_visit(&mut social, record, "told to the first instance");
+    assert!(social.sync().await.unwrap().refused().is_empty());
+    let pull = health.sync().await.unwrap();
+    assert_eq!(pull.changed.changed, vec![record]);
+    assert!(visits(&health.docs[&record], record).contains_key(&visit));
+
+    // Concurrent edits through different instances, then the devices swap.
+    let a = add_visit(&mut social, record, "via the first");
+    let b = add_visit(&mut health, record, "via the second");
+    social.sync().await.unwrap();
+    health.sync().await.unwrap();
+    std::mem::swap(&mut social.base, &mut health.base);
+    social.sync().await.unwrap();
+    health.sync().await.unwrap();
+    let (s, h) = (
+        visits(&social.docs[&record], record),
+        visits(&health.docs[&record], record),
+    );
+    assert!(s.contains_key(&a) && s.contains_key(&b));
+    assert_eq!(s.keys().collect::<Vec<_>>(), h.keys().collect::<Vec<_>>());
+    let heads = social.docs.get_mut(&record).unwrap().get_heads();
+    assert_eq!(heads, health.docs.get_mut(&record).unwrap().get_heads());
+    assert_eq!(server_doc(&first, record).get_heads(), heads);
+    assert_eq!(server_doc(&second, record).get_heads(), heads);
+    second.stop().await;
+    first.stop().await;
 }

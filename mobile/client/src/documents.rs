@@ -10,11 +10,15 @@
 use std::collections::HashMap;
 
 use automerge::{Automerge, Change};
-use bothy_shared::docs::{AnyDoc, DocKey, PlanDoc, RecordDoc};
+use bothy_shared::docs::{
+    AnyDoc, ChildDetails, ChronologyEntry, DocKey, DocKind, IsoDate, ItemPath, Need, PersonRef,
+    PlanDoc, RecordDoc, Visit, hydrate_at,
+};
 use bothy_shared::robust;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::error::ServiceError;
+use crate::services::ItemView;
 use crate::store::tx::{self, ActionRow, ChildRow, ChronologyRow, NewChange, VisitRow};
 use crate::store::{Store, StoreError};
 
@@ -109,10 +113,23 @@ impl Documents {
         });
         entry.doc = doc;
         entry.pending += added;
-        if entry.pending >= COMPACT_AFTER {
+        Ok(())
+    }
+
+    /// Compact every loaded document with at least [`COMPACT_AFTER`] changes
+    /// beyond its snapshot. Kept off the save path (a save must stay fast):
+    /// the client calls it when locking and after a sync.
+    pub fn compact_due(&mut self, store: &mut Store) -> Result<usize, ServiceError> {
+        let due: Vec<DocKey> = self
+            .loaded
+            .iter()
+            .filter(|(_, l)| l.pending >= COMPACT_AFTER)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in &due {
             self.compact(store, key)?;
         }
-        Ok(())
+        Ok(due.len())
     }
 
     /// Write a new snapshot of `key` and drop the acknowledged changes it covers.
@@ -150,12 +167,21 @@ impl Documents {
     }
 }
 
-/// Replace every index row derived from `doc` (stored under `key`).
-pub fn reindex(t: &Transaction<'_>, key: &DocKey, doc: &AnyDoc) -> Result<(), StoreError> {
-    match doc {
-        AnyDoc::Plan(plan) => reindex_plan(t, key, plan),
-        AnyDoc::Record(record) => reindex_record(t, key, record),
+/// Replace every index row derived from a whole document (stored under
+/// `key`); `views` are its item views from [`crate::services::index`].
+pub fn reindex(
+    t: &Transaction<'_>,
+    key: &DocKey,
+    typed: &AnyDoc,
+    views: &[(String, Option<ItemView>)],
+) -> Result<(), StoreError> {
+    match typed {
+        AnyDoc::Plan(plan) => reindex_plan(t, key, plan)?,
+        AnyDoc::Record(record) => reindex_record(t, key, record)?,
     }
+    t.prepare_cached("DELETE FROM idx_items WHERE doc_key = ?1")?
+        .execute(params![key.to_string()])?;
+    crate::services::index::write_views(t, key, key.child(), views)
 }
 
 pub fn reindex_plan(t: &Transaction<'_>, key: &DocKey, plan: &PlanDoc) -> Result<(), StoreError> {
@@ -180,18 +206,7 @@ pub fn reindex_plan(t: &Transaction<'_>, key: &DocKey, plan: &PlanDoc) -> Result
     let rows: Vec<ActionRow> = plan
         .needs
         .values()
-        .flat_map(|n| {
-            n.actions.values().map(|a| ActionRow {
-                action_id: a.id.to_string(),
-                child_id: child.clone(),
-                need_id: Some(n.id.to_string()),
-                what: a.what.as_str().to_owned(),
-                owner: a.owner.as_ref().map(|o| o.name.clone()),
-                agency: a.owner.as_ref().map(|o| o.agency.as_str().to_owned()),
-                due: a.due.map(|d| d.to_string()),
-                status: a.status.as_str().to_owned(),
-            })
-        })
+        .flat_map(|n| action_rows(&child, n))
         .collect();
     tx::replace_actions_for_doc(t, &key.to_string(), &rows)
 }
@@ -206,28 +221,13 @@ pub fn reindex_record(
     let visits: Vec<VisitRow> = record
         .visits
         .values()
-        .map(|v| VisitRow {
-            visit_id: v.id.to_string(),
-            child_id: child.clone(),
-            at: v.at.0,
-            practitioner: v.practitioner_name.clone(),
-            agency: v.agency.as_str().to_owned(),
-            kind: v.kind.as_str().to_owned(),
-            finalised: v.is_finalised(),
-        })
+        .map(|v| visit_row(&child, v))
         .collect();
     tx::replace_visits_for_doc(t, &k, &visits)?;
     let chronology: Vec<ChronologyRow> = record
         .chronology
         .values()
-        .map(|c| ChronologyRow {
-            entry_id: c.id.to_string(),
-            child_id: child.clone(),
-            date: c.date.to_string(),
-            agency: c.source_agency.as_str().to_owned(),
-            event: c.event.as_str().to_owned(),
-            significance: c.significance.as_str().to_owned(),
-        })
+        .map(|c| chronology_row(&child, c))
         .collect();
     tx::replace_chronology_for_doc(t, &k, &chronology)?;
     // The child's last visit may have changed.
@@ -236,4 +236,183 @@ pub fn reindex_record(
         params![child],
     )?;
     Ok(())
+}
+
+/// Index rows (besides item views) to rewrite after one item changed.
+#[derive(Debug)]
+pub enum ItemRows {
+    /// A need's actions.
+    Actions {
+        need: String,
+        rows: Vec<ActionRow>,
+    },
+    /// The plan's head changed: the child's caseload row.
+    Child(Box<ChildRow>),
+    Visit {
+        id: String,
+        row: Option<VisitRow>,
+    },
+    Chronology {
+        id: String,
+        row: Option<ChronologyRow>,
+    },
+    Nothing,
+}
+
+fn hydrate_err(e: autosurgeon::HydrateError) -> StoreError {
+    StoreError::Io(std::io::Error::other(format!("indexing an item: {e}")))
+}
+
+/// The index rows for `item` of the document `doc` stored under `key`.
+pub fn item_rows(key: &DocKey, doc: &Automerge, item: &ItemPath) -> Result<ItemRows, StoreError> {
+    let child = key.child().to_string();
+    let segs = item.segments();
+    Ok(match (key.kind(), item) {
+        (DocKind::Plan, ItemPath::Item { collection, id }) if collection == "needs" => {
+            let rows = match hydrate_at::<Need, _>(doc, &segs).map_err(hydrate_err)? {
+                Some(n) => action_rows(&child, &n),
+                None => vec![],
+            };
+            ItemRows::Actions {
+                need: id.clone(),
+                rows,
+            }
+        }
+        (DocKind::Plan, ItemPath::Item { .. }) => ItemRows::Nothing,
+        (DocKind::Plan, ItemPath::Field(_)) => {
+            let details: ChildDetails = hydrate_at(doc, &["child"])
+                .map_err(hydrate_err)?
+                .unwrap_or_default();
+            let lead: Option<PersonRef> =
+                hydrate_at::<Option<PersonRef>, _>(doc, &["lead_professional"])
+                    .map_err(hydrate_err)?
+                    .flatten();
+            let review: Option<IsoDate> = hydrate_at::<Option<IsoDate>, _>(doc, &["review_date"])
+                .map_err(hydrate_err)?
+                .flatten();
+            ItemRows::Child(Box::new(ChildRow {
+                child_id: child,
+                name: details.name,
+                preferred_name: Some(details.preferred_name).filter(|s| !s.is_empty()),
+                date_of_birth: details.date_of_birth.map(|d| d.to_string()),
+                review_date: review.map(|d| d.to_string()),
+                last_visit_at: None,
+                lead_professional: lead.map(|p| p.name),
+            }))
+        }
+        (_, ItemPath::Item { collection, id }) if collection == "visits" => ItemRows::Visit {
+            id: id.clone(),
+            row: hydrate_at::<Visit, _>(doc, &segs)
+                .map_err(hydrate_err)?
+                .map(|v| visit_row(&child, &v)),
+        },
+        (_, ItemPath::Item { collection, id }) if collection == "chronology" => {
+            ItemRows::Chronology {
+                id: id.clone(),
+                row: hydrate_at::<ChronologyEntry, _>(doc, &segs)
+                    .map_err(hydrate_err)?
+                    .map(|c| chronology_row(&child, &c)),
+            }
+        }
+        _ => ItemRows::Nothing,
+    })
+}
+
+/// Write what [`item_rows`] computed, inside the save's transaction.
+pub fn write_item_rows(
+    t: &Transaction<'_>,
+    key: &DocKey,
+    rows: &ItemRows,
+) -> Result<(), StoreError> {
+    let k = key.to_string();
+    let child = key.child().to_string();
+    match rows {
+        ItemRows::Actions { need, rows } => {
+            t.prepare_cached("DELETE FROM idx_actions WHERE doc_key = ?1 AND need_id = ?2")?
+                .execute(params![k, need])?;
+            for r in rows {
+                t.prepare_cached(
+                    "INSERT OR REPLACE INTO idx_actions (doc_key, action_id, child_id, need_id, what, owner, agency, due, status)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![k, r.action_id, r.child_id, r.need_id, r.what, r.owner, r.agency, r.due, r.status])?;
+            }
+        }
+        ItemRows::Child(row) => {
+            let mut row = (**row).clone();
+            row.last_visit_at = t.query_row(
+                "SELECT max(at) FROM idx_visits WHERE child_id = ?1",
+                params![child],
+                |r| r.get(0),
+            )?;
+            tx::replace_child(t, &row)?;
+        }
+        ItemRows::Visit { id, row } => {
+            t.prepare_cached("DELETE FROM idx_visits WHERE doc_key = ?1 AND visit_id = ?2")?
+                .execute(params![k, id])?;
+            if let Some(r) = row {
+                t.prepare_cached(
+                    "INSERT INTO idx_visits (doc_key, visit_id, child_id, at, practitioner, agency, kind, finalised)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![k, r.visit_id, r.child_id, r.at, r.practitioner, r.agency, r.kind, r.finalised])?;
+            }
+            t.prepare_cached(
+                "UPDATE idx_children SET last_visit_at = (SELECT max(at) FROM idx_visits WHERE child_id = ?1) WHERE child_id = ?1",
+            )?
+            .execute(params![child])?;
+        }
+        ItemRows::Chronology { id, row } => {
+            t.prepare_cached("DELETE FROM idx_chronology WHERE doc_key = ?1 AND entry_id = ?2")?
+                .execute(params![k, id])?;
+            if let Some(r) = row {
+                t.prepare_cached(
+                    "INSERT INTO idx_chronology (doc_key, entry_id, child_id, date, agency, event, significance)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![k, r.entry_id, r.child_id, r.date, r.agency, r.event, r.significance])?;
+            }
+        }
+        ItemRows::Nothing => {}
+    }
+    Ok(())
+}
+
+fn action_rows(child: &str, n: &Need) -> Vec<ActionRow> {
+    n.actions
+        .values()
+        .map(|a| ActionRow {
+            action_id: a.id.to_string(),
+            child_id: child.to_owned(),
+            need_id: Some(n.id.to_string()),
+            what: a.what.as_str().to_owned(),
+            owner: a.owner.as_ref().map(|o| o.name.clone()),
+            agency: a.owner.as_ref().map(|o| o.agency.as_str().to_owned()),
+            due: a.due.map(|d| d.to_string()),
+            status: a.status.as_str().to_owned(),
+        })
+        .collect()
+}
+
+fn visit_row(child: &str, v: &Visit) -> VisitRow {
+    VisitRow {
+        visit_id: v.id.to_string(),
+        child_id: child.to_owned(),
+        at: v.at.0,
+        practitioner: v.practitioner_name.clone(),
+        agency: v.agency.as_str().to_owned(),
+        kind: v.kind.as_str().to_owned(),
+        finalised: v.is_finalised(),
+    }
+}
+
+fn chronology_row(child: &str, c: &ChronologyEntry) -> ChronologyRow {
+    ChronologyRow {
+        entry_id: c.id.to_string(),
+        child_id: child.to_owned(),
+        date: c.date.to_string(),
+        agency: c.source_agency.as_str().to_owned(),
+        event: c.event.as_str().to_owned(),
+        significance: c.significance.as_str().to_owned(),
+    }
 }

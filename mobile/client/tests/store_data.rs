@@ -325,7 +325,7 @@ fn the_database_is_configured_for_durability_and_no_temp_files() {
     assert_eq!(number("PRAGMA synchronous"), 2, "FULL");
     assert_eq!(number("PRAGMA temp_store"), 2, "MEMORY");
     assert_eq!(number("PRAGMA foreign_keys"), 1);
-    assert_eq!(number("PRAGMA user_version"), 1);
+    assert_eq!(number("PRAGMA user_version"), 2);
     // It really is SQLCipher underneath.
     assert!(!text("PRAGMA cipher_version").is_empty());
 }

@@ -19,6 +19,7 @@
 //! never collide and concurrent edits of one item merge field by field; free
 //! text that people co-edit is Automerge text ([`Text`]).
 
+mod items;
 mod plan;
 mod record;
 mod values;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{Agency, ChildId};
 
 pub use autosurgeon::Text;
+pub use items::*;
 pub use plan::*;
 pub use record::*;
 pub use values::*;
@@ -222,37 +224,7 @@ pub fn read_document<T: CaseDocument, D: ReadDoc>(doc: &D, key: &DocKey) -> Resu
             detail: format!("{key} is not stored as this type"),
         });
     }
-    let found = match doc.get(&automerge::ROOT, "schema_version") {
-        Ok(None) => return Err(DocError::NoSchemaVersion { kind }),
-        Ok(Some((automerge::Value::Scalar(v), _))) => match v.as_ref() {
-            automerge::ScalarValue::Uint(u) => *u,
-            _ => {
-                return Err(DocError::Shape {
-                    kind,
-                    detail: "schema_version is not a whole number".into(),
-                });
-            }
-        },
-        Ok(Some(_)) => {
-            return Err(DocError::Shape {
-                kind,
-                detail: "schema_version is not a whole number".into(),
-            });
-        }
-        Err(e) => {
-            return Err(DocError::Shape {
-                kind,
-                detail: e.to_string(),
-            });
-        }
-    };
-    if found > SCHEMA_VERSION {
-        return Err(DocError::SchemaTooNew {
-            kind,
-            found,
-            supported: SCHEMA_VERSION,
-        });
-    }
+    schema_version(doc, kind)?;
     let value: T = autosurgeon::hydrate(doc).map_err(|e| DocError::Shape {
         kind,
         detail: e.to_string(),

@@ -420,20 +420,17 @@ impl CaseDocument for PlanDoc {
         check_keys("family_views", &self.family_views, |v| &v.id)?;
         check_keys("withheld", &self.withheld, |w| &w.id)?;
         for i in Indicator::ALL {
-            let path = format!("wellbeing/{}/ratings", i.as_str());
-            let a = self.wellbeing.get(i);
-            check_keys(&path, &a.ratings, |r| &r.id)?;
-            for r in a.ratings.values() {
-                if !RATING_RANGE.contains(&r.score) {
-                    return Err(Invalid::at(
-                        format!("{path}/{}/score", r.id),
-                        format!("a rating is 1 to 10, not {}", r.score),
-                    ));
-                }
-            }
+            super::items::validate_assessment(
+                &super::ItemPath::item("wellbeing", i.as_str()),
+                self.wellbeing.get(i),
+            )?;
         }
         for n in self.needs.values() {
-            check_keys(&format!("needs/{}/actions", n.id), &n.actions, |a| &a.id)?;
+            super::items::validate_need(
+                &super::ItemPath::item("needs", n.id),
+                &n.id.to_string(),
+                n,
+            )?;
         }
         Ok(())
     }

@@ -419,37 +419,13 @@ impl CaseDocument for RecordDoc {
         check_keys("chronology", &self.chronology, |c| &c.id)?;
         check_keys("supervision", &self.supervision, |s| &s.id)?;
         check_keys("withheld", &self.withheld, |w| &w.id)?;
-        let expected_sharing = if key.agency().is_some() {
-            Sharing::Agency
-        } else {
-            Sharing::Team
-        };
         for v in self.visits.values() {
-            let path = format!("visits/{}", v.id);
-            if v.sharing != expected_sharing {
-                return Err(Invalid::at(
-                    format!("{path}/sharing"),
-                    format!(
-                        "a visit shared with {:?} cannot be stored in {key}",
-                        v.sharing
-                    ),
-                ));
-            }
-            if let Some(a) = key.agency()
-                && v.agency != a
-            {
-                return Err(Invalid::at(
-                    format!("{path}/agency"),
-                    format!("a {} visit cannot be stored in {key}", v.agency),
-                ));
-            }
-            if v.seen_alone && !v.child_seen {
-                return Err(Invalid::at(
-                    format!("{path}/seen_alone"),
-                    "a child cannot be seen alone without being seen",
-                ));
-            }
-            check_keys(&format!("{path}/addenda"), &v.addenda, |a| &a.id)?;
+            super::items::validate_visit(
+                key,
+                &super::ItemPath::item("visits", v.id),
+                &v.id.to_string(),
+                v,
+            )?;
         }
         for f in self.family_voice.values() {
             if let Some(s) = f.scale

@@ -5,17 +5,20 @@
 //! append-only change log of every document, per-device sync state, the
 //! audit trail and the quarantine of revoked devices' offers. It is
 //! synchronous (the server calls it inside `spawn_blocking`) and speaks only
-//! Bothy and Automerge types, so a PostgreSQL backend can implement it
-//! beside [`sqlite::SqliteStorage`]. The backend is chosen once, from the
-//! database URL, by [`open`].
+//! Bothy and Automerge types: [`sqlite::SqliteStorage`] (the default, one
+//! file) and [`postgres::PgStorage`] (several server instances on one
+//! database) implement it. The backend is chosen once, from the database
+//! URL, by [`open`].
 //!
 //! Changes are content-addressed: a change is stored once per document under
 //! its hash, inserting it again is a no-op, and each stored change gets a
 //! sequence number that only grows (the cursor of `/v1/changed`). A backend
 //! must hand out sequence numbers so that a reader that has seen sequence `n`
 //! can never later see a new change with a sequence `<= n` (SQLite's single
-//! writer gives this for free; PostgreSQL needs a commit-ordered sequence).
+//! writer gives this for free; PostgreSQL needs a commit-ordered sequence,
+//! see [`postgres`]).
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::BTreeSet;
@@ -33,7 +36,9 @@ pub type UnixSeconds = i64;
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("the database URL `{0}` is not supported (expected sqlite://PATH)")]
+    #[error(
+        "the database URL `{0}` is not supported (expected sqlite://PATH or postgres://USER@HOST/DB)"
+    )]
     UnsupportedUrl(String),
     #[error("{what} already exists")]
     AlreadyExists { what: String },
@@ -346,10 +351,15 @@ pub trait Storage: Send + Sync + fmt::Debug {
 }
 
 /// Open the storage a database URL names: `sqlite://PATH` (a file, created
-/// if missing) or `sqlite::memory:` (tests).
+/// if missing), `sqlite::memory:` (tests), or `postgres://…` /
+/// `postgresql://…` (a PostgreSQL database that exists; its schema is
+/// created or brought up to date). Blocks while it connects and migrates.
 pub fn open(url: &str) -> Result<Arc<dyn Storage>, StorageError> {
     if url == "sqlite::memory:" {
         return Ok(Arc::new(sqlite::SqliteStorage::open_in_memory()?));
+    }
+    if postgres::is_postgres_url(url) {
+        return Ok(Arc::new(postgres::PgStorage::open(url)?));
     }
     match url.strip_prefix("sqlite://") {
         Some(path) if !path.is_empty() => Ok(Arc::new(sqlite::SqliteStorage::open(

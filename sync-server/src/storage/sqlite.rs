@@ -205,7 +205,7 @@ impl SqliteStorage {
 
 // ---------------------------------------------------------------- value mapping
 
-fn kind_str(kind: &PersonKind) -> (&'static str, Option<ChildId>) {
+pub(super) fn kind_str(kind: &PersonKind) -> (&'static str, Option<ChildId>) {
     match kind {
         PersonKind::Practitioner => ("practitioner", None),
         PersonKind::Supervisor => ("supervisor", None),
@@ -213,7 +213,7 @@ fn kind_str(kind: &PersonKind) -> (&'static str, Option<ChildId>) {
     }
 }
 
-fn parse_kind(kind: &str, child: Option<String>) -> Result<PersonKind, StorageError> {
+pub(super) fn parse_kind(kind: &str, child: Option<String>) -> Result<PersonKind, StorageError> {
     match (kind, child) {
         ("practitioner", _) => Ok(PersonKind::Practitioner),
         ("supervisor", _) => Ok(PersonKind::Supervisor),
@@ -224,26 +224,27 @@ fn parse_kind(kind: &str, child: Option<String>) -> Result<PersonKind, StorageEr
     }
 }
 
-fn parse_role(s: &str) -> Result<TeamRole, StorageError> {
+pub(super) fn parse_role(s: &str) -> Result<TeamRole, StorageError> {
     TeamRole::from_slug(s).ok_or_else(|| StorageError::Corrupt(format!("team role `{s}`")))
 }
 
-fn parse<T: std::str::FromStr>(s: &str) -> Result<T, StorageError> {
+pub(super) fn parse<T: std::str::FromStr>(s: &str) -> Result<T, StorageError> {
     s.parse().map_err(|_| {
         StorageError::Corrupt(format!("`{s}` in a {} column", std::any::type_name::<T>()))
     })
 }
 
-fn hash_hex(h: &ChangeHash) -> String {
+pub(super) fn hash_hex(h: &ChangeHash) -> String {
     hex::encode(h.0)
 }
 
-fn seq_u64(seq: i64) -> Result<u64, StorageError> {
+pub(super) fn seq_u64(seq: i64) -> Result<u64, StorageError> {
     u64::try_from(seq).map_err(|_| StorageError::Corrupt(format!("negative sequence {seq}")))
 }
 
-fn seq_i64(seq: u64) -> i64 {
-    // Sequences come from SQLite rowids, so they fit; a cursor from a client
+pub(super) fn seq_i64(seq: u64) -> i64 {
+    // Sequences come from SQLite rowids or PostgreSQL's BIGINT counter, so
+    // they fit; a cursor from a client
     // beyond i64 clamps to "after everything".
     i64::try_from(seq).unwrap_or(i64::MAX)
 }

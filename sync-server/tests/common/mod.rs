@@ -1,5 +1,13 @@
-//! Shared test fixtures: a small partnership, a real server on port 0, and a
-//! minimal device that speaks the protocol with Automerge directly.
+//! Shared test fixtures: a small partnership, a database on either backend,
+//! a real server on port 0, and a minimal device that speaks the protocol
+//! with Automerge directly.
+//!
+//! Tests on PostgreSQL need a server at `BOTHY_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432`, trust authentication; a URL without
+//! a database name). Each such test creates its own database
+//! `bothy_test_<random>` through the `postgres` maintenance database and
+//! drops it at the end, so they run in parallel. They fail, with a message
+//! saying so, when PostgreSQL is unreachable: `scripts/test.sh` starts it.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,6 +20,9 @@ use automerge::sync::SyncDoc;
 use bothy_server::storage::{self, Storage};
 use bothy_server::{ServerConfig, auth, directory};
 use bothy_shared::docs::DocKey;
+use bothy_shared::docs::{RecordDoc, Sharing, Text, Timestamp, Visit, VisitKind};
+use bothy_shared::docs::{read_document, write_document};
+use bothy_shared::ids::ItemId;
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamRole};
 use bothy_shared::signing::{self, RequestSigner, SignedHeaders};
@@ -24,6 +35,126 @@ use tempfile::TempDir;
 
 pub fn now() -> i64 {
     bothy_server::now()
+}
+
+/// Which storage backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh PostgreSQL database (see the module documentation).
+    Postgres,
+}
+
+/// The PostgreSQL server tests use, as a URL without a database name.
+pub fn pg_server_url() -> String {
+    std::env::var("BOTHY_PG_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// Run SQL on the maintenance database, on a thread of its own (the
+/// synchronous client must not run inside a tokio task).
+fn pg_admin(sql: String) -> Result<(), String> {
+    let url = format!("{}/postgres", pg_server_url());
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).map_err(|e| {
+            format!(
+                "PostgreSQL is not reachable at {url} ({e}). This test needs it: run \
+                 scripts/test.sh (which starts it), start it yourself \
+                 (pg_ctlcluster <version> main start), or point BOTHY_PG_URL at one."
+            )
+        })?;
+        client
+            .batch_execute(&sql)
+            .map_err(|e| format!("{sql}: {e}"))
+    })
+    .join()
+    .unwrap_or_else(|_| Err("the PostgreSQL admin thread panicked".to_owned()))
+}
+
+/// A database for one test: a SQLite file in a temporary directory, or a
+/// fresh PostgreSQL database, dropped (with any connections left) when this is.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<TempDir>,
+    pg_name: Option<String>,
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb").field("url", &self.url).finish()
+    }
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                TestDb {
+                    url: format!("sqlite://{}", dir.path().join("server.db").display()),
+                    backend,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("bothy_test_{}", uuid::Uuid::new_v4().simple());
+                pg_admin(format!("CREATE DATABASE {name}")).unwrap_or_else(|e| panic!("{e}"));
+                TestDb {
+                    url: format!("{}/{name}", pg_server_url()),
+                    backend,
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub fn open(&self) -> Arc<dyn Storage> {
+        storage::open(&self.url).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Err(e) = pg_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")) {
+                eprintln!("could not drop the test database {name}: {e}");
+            }
+        }
+    }
+}
+
+/// Turn `async fn name(backend: Backend)` tests into one `#[tokio::test]`
+/// per backend: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                /// Needs PostgreSQL at `BOTHY_PG_URL` (default
+                /// `postgres://postgres@127.0.0.1:5432`); fails if it is unreachable.
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
 }
 
 /// Who is who in the test partnership.
@@ -120,22 +251,41 @@ pub struct TestServer {
     pub people: People,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), bothy_server::ServerError>>>,
-    _dir: TempDir,
+    /// Dropped last: the server lets go of the database first.
+    db: Arc<TestDb>,
 }
 
 impl TestServer {
-    pub async fn start() -> TestServer {
-        Self::start_with(|_| {}).await
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, |_| {}).await
     }
 
-    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("server.db").display());
-        let storage = storage::open(&db_url).unwrap();
+    pub async fn start_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
+        let db = Arc::new(TestDb::new(backend));
+        let storage = db.open();
         let people = seed(storage.as_ref());
+        Self::launch(db, storage, people, adjust).await
+    }
+
+    /// Another server (another instance) on this one's database, with its
+    /// own storage connection and document cache.
+    pub async fn another_instance(&self) -> TestServer {
+        let storage = self.db.open();
+        Self::launch(self.db.clone(), storage, self.people, |_| {}).await
+    }
+
+    async fn launch(
+        db: Arc<TestDb>,
+        storage: Arc<dyn Storage>,
+        people: People,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut config = ServerConfig::for_tests(&db_url);
+        let mut config = ServerConfig::for_tests(&db.url);
         adjust(&mut config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(bothy_server::launch_with_storage(
@@ -148,12 +298,12 @@ impl TestServer {
         ));
         let server = TestServer {
             base,
-            db_url,
+            db_url: db.url.clone(),
             storage,
             people,
             shutdown: Some(tx),
             task: Some(task),
-            _dir: dir,
+            db,
         };
         server.wait_ready().await;
         server
@@ -233,6 +383,26 @@ impl SyncReport {
     }
 }
 
+/// Why a sync run stopped.
+#[derive(Debug)]
+pub enum RunError {
+    /// The server answered with an error.
+    Refused(StatusCode, ErrorBody),
+    /// No answer: the connection failed (the server was killed).
+    Transport(String),
+}
+
+impl RunError {
+    /// The server's refusal; panics on a transport failure, which tests of
+    /// a single healthy server never expect.
+    pub fn refused(self) -> (StatusCode, ErrorBody) {
+        match self {
+            RunError::Refused(status, body) => (status, body),
+            RunError::Transport(e) => panic!("no response from the server: {e}"),
+        }
+    }
+}
+
 /// A minimal device: an Ed25519 key, documents as Automerge `AutoCommit`s
 /// with the device's actor, and persisted (encoded) sync states.
 pub struct TestDevice {
@@ -309,14 +479,15 @@ impl TestDevice {
         })
     }
 
-    /// Send a request with the given signature headers.
-    pub async fn send_signed(
+    /// Send a request with the given signature headers; `Err` if no
+    /// response arrived (the server went away).
+    pub async fn try_send_signed(
         &self,
         method: &str,
         path: &str,
         body: Vec<u8>,
         headers: &SignedHeaders,
-    ) -> (StatusCode, Vec<u8>) {
+    ) -> Result<(StatusCode, Vec<u8>), String> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         for (name, value) in headers.pairs() {
@@ -325,27 +496,68 @@ impl TestDevice {
         if !body.is_empty() {
             req = req.header("content-type", wire::CBOR_CONTENT_TYPE);
         }
-        let resp = req.body(body).send().await.unwrap();
-        (resp.status(), resp.bytes().await.unwrap().to_vec())
+        let resp = req.body(body).send().await.map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        Ok((status, body.to_vec()))
+    }
+
+    /// Send a request with the given signature headers.
+    pub async fn send_signed(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        headers: &SignedHeaders,
+    ) -> (StatusCode, Vec<u8>) {
+        self.try_send_signed(method, path, body, headers)
+            .await
+            .unwrap()
+    }
+
+    /// A correctly signed request, now; `Err` if no response arrived.
+    pub async fn try_signed(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, Vec<u8>), String> {
+        let headers = self.signer.sign(method, path, &body, now()).unwrap();
+        self.try_send_signed(method, path, body, &headers).await
     }
 
     /// A correctly signed request, now.
     pub async fn signed(&self, method: &str, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
-        let headers = self.signer.sign(method, path, &body, now()).unwrap();
-        self.send_signed(method, path, body, &headers).await
+        self.try_signed(method, path, body).await.unwrap()
     }
 
-    pub async fn changed(&mut self) -> Result<ChangedResponse, (StatusCode, ErrorBody)> {
+    async fn try_changed(&mut self) -> Result<ChangedResponse, RunError> {
         let gone_before: Vec<DocKey> = Vec::new();
         let req = ChangedRequest {
             cursor: self.cursor.clone(),
             dropped: gone_before,
         };
         let (status, body) = self
-            .signed("POST", wire::PATH_CHANGED, wire::to_cbor(&req).unwrap())
-            .await;
+            .try_signed("POST", wire::PATH_CHANGED, wire::to_cbor(&req).unwrap())
+            .await
+            .map_err(RunError::Transport)?;
         if status != StatusCode::OK {
-            return Err((status, error_of(&body)));
+            return Err(RunError::Refused(status, error_of(&body)));
+        }
+        Ok(wire::from_cbor(&body).unwrap())
+    }
+
+    pub async fn changed(&mut self) -> Result<ChangedResponse, (StatusCode, ErrorBody)> {
+        self.try_changed().await.map_err(RunError::refused)
+    }
+
+    async fn try_sync_request(&self, req: &SyncRequest) -> Result<SyncResponse, RunError> {
+        let (status, body) = self
+            .try_signed("POST", wire::PATH_SYNC, wire::to_cbor(req).unwrap())
+            .await
+            .map_err(RunError::Transport)?;
+        if status != StatusCode::OK {
+            return Err(RunError::Refused(status, error_of(&body)));
         }
         Ok(wire::from_cbor(&body).unwrap())
     }
@@ -354,19 +566,21 @@ impl TestDevice {
         &self,
         req: &SyncRequest,
     ) -> Result<SyncResponse, (StatusCode, ErrorBody)> {
-        let (status, body) = self
-            .signed("POST", wire::PATH_SYNC, wire::to_cbor(req).unwrap())
-            .await;
-        if status != StatusCode::OK {
-            return Err((status, error_of(&body)));
-        }
-        Ok(wire::from_cbor(&body).unwrap())
+        self.try_sync_request(req).await.map_err(RunError::refused)
     }
 
     /// One full sync run: ask what changed, then exchange sync messages for
     /// those documents and any with local changes until both sides are quiet.
     pub async fn sync(&mut self) -> Result<SyncReport, (StatusCode, ErrorBody)> {
-        let changed = self.changed().await?;
+        self.try_sync().await.map_err(RunError::refused)
+    }
+
+    /// As [`TestDevice::sync`], but a server that goes away mid-run is an
+    /// `Err` too. Like a real device, nothing of a run that failed is kept
+    /// but what the documents received; the persisted sync states and the
+    /// cursor stay as they were.
+    pub async fn try_sync(&mut self) -> Result<SyncReport, RunError> {
+        let changed = self.try_changed().await?;
         for key in &changed.gone {
             self.docs.remove(key);
             self.states.remove(key);
@@ -419,7 +633,7 @@ impl TestDevice {
             }
             report.sync_requests += 1;
             assert!(report.sync_requests < 50, "sync did not converge");
-            let resp = self.sync_request(&SyncRequest { docs }).await?;
+            let resp = self.try_sync_request(&SyncRequest { docs }).await?;
             for reply in resp.docs {
                 if let Some(bytes) = &reply.message {
                     let message = automerge::sync::Message::decode(bytes).unwrap();
@@ -455,4 +669,49 @@ impl TestDevice {
         f(doc);
         doc.commit();
     }
+}
+
+/// Add a visit to a record document on a device; returns its id.
+pub fn add_visit(dev: &mut TestDevice, key: DocKey, words: &str) -> ItemId {
+    let id = ItemId::random();
+    let (person, name) = (dev.person, dev.directory.me.name.clone());
+    let agency = dev.directory.me.agency.unwrap();
+    dev.edit(key, |doc| {
+        let mut record: RecordDoc = read_document(&*doc, &key).unwrap();
+        record.visits.insert(
+            id,
+            Visit {
+                id,
+                at: Timestamp::now(),
+                place: "Home".into(),
+                kind: VisitKind::Home,
+                practitioner: person,
+                practitioner_name: name,
+                agency,
+                present: vec!["Mum".into()],
+                child_seen: true,
+                seen_alone: false,
+                observations: Text::with_value(words),
+                analysis: Text::default(),
+                child_said: Text::default(),
+                next_steps: Text::default(),
+                linked_actions: vec![],
+                sharing: if matches!(key, DocKey::Agency(..)) {
+                    Sharing::Agency
+                } else {
+                    Sharing::Team
+                },
+                significant: false,
+                finalised: None,
+                addenda: BTreeMap::new(),
+            },
+        );
+        write_document(doc, &key, &record).unwrap();
+    });
+    id
+}
+
+/// The visits of a record document.
+pub fn visits(doc: &AutoCommit, key: DocKey) -> BTreeMap<ItemId, Visit> {
+    read_document::<RecordDoc, _>(doc, &key).unwrap().visits
 }

@@ -6,7 +6,12 @@
 //!
 //! Exit codes: 0 done; 1 failed; 2 bad usage; 3 no store or not enrolled;
 //! 4 wrong passcode or too many attempts; 5 refused by the access policy;
-//! 6 no such child, visit or document.
+//! 6 no such child, visit or document; 7 the server could not be reached;
+//! 8 the device was revoked and its data wiped.
+//!
+//! Sync: `bothy --data DIR enrol --server URL --code CODE` once (creates the
+//! store if there is none), then `bothy --data DIR sync` whenever there is
+//! signal, and `bothy --data DIR status` to see what is waiting.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -15,6 +20,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use bothy_client::services::{FamilyVoiceInput, VisitDraft};
 use bothy_client::store::{KdfParams, Passcode, Store, UnlockError};
+use bothy_client::sync::{self, RetryPolicy, SyncEngine, SyncError, SyncOptions, SyncOutcome};
 use bothy_client::{Client, ServiceError};
 use bothy_shared::docs::{DocKey, Sharing, VisitKind, VoiceOf};
 use bothy_shared::ids::ChildId;
@@ -28,7 +34,8 @@ use clap::{Parser, Subcommand};
 )]
 #[command(
     after_help = "The passcode is read from BOTHY_PASSCODE or the first line of standard input, never from an argument.\n\
-Exit codes: 0 done, 1 failed, 2 usage, 3 no store or not enrolled, 4 wrong passcode, 5 refused by policy, 6 not found."
+Sync with a server:\n  bothy --data DIR enrol --server URL --code CODE   enrol this device (creates the store if absent)\n  bothy --data DIR sync                               one full sync; prints what was sent and received\n  bothy --data DIR status                             who, server, last sync, unsynced and refused changes\n\
+Exit codes: 0 done, 1 failed, 2 usage, 3 no store or not enrolled, 4 wrong passcode, 5 refused by policy, 6 not found, 7 server unreachable, 8 device revoked and wiped."
 )]
 struct Cli {
     /// The data folder holding this device's encrypted store.
@@ -133,7 +140,32 @@ enum Command {
         #[arg(long)]
         consent: bool,
     },
-    /// Who this device belongs to and what is waiting to sync.
+    /// Enrol this device with a Bothy server using a one-time code from an
+    /// administrator (creates the store first if there is none).
+    Enrol {
+        /// The server's address, e.g. https://bothy.example.org
+        #[arg(long, env = "BOTHY_SERVER")]
+        server: String,
+        /// The one-time enrolment code (dashes and case are ignored).
+        #[arg(long)]
+        code: String,
+        /// A name administrators will see for this device.
+        #[arg(long, default_value = "bothy command line")]
+        device_name: String,
+        /// For tests only: a weak, fast passcode key derivation when creating the store.
+        #[arg(long, hide = true)]
+        insecure_test_kdf: bool,
+    },
+    /// Sync with the server once: push local changes, pull everyone else's.
+    /// Exit code 7 if the server cannot be reached, 8 if this device was
+    /// revoked (its unsynced work is offered to the server, then the store is wiped).
+    Sync {
+        /// Tries per request before giving up (exit code 7).
+        #[arg(long, default_value_t = 4)]
+        attempts: u32,
+    },
+    /// Who this device belongs to, its server, when it last synced, what is
+    /// waiting to sync and which changes the server refused (rule and reason).
     Status,
 }
 
@@ -150,6 +182,19 @@ fn main() -> ExitCode {
 
 fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
+        if let Some(s) = cause.downcast_ref::<SyncError>() {
+            match s {
+                SyncError::Unreachable { .. } => return 7,
+                SyncError::Revoked { .. } => return 8,
+                SyncError::NotEnrolled => return 3,
+                SyncError::Local(inner) => {
+                    if let ServiceError::NotEnrolled = inner {
+                        return 3;
+                    }
+                }
+                _ => {}
+            }
+        }
         if let Some(u) = cause.downcast_ref::<UnlockError>() {
             return match u {
                 UnlockError::WrongPasscode { .. } | UnlockError::TooSoon { .. } => 4,
@@ -478,24 +523,229 @@ fn run(cli: &Cli) -> Result<()> {
             println!("Saved family voice {v}.");
             client.lock()?;
         }
+        Command::Enrol {
+            server,
+            code,
+            device_name,
+            insecure_test_kdf,
+        } => {
+            let passcode = passcodes(1)?.remove(0);
+            let mut store = if Store::exists(dir).context("looking for the store")? {
+                Store::unlock(dir, &passcode).context("unlocking the store")?
+            } else {
+                let params = if *insecure_test_kdf {
+                    KdfParams::insecure_fast_for_tests()
+                } else {
+                    KdfParams::production()
+                };
+                Store::create(dir, &passcode, params).context("creating the store")?
+            };
+            if let Some(existing) = sync::enrolled_server(&store)? {
+                let _ = store.lock();
+                bail!("this device is already enrolled with {existing}");
+            }
+            let enrolled = runtime()?.block_on(sync::enrol(
+                &mut store,
+                server,
+                code,
+                device_name,
+                &SyncOptions::default(),
+            ));
+            let enrolment = match enrolled {
+                Ok(e) => e,
+                Err(e) => {
+                    let _ = store.lock();
+                    return Err(anyhow!(e).context("enrolling this device"));
+                }
+            };
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "device": enrolment.device, "person": enrolment.person, "name": enrolment.directory.me.name, "server": enrolment.server, "children": enrolment.directory.children.len() })
+                );
+            } else {
+                println!(
+                    "Enrolled as {} on {} (device {}); {} child(ren) to sync. Run `bothy --data {} sync`.",
+                    enrolment.directory.me.name,
+                    enrolment.server,
+                    enrolment.device,
+                    enrolment.directory.children.len(),
+                    dir.display()
+                );
+            }
+            store.lock()?;
+        }
+        Command::Sync { attempts } => {
+            let client = open(dir)?;
+            let options = SyncOptions {
+                retry: RetryPolicy {
+                    attempts: (*attempts).max(1),
+                    ..RetryPolicy::default()
+                },
+                ..SyncOptions::default()
+            };
+            let engine = match SyncEngine::new(&client, options) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    let _ = client.lock();
+                    return Err(anyhow!(e));
+                }
+            };
+            match runtime()?.block_on(engine.sync_or_wipe(client))? {
+                SyncOutcome::Synced { client, report } => {
+                    print_sync(cli.json, engine.server(), &report)?;
+                    client.lock()?;
+                }
+                SyncOutcome::Failed { client, error } => {
+                    let _ = client.lock();
+                    return Err(anyhow!(error).context(format!("syncing with {}", engine.server())));
+                }
+                SyncOutcome::Wiped(wiped) => {
+                    let message = format!(
+                        "this device was revoked by an administrator: {} unsynced change(s) were handed to the server for review, and the local data ({} file(s) in {}) was wiped",
+                        wiped.offered,
+                        wiped.removed.len(),
+                        wiped.dir.display()
+                    );
+                    if cli.json {
+                        println!(
+                            "{}",
+                            serde_json::json!({ "revoked": true, "offered": wiped.offered, "wiped": wiped.removed })
+                        );
+                    }
+                    return Err(anyhow!(SyncError::Revoked {
+                        offered: Some(wiped.offered)
+                    })
+                    .context(message));
+                }
+            }
+        }
         Command::Status => {
             let client = open(dir)?;
             let me = client.me();
             let unsynced = client.unsynced_changes()?;
-            let rejected = client.store().rejections()?.len();
+            let rejections = client.store().rejections()?;
+            let server = sync::enrolled_server(client.store())?;
+            let last = sync::last_sync(&client)?;
+            let last_text = last
+                .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                });
             if cli.json {
+                let refused: Vec<_> = rejections
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "document": r.doc_key,
+                            "change": r.change_hash.as_deref().map(hex::encode),
+                            "rule": r.rule,
+                            "path": r.path,
+                            "reason": r.message,
+                        })
+                    })
+                    .collect();
                 println!(
                     "{}",
-                    serde_json::json!({ "person": me.person, "name": me.name, "device": me.device, "unsynced_changes": unsynced, "rejected": rejected })
+                    serde_json::json!({
+                        "person": me.person, "name": me.name, "device": me.device,
+                        "server": server, "last_sync": last_text,
+                        "unsynced_changes": unsynced, "rejected": rejections.len(),
+                        "refused": refused,
+                    })
                 );
             } else {
-                println!(
-                    "{} ({}) on device {}\n{unsynced} change(s) waiting to sync, {rejected} refused by the server.",
-                    me.name, me.role_title, me.device
-                );
+                println!("{} ({}) on device {}", me.name, me.role_title, me.device);
+                match &server {
+                    Some(s) => println!("Server: {s}"),
+                    None => println!("Server: none (offline demo; not enrolled)"),
+                }
+                println!("Last sync: {}", last_text.as_deref().unwrap_or("never"));
+                println!("{unsynced} change(s) waiting to sync.");
+                if rejections.is_empty() {
+                    println!("No changes refused by the server.");
+                } else {
+                    println!(
+                        "{} change(s) refused by the server (kept on this device):",
+                        rejections.len()
+                    );
+                    for r in &rejections {
+                        println!(
+                            "  {} {} at {}: {} ({})",
+                            r.doc_key,
+                            r.change_hash
+                                .as_deref()
+                                .map(|h| hex::encode(h).chars().take(12).collect::<String>())
+                                .unwrap_or_else(|| "-".into()),
+                            if r.path.is_empty() { "-" } else { &r.path },
+                            r.message,
+                            r.rule
+                        );
+                    }
+                }
             }
             client.lock()?;
         }
+    }
+    Ok(())
+}
+
+/// A runtime for the commands that talk to a server.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the network runtime")
+}
+
+fn print_sync(json: bool, server: &str, r: &sync::SyncReport) -> Result<()> {
+    if json {
+        let refused: Vec<_> = r
+            .refused
+            .iter()
+            .map(|f| serde_json::json!({ "document": f.key, "rule": f.rule, "path": f.path, "change": f.change, "reason": f.explanation }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "server": server, "documents": r.documents, "changed": r.changed, "new": r.new,
+                "gone": r.gone, "sent_changes": r.acknowledged, "received_changes": r.received,
+                "refused": refused, "sync_requests": r.sync_requests, "requests": r.traffic.requests,
+                "retries": r.traffic.retries, "bytes_sent": r.traffic.bytes_sent,
+                "bytes_received": r.traffic.bytes_received, "elapsed_ms": r.elapsed.as_millis() as u64,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "Synced with {server}: {} document(s) exchanged ({} changed elsewhere, {} new to this device, {} removed).",
+        r.documents,
+        r.changed,
+        r.new,
+        r.gone.len()
+    );
+    println!(
+        "Sent {} change(s), received {} change(s); {} request(s), {} bytes up, {} bytes down{}.",
+        r.acknowledged,
+        r.received,
+        r.traffic.requests,
+        r.traffic.bytes_sent,
+        r.traffic.bytes_received,
+        if r.traffic.retries > 0 {
+            format!(", {} retried", r.traffic.retries)
+        } else {
+            String::new()
+        }
+    );
+    for f in &r.refused {
+        println!(
+            "Refused by the server ({}): {} in {} at {}. The change is kept on this device.",
+            f.rule,
+            f.explanation,
+            f.key,
+            if f.path.is_empty() { "-" } else { &f.path }
+        );
     }
     Ok(())
 }

@@ -3,9 +3,10 @@
 use bothy_shared::docs::*;
 use bothy_shared::ids::{Agency, ChildId, ItemId, PersonId};
 use bothy_shared::policy::AccessPolicy;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Client;
+use super::index::{self, ItemView};
 use crate::error::ServiceError;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,7 +37,7 @@ pub struct ChildOverview {
     pub can_edit_plan: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamLine {
     pub person: PersonId,
     pub name: String,
@@ -45,10 +46,10 @@ pub struct TeamLine {
 }
 
 /// One segment of the wellbeing wheel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WellbeingLine {
     pub indicator: Indicator,
-    pub label: &'static str,
+    pub label: String,
     /// The latest rating, 1 to 10.
     pub now: Option<u8>,
     /// The rating before it (at the last review).
@@ -57,7 +58,7 @@ pub struct WellbeingLine {
     pub concerns: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NeedView {
     pub id: ItemId,
     pub need: String,
@@ -66,7 +67,7 @@ pub struct NeedView {
     pub actions: Vec<ActionView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionView {
     pub id: ItemId,
     pub what: String,
@@ -77,7 +78,7 @@ pub struct ActionView {
     pub progress: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ViewLine {
     pub id: ItemId,
     pub about: String,
@@ -86,21 +87,21 @@ pub struct ViewLine {
     pub at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WithheldLine {
     pub section: String,
     pub content: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransitionView {
     pub adult_services: String,
     pub plan: String,
     pub start_by: Option<IsoDate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VisitSummary {
     pub id: ItemId,
     pub doc: DocKey,
@@ -108,6 +109,7 @@ pub struct VisitSummary {
     pub kind: VisitKind,
     pub place: String,
     pub practitioner: String,
+    pub practitioner_id: PersonId,
     pub agency: Agency,
     pub child_seen: bool,
     pub seen_alone: bool,
@@ -115,11 +117,12 @@ pub struct VisitSummary {
     pub child_said: String,
     pub finalised: bool,
     pub shared_with: Sharing,
+    pub significant: bool,
     pub addenda: usize,
     pub mine: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChronologyItem {
     pub id: ItemId,
     pub date: IsoDate,
@@ -177,127 +180,63 @@ pub(crate) fn age_on(dob: IsoDate, today: IsoDate) -> i64 {
 }
 
 impl Client {
-    /// Everything on a child's page that this person may see.
+    /// Everything on a child's page that this person may see, read from the
+    /// index: no document is loaded or hydrated.
     pub fn child(&mut self, child: ChildId) -> Result<ChildOverview, ServiceError> {
-        let plan_key = DocKey::Plan(child);
-        let plan: PlanDoc = self.read(&plan_key)?;
         let team = self.team(child)?.clone();
         let principal = self.dir.me.principal();
+        let plan_key = DocKey::Plan(child);
+        AccessPolicy::can_read(&principal, &plan_key, &team)?;
         let readable = AccessPolicy::readable(&principal, &team);
-        let mut records = Vec::new();
-        for key in readable.iter().filter(|k| !matches!(k, DocKey::Plan(_))) {
-            if self.document(key)?.is_some() {
-                records.push((*key, self.read::<RecordDoc>(key)?));
+        let views = index::read_views(self.store.connection(), child, &readable)?;
+        let me = self.dir.me.person;
+        let mut head = None;
+        let (mut needs, mut yp, mut family, mut visits, mut chron, mut withheld) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        for (_, v) in views {
+            match v {
+                ItemView::PlanHead(h) => head = Some(*h),
+                ItemView::Need(n) => needs.push(n),
+                ItemView::YoungPersonView(l) => yp.push(l),
+                ItemView::FamilyView(l) => family.push(l),
+                ItemView::Visit(mut s) => {
+                    s.mine = s.practitioner_id == me;
+                    visits.push(s)
+                }
+                ItemView::Chronology(c) => chron.push(c),
+                ItemView::Withheld(w) => withheld.push(w),
             }
         }
-        let wellbeing = Indicator::ALL
-            .iter()
-            .map(|&i| {
-                let a = plan.wellbeing.get(i);
-                let history = a.history();
-                WellbeingLine {
-                    indicator: i,
-                    label: i.label(),
-                    now: history.last().map(|r| r.score),
-                    before: history
-                        .len()
-                        .checked_sub(2)
-                        .and_then(|n| history.get(n))
-                        .map(|r| r.score),
-                    strengths: a.strengths.as_str().to_owned(),
-                    concerns: a.concerns.as_str().to_owned(),
-                }
-            })
-            .collect();
-        let mut needs: Vec<NeedView> = plan
-            .needs
-            .values()
-            .map(|n| NeedView {
-                id: n.id,
-                need: n.need.as_str().to_owned(),
-                desired_outcome: n.desired_outcome.as_str().to_owned(),
-                evidence: n.evidence.as_str().to_owned(),
-                actions: action_views(n),
-            })
-            .collect();
+        let head = head.ok_or_else(|| ServiceError::not_found("plan", plan_key))?;
         needs.sort_by(|a, b| a.need.cmp(&b.need));
-        let me = self.dir.me.person;
-        let mut recent_visits: Vec<VisitSummary> = records
-            .iter()
-            .flat_map(|(key, r)| r.visits.values().map(move |v| (key, v)))
-            .map(|(key, v)| VisitSummary {
-                id: v.id,
-                doc: *key,
-                at: v.at,
-                kind: v.kind,
-                place: v.place.clone(),
-                practitioner: v.practitioner_name.clone(),
-                agency: v.agency,
-                child_seen: v.child_seen,
-                seen_alone: v.seen_alone,
-                observations: v.observations.as_str().to_owned(),
-                child_said: v.child_said.as_str().to_owned(),
-                finalised: v.is_finalised(),
-                shared_with: v.sharing,
-                addenda: v.addenda.len(),
-                mine: v.practitioner == me,
-            })
-            .collect();
-        recent_visits.sort_by_key(|v| std::cmp::Reverse(v.at));
-        let withheld = records
-            .iter()
-            .flat_map(|(_, r)| r.withheld.values())
-            .map(|w| WithheldLine {
-                section: w.section.clone(),
-                content: w.content.as_str().to_owned(),
-                reason: w.reason.clone(),
-            })
-            .collect();
-        let chronology = chronology_items(&records, None);
+        yp.sort_by_key(|l| l.at);
+        family.sort_by_key(|l| l.at);
+        visits.sort_by_key(|v| std::cmp::Reverse(v.at));
+        let chronology = with_significant_visits(chron, &visits, None);
         let can_edit_plan = !self.dir.me.is_young_person()
             && AccessPolicy::can_write(&principal, &plan_key, &team).is_ok();
         Ok(ChildOverview {
             child,
-            name: plan.child.name.clone(),
-            preferred_name: plan.child.preferred_name.clone(),
-            date_of_birth: plan.child.date_of_birth,
-            age: plan
-                .child
-                .date_of_birth
-                .map(|d| age_on(d, IsoDate::today())),
-            pronouns: plan.child.pronouns.clone(),
-            communication_needs: plan.child.communication_needs.as_str().to_owned(),
-            reason: plan.reason.as_str().to_owned(),
-            legal_status: plan.legal_status.clone(),
-            lead_professional: plan.lead_professional.as_ref().map(|p| p.name.clone()),
-            named_person: plan.named_person.as_ref().map(|p| p.name.clone()),
-            team: plan
-                .team
-                .values()
-                .map(|p| TeamLine {
-                    person: p.person,
-                    name: p.name.clone(),
-                    agency: p.agency,
-                    role_title: p.role_title.clone(),
-                })
-                .collect(),
-            review_date: plan.review_date,
-            wellbeing,
-            my_world: [
-                plan.my_world.growing.as_str().to_owned(),
-                plan.my_world.care.as_str().to_owned(),
-                plan.my_world.wider_world.as_str().to_owned(),
-            ],
+            age: head.date_of_birth.map(|d| age_on(d, IsoDate::today())),
+            name: head.name,
+            preferred_name: head.preferred_name,
+            date_of_birth: head.date_of_birth,
+            pronouns: head.pronouns,
+            communication_needs: head.communication_needs,
+            reason: head.reason,
+            legal_status: head.legal_status,
+            lead_professional: head.lead_professional,
+            named_person: head.named_person,
+            team: head.team,
+            review_date: head.review_date,
+            wellbeing: head.wellbeing,
+            my_world: head.my_world,
             needs,
-            young_person_views: view_lines(&plan.young_person_views),
-            family_views: view_lines(&plan.family_views),
+            young_person_views: yp,
+            family_views: family,
             withheld,
-            transition: plan.transition.needed.then(|| TransitionView {
-                adult_services: plan.transition.adult_services.as_str().to_owned(),
-                plan: plan.transition.plan.as_str().to_owned(),
-                start_by: plan.transition.start_by,
-            }),
-            recent_visits,
+            transition: head.transition,
+            recent_visits: visits,
             chronology,
             can_edit_plan,
         })
@@ -311,69 +250,54 @@ impl Client {
         agency: Option<Agency>,
     ) -> Result<Vec<ChronologyItem>, ServiceError> {
         let team = self.team(child)?.clone();
-        let principal = self.dir.me.principal();
-        let mut records = Vec::new();
-        for key in AccessPolicy::readable(&principal, &team)
-            .iter()
+        let readable: Vec<DocKey> = AccessPolicy::readable(&self.dir.me.principal(), &team)
+            .into_iter()
             .filter(|k| !matches!(k, DocKey::Plan(_)))
-        {
-            if self.document(key)?.is_some() {
-                records.push((*key, self.read::<RecordDoc>(key)?));
+            .collect();
+        let mut chron = Vec::new();
+        let mut visits = Vec::new();
+        for (_, v) in index::read_views(self.store.connection(), child, &readable)? {
+            match v {
+                ItemView::Chronology(c) => chron.push(c),
+                ItemView::Visit(s) => visits.push(s),
+                _ => {}
             }
         }
-        Ok(chronology_items(&records, agency))
+        Ok(with_significant_visits(chron, &visits, agency))
     }
 }
 
-/// Chronology entries plus significant visits, oldest first.
-fn chronology_items(
-    records: &[(DocKey, RecordDoc)],
+/// Chronology entries plus visits marked significant, oldest first.
+fn with_significant_visits(
+    mut items: Vec<ChronologyItem>,
+    visits: &[VisitSummary],
     agency: Option<Agency>,
 ) -> Vec<ChronologyItem> {
-    let mut items: Vec<ChronologyItem> = records
-        .iter()
-        .flat_map(|(_, r)| r.chronology.values())
-        .map(|c| ChronologyItem {
-            id: c.id,
-            date: c.date,
-            until: c.until,
-            event: c.event.as_str().to_owned(),
-            agency: c.source_agency,
-            impact: c.impact,
-            impact_note: c.impact_note.as_str().to_owned(),
-            action: c.action.as_str().to_owned(),
-            significance: c.significance,
-            from_visit: c.from_visit,
-        })
-        .collect();
     // A visit marked significant appears in the chronology unless an entry already cites it.
     let cited: std::collections::BTreeSet<ItemId> =
         items.iter().filter_map(|i| i.from_visit).collect();
-    for (_, r) in records {
-        for v in r
-            .visits
-            .values()
-            .filter(|v| v.significant && !cited.contains(&v.id))
-        {
-            let Some(date) = v.at.date() else { continue };
-            items.push(ChronologyItem {
-                id: v.id,
-                date,
-                until: None,
-                event: format!(
-                    "{} by {}: {}",
-                    v.kind.label(),
-                    v.practitioner_name,
-                    first_line(v.observations.as_str())
-                ),
-                agency: v.agency,
-                impact: Impact::NotKnown,
-                impact_note: String::new(),
-                action: v.next_steps.as_str().to_owned(),
-                significance: Significance::Significant,
-                from_visit: Some(v.id),
-            });
-        }
+    for v in visits
+        .iter()
+        .filter(|v| v.significant && !cited.contains(&v.id))
+    {
+        let Some(date) = v.at.date() else { continue };
+        items.push(ChronologyItem {
+            id: v.id,
+            date,
+            until: None,
+            event: format!(
+                "{} by {}: {}",
+                v.kind.label(),
+                v.practitioner,
+                first_line(&v.observations)
+            ),
+            agency: v.agency,
+            impact: Impact::NotKnown,
+            impact_note: String::new(),
+            action: String::new(),
+            significance: Significance::Significant,
+            from_visit: Some(v.id),
+        });
     }
     items.retain(|i| agency.is_none_or(|a| i.agency == a));
     items.sort_by_key(|i| (i.date, i.id));

@@ -12,19 +12,24 @@
 mod caseload;
 mod child;
 mod demo;
+pub(crate) mod index;
 mod plan;
 mod supervision;
 mod visits;
 mod young_person;
 
 use automerge::{Automerge, ReadDoc};
-use bothy_shared::docs::{AnyDoc, CaseDocument, DocKey, commit_document, read_document};
-use bothy_shared::gate::check_changes;
+use bothy_shared::docs::{
+    AnyDoc, CaseDocument, DocError, DocKey, ItemPath, Timestamp, hydrate_at, read_document,
+};
+use bothy_shared::gate::check_applied;
 use bothy_shared::ids::ChildId;
 use bothy_shared::policy::{AccessPolicy, ChildTeam};
+use bothy_shared::robust;
 
 pub use caseload::*;
 pub use child::*;
+pub use index::{ItemView, PlanHeadView};
 pub use plan::*;
 pub use supervision::*;
 pub use visits::*;
@@ -126,8 +131,17 @@ impl Client {
         self.store
     }
 
-    /// Lock: close the database and forget every decrypted document.
+    /// Write fresh snapshots of documents that have gathered many changes
+    /// (so the next open loads fast). Called when locking; the app also calls
+    /// it when idle and the sync engine after a sync.
+    pub fn compact(&mut self) -> Result<usize, ServiceError> {
+        self.docs.compact_due(&mut self.store)
+    }
+
+    /// Lock: compact what is due, close the database and forget every
+    /// decrypted document.
     pub fn lock(mut self) -> Result<(), ServiceError> {
+        self.compact()?;
         self.docs.clear();
         self.store.lock()?;
         Ok(())
@@ -154,18 +168,55 @@ impl Client {
         Ok(read_document(doc, key)?)
     }
 
-    /// Edit a typed document: `edit` changes the value; the result becomes one
-    /// change by this device, checked by the shared gate, then saved with the
-    /// document's index rows in one transaction.
-    pub(crate) fn edit<T, R>(
+    /// Read one item of a document this device holds.
+    pub(crate) fn read_item<T: autosurgeon::Hydrate>(
+        &mut self,
+        key: &DocKey,
+        item: &ItemPath,
+    ) -> Result<Option<T>, ServiceError> {
+        let team = self.team(key.child())?;
+        AccessPolicy::can_read(&self.dir.me.principal(), key, team)?;
+        let doc = self.docs.require(&self.store, key)?;
+        let segs = item.segments();
+        robust::contain("item", || hydrate_at(doc, &segs))?.map_err(|e| {
+            DocError::Shape {
+                kind: key.kind(),
+                detail: e.to_string(),
+            }
+            .into()
+        })
+    }
+
+    /// Edit one item of a document (`visits/<id>`, `needs/<id>`, `review_date`…):
+    /// only that item is read and written, so the cost does not grow with the
+    /// document. `edit` gets the item (`None` if it does not exist yet) and may
+    /// set it to `None` to delete it. The change is checked by the shared gate
+    /// and saved with the item's index rows in one transaction.
+    pub(crate) fn edit_item<T, R>(
         &mut self,
         key: DocKey,
+        item: ItemPath,
         what: &str,
-        edit: impl FnOnce(&mut T, &Me) -> Result<R, ServiceError>,
+        edit: impl FnOnce(&mut Option<T>, &Me) -> Result<R, ServiceError>,
     ) -> Result<R, ServiceError>
     where
-        T: CaseDocument + Clone,
-        AnyDoc: From<T>,
+        T: autosurgeon::Hydrate + autosurgeon::Reconcile,
+    {
+        self.edit_item_and(key, item, what, edit, |_| Ok(()))
+    }
+
+    /// [`edit_item`](Self::edit_item), with more writes (`also`) in the same
+    /// transaction (e.g. clearing the typing buffer of a visit being saved).
+    pub(crate) fn edit_item_and<T, R>(
+        &mut self,
+        key: DocKey,
+        item: ItemPath,
+        what: &str,
+        edit: impl FnOnce(&mut Option<T>, &Me) -> Result<R, ServiceError>,
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), crate::store::StoreError>,
+    ) -> Result<R, ServiceError>
+    where
+        T: autosurgeon::Hydrate + autosurgeon::Reconcile,
     {
         let principal = self.dir.me.principal();
         let team = self
@@ -175,22 +226,67 @@ impl Client {
             .ok_or_else(|| ServiceError::not_found("child", key.child()))?;
         AccessPolicy::can_write(&principal, &key, team)?;
         let before = self.docs.require(&self.store, &key)?;
-        let mut value: T = read_document(before, &key)?;
+        let segs = item.segments();
+        let shape = |e: autosurgeon::HydrateError| DocError::Shape {
+            kind: key.kind(),
+            detail: e.to_string(),
+        };
+        let mut value: Option<T> =
+            robust::contain("item", || hydrate_at(before, &segs))?.map_err(shape)?;
+        let existed = value.is_some();
         let out = edit(&mut value, &self.dir.me)?;
-        let (after, change) =
-            commit_document(before, &key, &principal.device.actor_id(), what, &value)?;
-        let Some(change) = change else { return Ok(out) };
-        check_changes(
+        if !existed && value.is_none() {
+            return Ok(out);
+        }
+        let mut after = before.clone().with_actor(principal.device.actor_id());
+        let heads = after.get_heads();
+        {
+            let write = |tx: &mut automerge::transaction::Transaction<'_>| -> Result<(), String> {
+                let (last, parents) = segs.split_last().ok_or("an item path is never empty")?;
+                let mut obj = automerge::ROOT;
+                for seg in parents {
+                    obj = match tx.get(&obj, *seg).map_err(|e| e.to_string())? {
+                        Some((automerge::Value::Object(_), id)) => id,
+                        _ => return Err(format!("`{seg}` is missing from {key}")),
+                    };
+                }
+                match &value {
+                    Some(v) => {
+                        autosurgeon::reconcile_prop(tx, &obj, *last, v).map_err(|e| e.to_string())
+                    }
+                    None => automerge::transaction::Transactable::delete(tx, &obj, *last)
+                        .map_err(|e| e.to_string()),
+                }
+            };
+            let mut tx = after.transaction();
+            robust::contain("item", || write(&mut tx))?.map_err(|detail| DocError::Write {
+                kind: key.kind(),
+                detail,
+            })?;
+            tx.commit_with(
+                automerge::transaction::CommitOptions::default()
+                    .with_message(what.to_owned())
+                    .with_time(Timestamp::now().0 / 1000),
+            );
+        }
+        let Some(change) = after.get_changes(&heads).into_iter().next() else {
+            return Ok(out);
+        };
+        let after = check_applied(
             &key,
             before,
+            after,
             std::slice::from_ref(&change),
             &principal,
             team,
         )?;
-        let typed = AnyDoc::from(value);
+        let views = index::views_of_item(&key, &after, &item)?;
+        let rows = documents::item_rows(&key, &after, &item)?;
         self.docs
             .save(&mut self.store, &key, after, &mut [change], true, |t| {
-                documents::reindex(t, &key, &typed)
+                index::write_views(t, &key, key.child(), &views)?;
+                documents::write_item_rows(t, &key, &rows)?;
+                also(t)
             })?;
         Ok(out)
     }
@@ -215,13 +311,14 @@ impl Client {
             }
             let merged = bothy_shared::robust::apply_changes(&current, &new_changes)?;
             let typed = AnyDoc::read(&merged, &key)?;
+            let views = index::all_views(&key, &merged, &typed)?;
             self.docs.save(
                 &mut self.store,
                 &key,
                 merged,
                 &mut new_changes,
                 false,
-                |t| documents::reindex(t, &key, &typed),
+                |t| documents::reindex(t, &key, &typed, &views),
             )?;
         }
         Ok(())
@@ -250,10 +347,11 @@ impl Client {
             return Ok((out, 0));
         }
         let typed = AnyDoc::read(&copy, &key)?;
+        let views = index::all_views(&key, &copy, &typed)?;
         let n = added.len();
         self.docs
             .save(&mut self.store, &key, copy, &mut added, false, |t| {
-                documents::reindex(t, &key, &typed)
+                documents::reindex(t, &key, &typed, &views)
             })?;
         Ok((out, n))
     }

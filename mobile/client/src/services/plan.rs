@@ -31,6 +31,24 @@ pub struct ChronologyInput {
 }
 
 impl Client {
+    /// The need an action belongs to, from the index.
+    fn need_of_action(&self, child: ChildId, action: ItemId) -> Result<ItemId, ServiceError> {
+        let need: Option<String> = self
+            .store
+            .connection()
+            .query_row(
+                "SELECT need_id FROM idx_actions WHERE doc_key = ?1 AND action_id = ?2",
+                rusqlite::params![DocKey::Plan(child).to_string(), action.to_string()],
+                |r| r.get(0),
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => ServiceError::not_found("action", action),
+                other => crate::store::StoreError::from(other).into(),
+            })?;
+        need.and_then(|n| n.parse().ok())
+            .ok_or_else(|| ServiceError::not_found("action", action))
+    }
+
     fn person_ref(&self, child: ChildId, person: PersonId) -> Result<PersonRef, ServiceError> {
         let team = self.team(child)?;
         let member = team
@@ -59,10 +77,12 @@ impl Client {
             return Err(ServiceError::bad("need", "describe the need"));
         }
         let id = ItemId::random();
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "add need", |plan, me| {
-            plan.needs.insert(
-                id,
-                Need {
+        self.edit_item::<Need, _>(
+            DocKey::Plan(child),
+            ItemPath::item("needs", id),
+            "add need",
+            |slot, me| {
+                *slot = Some(Need {
                     id,
                     need: Text::with_value(need),
                     indicators: indicators.to_vec(),
@@ -71,10 +91,10 @@ impl Client {
                     actions: BTreeMap::new(),
                     created_by: me.person,
                     created_at: Timestamp::now(),
-                },
-            );
-            Ok(())
-        })?;
+                });
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 
@@ -90,24 +110,28 @@ impl Client {
         }
         let owner = input.owner.map(|p| self.person_ref(child, p)).transpose()?;
         let id = ItemId::random();
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "add action", |plan, _| {
-            let n = plan
-                .needs
-                .get_mut(&need)
-                .ok_or_else(|| ServiceError::not_found("need", need))?;
-            n.actions.insert(
-                id,
-                Action {
+        self.edit_item::<Need, _>(
+            DocKey::Plan(child),
+            ItemPath::item("needs", need),
+            "add action",
+            |slot, _| {
+                let n = slot
+                    .as_mut()
+                    .ok_or_else(|| ServiceError::not_found("need", need))?;
+                n.actions.insert(
                     id,
-                    what: Text::with_value(&input.what),
-                    owner,
-                    due: input.due,
-                    status: ActionStatus::NotStarted,
-                    progress: Text::default(),
-                },
-            );
-            Ok(())
-        })?;
+                    Action {
+                        id,
+                        what: Text::with_value(&input.what),
+                        owner,
+                        due: input.due,
+                        status: ActionStatus::NotStarted,
+                        progress: Text::default(),
+                    },
+                );
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 
@@ -118,12 +142,19 @@ impl Client {
         action: ItemId,
         status: ActionStatus,
     ) -> Result<(), ServiceError> {
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "action status", |plan, _| {
-            plan.action_mut(action)
-                .ok_or_else(|| ServiceError::not_found("action", action))?
-                .status = status;
-            Ok(())
-        })
+        let need = self.need_of_action(child, action)?;
+        self.edit_item::<Need, _>(
+            DocKey::Plan(child),
+            ItemPath::item("needs", need),
+            "action status",
+            |slot, _| {
+                slot.as_mut()
+                    .and_then(|n| n.actions.get_mut(&action))
+                    .ok_or_else(|| ServiceError::not_found("action", action))?
+                    .status = status;
+                Ok(())
+            },
+        )
     }
 
     /// Rewrite an action's progress note (merged character by character with
@@ -134,13 +165,20 @@ impl Client {
         action: ItemId,
         progress: &str,
     ) -> Result<(), ServiceError> {
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "action progress", |plan, _| {
-            plan.action_mut(action)
-                .ok_or_else(|| ServiceError::not_found("action", action))?
-                .progress
-                .update(progress);
-            Ok(())
-        })
+        let need = self.need_of_action(child, action)?;
+        self.edit_item::<Need, _>(
+            DocKey::Plan(child),
+            ItemPath::item("needs", need),
+            "action progress",
+            |slot, _| {
+                slot.as_mut()
+                    .and_then(|n| n.actions.get_mut(&action))
+                    .ok_or_else(|| ServiceError::not_found("action", action))?
+                    .progress
+                    .update(progress);
+                Ok(())
+            },
+        )
     }
 
     /// Record a wellbeing rating (1 to 10) for an indicator, today.
@@ -160,21 +198,28 @@ impl Client {
             .agency
             .ok_or_else(|| ServiceError::bad("rating", "only practitioners rate wellbeing"))?;
         let id = ItemId::random();
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "wellbeing rating", |plan, me| {
-            plan.wellbeing.get_mut(indicator).ratings.insert(
-                id,
-                Rating {
-                    id,
-                    score,
-                    on: IsoDate::today(),
-                    by: me.person,
-                    agency,
-                    recorded_at: Timestamp::now(),
-                    note: note.to_owned(),
-                },
-            );
-            Ok(())
-        })?;
+        self.edit_item::<IndicatorAssessment, _>(
+            DocKey::Plan(child),
+            ItemPath::item("wellbeing", indicator.as_str()),
+            "wellbeing rating",
+            |slot, me| {
+                slot.get_or_insert_with(IndicatorAssessment::default)
+                    .ratings
+                    .insert(
+                        id,
+                        Rating {
+                            id,
+                            score,
+                            on: IsoDate::today(),
+                            by: me.person,
+                            agency,
+                            recorded_at: Timestamp::now(),
+                            note: note.to_owned(),
+                        },
+                    );
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 
@@ -186,12 +231,17 @@ impl Client {
         strengths: &str,
         concerns: &str,
     ) -> Result<(), ServiceError> {
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "wellbeing", |plan, _| {
-            let a = plan.wellbeing.get_mut(indicator);
-            a.strengths.update(strengths);
-            a.concerns.update(concerns);
-            Ok(())
-        })
+        self.edit_item::<IndicatorAssessment, _>(
+            DocKey::Plan(child),
+            ItemPath::item("wellbeing", indicator.as_str()),
+            "wellbeing",
+            |slot, _| {
+                let a = slot.get_or_insert_with(IndicatorAssessment::default);
+                a.strengths.update(strengths);
+                a.concerns.update(concerns);
+                Ok(())
+            },
+        )
     }
 
     /// Write down what the family said, in their words (kept apart from the
@@ -204,20 +254,22 @@ impl Client {
         words: &str,
     ) -> Result<ItemId, ServiceError> {
         let id = ItemId::random();
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "family view", |plan, me| {
-            plan.family_views.insert(
-                id,
-                ViewEntry {
+        self.edit_item::<ViewEntry, _>(
+            DocKey::Plan(child),
+            ItemPath::item("family_views", id),
+            "family view",
+            |slot, me| {
+                *slot = Some(ViewEntry {
                     id,
                     about: about.to_owned(),
                     words: Text::with_value(words),
                     said_by: said_by.to_owned(),
                     author: me.person,
                     at: Timestamp::now(),
-                },
-            );
-            Ok(())
-        })?;
+                });
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 
@@ -227,10 +279,15 @@ impl Client {
         child: ChildId,
         date: Option<IsoDate>,
     ) -> Result<(), ServiceError> {
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "review date", |plan, _| {
-            plan.review_date = date;
-            Ok(())
-        })
+        self.edit_item::<Option<IsoDate>, _>(
+            DocKey::Plan(child),
+            ItemPath::Field("review_date".into()),
+            "review date",
+            |slot, _| {
+                *slot = Some(date);
+                Ok(())
+            },
+        )
     }
 
     /// Record something the young person or family must not see. The content
@@ -247,32 +304,36 @@ impl Client {
             return Err(ServiceError::bad("reason", "say why this is withheld"));
         }
         let id = ItemId::random();
-        self.edit::<RecordDoc, _>(DocKey::Record(child), "withheld section", |record, me| {
-            record.withheld.insert(
-                id,
-                WithheldSection {
+        self.edit_item::<WithheldSection, _>(
+            DocKey::Record(child),
+            ItemPath::item("withheld", id),
+            "withheld section",
+            |slot, me| {
+                *slot = Some(WithheldSection {
                     id,
                     section: section.to_owned(),
                     content: Text::with_value(content),
                     reason: reason.to_owned(),
                     by: me.person,
                     at: Timestamp::now(),
-                },
-            );
-            Ok(())
-        })?;
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "withheld marker", |plan, me| {
-            plan.withheld.insert(
-                id,
-                WithheldMarker {
+                });
+                Ok(())
+            },
+        )?;
+        self.edit_item::<WithheldMarker, _>(
+            DocKey::Plan(child),
+            ItemPath::item("withheld", id),
+            "withheld marker",
+            |slot, me| {
+                *slot = Some(WithheldMarker {
                     id,
                     section: section.to_owned(),
                     by: me.person,
                     at: Timestamp::now(),
-                },
-            );
-            Ok(())
-        })?;
+                });
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 
@@ -302,10 +363,12 @@ impl Client {
             DocKey::Record(child)
         };
         let id = ItemId::random();
-        self.edit::<RecordDoc, _>(key, "chronology", |record, me| {
-            record.chronology.insert(
-                id,
-                ChronologyEntry {
+        self.edit_item::<ChronologyEntry, _>(
+            key,
+            ItemPath::item("chronology", id),
+            "chronology",
+            |slot, me| {
+                *slot = Some(ChronologyEntry {
                     id,
                     date: input.date,
                     until: input.until,
@@ -317,10 +380,10 @@ impl Client {
                     significance: input.significance,
                     recorded_by: me.person,
                     from_visit: None,
-                },
-            );
-            Ok(())
-        })?;
+                });
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 }

@@ -109,10 +109,12 @@ impl Client {
             }
         }
         let id = ItemId::random();
-        self.edit::<RecordDoc, _>(DocKey::Record(child), "countersign", |record, me| {
-            record.supervision.insert(
-                id,
-                SupervisionReview {
+        self.edit_item::<SupervisionReview, _>(
+            DocKey::Record(child),
+            ItemPath::item("supervision", id),
+            "countersign",
+            |slot, me| {
+                *slot = Some(SupervisionReview {
                     id,
                     reviewer: me.person,
                     reviewer_name: me.name.clone(),
@@ -121,10 +123,10 @@ impl Client {
                     comments: Text::with_value(comments),
                     decision: decision.to_owned(),
                     countersigned: true,
-                },
-            );
-            Ok(())
-        })?;
+                });
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 

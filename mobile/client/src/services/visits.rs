@@ -165,67 +165,77 @@ impl Client {
             ));
         }
         let d = draft.clone();
-        self.edit::<RecordDoc, _>(key, "record visit", move |record, me| {
-            let visit = record.visits.entry(d.id).or_insert_with(|| Visit {
-                id: d.id,
-                at: d.at,
-                place: String::new(),
-                kind: d.kind,
-                practitioner: me.person,
-                practitioner_name: me.name.clone(),
-                agency,
-                present: vec![],
-                child_seen: false,
-                seen_alone: false,
-                observations: Text::default(),
-                analysis: Text::default(),
-                child_said: Text::default(),
-                next_steps: Text::default(),
-                linked_actions: vec![],
-                sharing: d.sharing,
-                significant: false,
-                finalised: None,
-                addenda: BTreeMap::new(),
-            });
-            if visit.is_finalised() {
-                return Err(ServiceError::bad(
-                    "visit",
-                    "a finalised visit cannot be changed; add an addendum instead",
-                ));
-            }
-            visit.at = d.at;
-            visit.place = d.place.clone();
-            visit.kind = d.kind;
-            visit.present = d.present.clone();
-            visit.child_seen = d.child_seen;
-            visit.seen_alone = d.seen_alone;
-            visit.observations.update(&d.observations);
-            visit.analysis.update(&d.analysis);
-            visit.child_said.update(&d.child_said);
-            visit.next_steps.update(&d.next_steps);
-            visit.linked_actions = d.linked_actions.clone();
-            visit.significant = d.significant;
-            if finalise {
-                visit.finalised = Some(Timestamp::now());
-            }
-            Ok(())
-        })?;
-        self.store.delete_draft(&draft_key(draft.id))?;
+        let buffer = draft_key(draft.id);
+        self.edit_item_and::<Visit, _>(
+            key,
+            ItemPath::item("visits", d.id),
+            "record visit",
+            move |slot, me| {
+                let visit = slot.get_or_insert_with(|| Visit {
+                    id: d.id,
+                    at: d.at,
+                    place: String::new(),
+                    kind: d.kind,
+                    practitioner: me.person,
+                    practitioner_name: me.name.clone(),
+                    agency,
+                    present: vec![],
+                    child_seen: false,
+                    seen_alone: false,
+                    observations: Text::default(),
+                    analysis: Text::default(),
+                    child_said: Text::default(),
+                    next_steps: Text::default(),
+                    linked_actions: vec![],
+                    sharing: d.sharing,
+                    significant: false,
+                    finalised: None,
+                    addenda: BTreeMap::new(),
+                });
+                if visit.is_finalised() {
+                    return Err(ServiceError::bad(
+                        "visit",
+                        "a finalised visit cannot be changed; add an addendum instead",
+                    ));
+                }
+                visit.at = d.at;
+                visit.place = d.place.clone();
+                visit.kind = d.kind;
+                visit.present = d.present.clone();
+                visit.child_seen = d.child_seen;
+                visit.seen_alone = d.seen_alone;
+                visit.observations.update(&d.observations);
+                visit.analysis.update(&d.analysis);
+                visit.child_said.update(&d.child_said);
+                visit.next_steps.update(&d.next_steps);
+                visit.linked_actions = d.linked_actions.clone();
+                visit.significant = d.significant;
+                if finalise {
+                    visit.finalised = Some(Timestamp::now());
+                }
+                Ok(())
+            },
+            |t| crate::store::tx::delete_draft(t, &buffer).map(drop),
+        )?;
         Ok(key)
     }
 
     /// Finalise a saved visit: from now on only addenda.
     pub fn finalise_visit(&mut self, key: DocKey, visit: ItemId) -> Result<(), ServiceError> {
-        self.edit::<RecordDoc, _>(key, "finalise visit", |record, _| {
-            let v = record
-                .visits
-                .get_mut(&visit)
-                .ok_or_else(|| ServiceError::not_found("visit", visit))?;
-            if !v.is_finalised() {
-                v.finalised = Some(Timestamp::now());
-            }
-            Ok(())
-        })
+        self.edit_item::<Visit, _>(
+            key,
+            ItemPath::item("visits", visit),
+            "finalise visit",
+            |slot, _| {
+                let v = slot
+                    .as_mut()
+                    .ok_or_else(|| ServiceError::not_found("visit", visit))?;
+                if !v.is_finalised() {
+                    v.finalised = Some(Timestamp::now());
+                }
+                Ok(())
+            },
+        )
     }
 
     /// Add a correction to a finalised visit, saying why.
@@ -244,47 +254,51 @@ impl Client {
         }
         let agency = self.my_agency()?;
         let id = ItemId::random();
-        self.edit::<RecordDoc, _>(key, "add addendum", |record, me| {
-            let v = record
-                .visits
-                .get_mut(&visit)
-                .ok_or_else(|| ServiceError::not_found("visit", visit))?;
-            if !v.is_finalised() {
-                return Err(ServiceError::bad(
-                    "visit",
-                    "a draft visit is edited, not given addenda",
-                ));
-            }
-            v.addenda.insert(
-                id,
-                Addendum {
+        self.edit_item::<Visit, _>(
+            key,
+            ItemPath::item("visits", visit),
+            "add addendum",
+            |slot, me| {
+                let v = slot
+                    .as_mut()
+                    .ok_or_else(|| ServiceError::not_found("visit", visit))?;
+                if !v.is_finalised() {
+                    return Err(ServiceError::bad(
+                        "visit",
+                        "a draft visit is edited, not given addenda",
+                    ));
+                }
+                v.addenda.insert(
                     id,
-                    by: me.person,
-                    by_name: me.name.clone(),
-                    agency,
-                    at: Timestamp::now(),
-                    reason: reason.to_owned(),
-                    text: Text::with_value(text),
-                },
-            );
-            Ok(())
-        })?;
+                    Addendum {
+                        id,
+                        by: me.person,
+                        by_name: me.name.clone(),
+                        agency,
+                        at: Timestamp::now(),
+                        reason: reason.to_owned(),
+                        text: Text::with_value(text),
+                    },
+                );
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 
     /// A visit as its page shows it.
     pub fn visit(&mut self, key: DocKey, id: ItemId) -> Result<VisitView, ServiceError> {
-        let record: RecordDoc = self.read(&key)?;
-        let v = record
-            .visits
-            .get(&id)
+        let v: Visit = self
+            .read_item(&key, &ItemPath::item("visits", id))?
             .ok_or_else(|| ServiceError::not_found("visit", id))?;
+        let record_child = key.child();
+        let v = &v;
         let mine = v.practitioner == self.dir.me.person;
         Ok(VisitView {
             doc: key,
             visit: VisitDraft {
                 id: v.id,
-                child: record.child_id,
+                child: record_child,
                 at: v.at,
                 place: v.place.clone(),
                 kind: v.kind,
@@ -319,7 +333,7 @@ impl Client {
                     .dir
                     .me
                     .principal()
-                    .membership(self.team(record.child_id)?)
+                    .membership(self.team(record_child)?)
                     .is_some(),
         })
     }
@@ -337,10 +351,12 @@ impl Client {
         }
         let agency = self.my_agency()?;
         let id = ItemId::random();
-        self.edit::<RecordDoc, _>(DocKey::Record(child), "family voice", |record, me| {
-            record.family_voice.insert(
-                id,
-                FamilyVoice {
+        self.edit_item::<FamilyVoice, _>(
+            DocKey::Record(child),
+            ItemPath::item("family_voice", id),
+            "family voice",
+            |slot, me| {
+                *slot = Some(FamilyVoice {
                     id,
                     at: Timestamp::now(),
                     said_by: input.said_by.clone(),
@@ -354,10 +370,10 @@ impl Client {
                     consent_to_share: input.consent_to_share,
                     recorded_by: me.person,
                     agency,
-                },
-            );
-            Ok(())
-        })?;
+                });
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 

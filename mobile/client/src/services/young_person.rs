@@ -172,33 +172,39 @@ impl Client {
             .unwrap_or("Me")
             .to_owned();
         let id = ItemId::random();
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "what I think", |plan, me| {
-            plan.young_person_views.insert(
-                id,
-                ViewEntry {
+        self.edit_item::<ViewEntry, _>(
+            DocKey::Plan(child),
+            ItemPath::item("young_person_views", id),
+            "what I think",
+            |slot, me| {
+                *slot = Some(ViewEntry {
                     id,
                     about: about.to_owned(),
                     words: Text::with_value(words),
                     said_by: said_by.clone(),
                     author: me.person,
                     at: Timestamp::now(),
-                },
-            );
-            Ok(())
-        })?;
+                });
+                Ok(())
+            },
+        )?;
         Ok(id)
     }
 
     /// Change something the young person wrote earlier.
     pub fn edit_what_i_think(&mut self, id: ItemId, words: &str) -> Result<(), ServiceError> {
         let child = self.my_child()?;
-        self.edit::<PlanDoc, _>(DocKey::Plan(child), "what I think", |plan, _| {
-            plan.young_person_views
-                .get_mut(&id)
-                .ok_or_else(|| ServiceError::not_found("view", id))?
-                .words
-                .update(words);
-            Ok(())
-        })
+        self.edit_item::<ViewEntry, _>(
+            DocKey::Plan(child),
+            ItemPath::item("young_person_views", id),
+            "what I think",
+            |slot, _| {
+                slot.as_mut()
+                    .ok_or_else(|| ServiceError::not_found("view", id))?
+                    .words
+                    .update(words);
+                Ok(())
+            },
+        )
     }
 }

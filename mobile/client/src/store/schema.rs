@@ -102,7 +102,21 @@ CREATE TABLE idx_chronology (
 );
 ";
 
-const MIGRATIONS: &[M<'static>] = &[M::up(V1)];
+/// Version 2: a view of every item (a visit, a need, the plan's head…) kept
+/// as JSON, so a child's page is read from the index without loading or
+/// hydrating the Automerge documents.
+const V2: &str = "
+CREATE TABLE idx_items (
+    doc_key  TEXT NOT NULL,
+    item_key TEXT NOT NULL,
+    child_id TEXT NOT NULL,
+    body     BLOB NOT NULL,
+    PRIMARY KEY (doc_key, item_key)
+);
+CREATE INDEX idx_items_child ON idx_items (child_id);
+";
+
+const MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2)];
 
 /// All migrations, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {

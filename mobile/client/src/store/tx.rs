@@ -364,7 +364,7 @@ pub fn replace_chronology_for_doc(
 /// Removes every visit, action and chronology index row that came from
 /// `doc_key` (for a document that left this device).
 pub fn delete_index_rows_for_doc(tx: &Transaction<'_>, doc_key: &str) -> Result<(), StoreError> {
-    for table in ["idx_visits", "idx_actions", "idx_chronology"] {
+    for table in ["idx_visits", "idx_actions", "idx_chronology", "idx_items"] {
         tx.prepare_cached(&format!("DELETE FROM {table} WHERE doc_key = ?1"))?
             .execute(params![doc_key])?;
     }

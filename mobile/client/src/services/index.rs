@@ -1,0 +1,372 @@
+//! Item views kept in the index (`idx_items`): what a child's page shows,
+//! written when an item is saved or received, read without loading or
+//! hydrating the Automerge documents.
+//!
+//! One implementation builds the view of an item, whether the whole document
+//! is being indexed (after a sync) or one item was just edited.
+
+use automerge::Automerge;
+use bothy_shared::docs::*;
+use bothy_shared::ids::ChildId;
+use rusqlite::{Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use super::child::*;
+use crate::store::StoreError;
+
+/// The plan's fields other than its collections: the top of a child's page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanHeadView {
+    pub name: String,
+    pub preferred_name: String,
+    pub date_of_birth: Option<IsoDate>,
+    pub pronouns: String,
+    pub communication_needs: String,
+    pub reason: String,
+    pub legal_status: String,
+    pub lead_professional: Option<String>,
+    pub named_person: Option<String>,
+    pub team: Vec<TeamLine>,
+    pub review_date: Option<IsoDate>,
+    pub wellbeing: Vec<WellbeingLine>,
+    pub my_world: [String; 3],
+    pub transition: Option<TransitionView>,
+}
+
+/// One indexed item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "view", rename_all = "kebab-case")]
+pub enum ItemView {
+    PlanHead(Box<PlanHeadView>),
+    Need(NeedView),
+    YoungPersonView(ViewLine),
+    FamilyView(ViewLine),
+    Visit(VisitSummary),
+    Chronology(ChronologyItem),
+    Withheld(WithheldLine),
+}
+
+const HEAD: &str = "head";
+
+pub(crate) fn wellbeing_line(i: Indicator, a: &IndicatorAssessment) -> WellbeingLine {
+    let history = a.history();
+    WellbeingLine {
+        indicator: i,
+        label: i.label().to_owned(),
+        now: history.last().map(|r| r.score),
+        before: history
+            .len()
+            .checked_sub(2)
+            .and_then(|n| history.get(n))
+            .map(|r| r.score),
+        strengths: a.strengths.as_str().to_owned(),
+        concerns: a.concerns.as_str().to_owned(),
+    }
+}
+
+pub(crate) fn need_view(n: &Need) -> NeedView {
+    NeedView {
+        id: n.id,
+        need: n.need.as_str().to_owned(),
+        desired_outcome: n.desired_outcome.as_str().to_owned(),
+        evidence: n.evidence.as_str().to_owned(),
+        actions: action_views(n),
+    }
+}
+
+pub(crate) fn view_line(e: &ViewEntry) -> ViewLine {
+    ViewLine {
+        id: e.id,
+        about: e.about.clone(),
+        words: e.words.as_str().to_owned(),
+        said_by: e.said_by.clone(),
+        at: e.at,
+    }
+}
+
+pub(crate) fn visit_summary(key: &DocKey, v: &Visit) -> VisitSummary {
+    VisitSummary {
+        id: v.id,
+        doc: *key,
+        at: v.at,
+        kind: v.kind,
+        place: v.place.clone(),
+        practitioner: v.practitioner_name.clone(),
+        practitioner_id: v.practitioner,
+        agency: v.agency,
+        child_seen: v.child_seen,
+        seen_alone: v.seen_alone,
+        observations: v.observations.as_str().to_owned(),
+        child_said: v.child_said.as_str().to_owned(),
+        finalised: v.is_finalised(),
+        shared_with: v.sharing,
+        significant: v.significant,
+        addenda: v.addenda.len(),
+        mine: false,
+    }
+}
+
+pub(crate) fn chronology_item(c: &ChronologyEntry) -> ChronologyItem {
+    ChronologyItem {
+        id: c.id,
+        date: c.date,
+        until: c.until,
+        event: c.event.as_str().to_owned(),
+        agency: c.source_agency,
+        impact: c.impact,
+        impact_note: c.impact_note.as_str().to_owned(),
+        action: c.action.as_str().to_owned(),
+        significance: c.significance,
+        from_visit: c.from_visit,
+    }
+}
+
+pub(crate) fn withheld_line(w: &WithheldSection) -> WithheldLine {
+    WithheldLine {
+        section: w.section.clone(),
+        content: w.content.as_str().to_owned(),
+        reason: w.reason.clone(),
+    }
+}
+
+/// The plan's head, read field by field (not the needs and views).
+fn plan_head(doc: &Automerge) -> Result<PlanHeadView, autosurgeon::HydrateError> {
+    let child: ChildDetails = hydrate_at(doc, &["child"])?.unwrap_or_default();
+    let person = |field: &str| -> Result<Option<String>, autosurgeon::HydrateError> {
+        Ok(hydrate_at::<Option<PersonRef>, _>(doc, &[field])?
+            .flatten()
+            .map(|p| p.name))
+    };
+    let team: std::collections::BTreeMap<String, PersonRef> =
+        hydrate_at(doc, &["team"])?.unwrap_or_default();
+    let wellbeing: Wellbeing = hydrate_at(doc, &["wellbeing"])?.unwrap_or_default();
+    let my_world: MyWorld = hydrate_at(doc, &["my_world"])?.unwrap_or_default();
+    let transition: TransitionPlan = hydrate_at(doc, &["transition"])?.unwrap_or_default();
+    Ok(PlanHeadView {
+        name: child.name,
+        preferred_name: child.preferred_name,
+        date_of_birth: child.date_of_birth,
+        pronouns: child.pronouns,
+        communication_needs: child.communication_needs.as_str().to_owned(),
+        reason: hydrate_at::<Text, _>(doc, &["reason"])?
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default(),
+        legal_status: hydrate_at::<String, _>(doc, &["legal_status"])?.unwrap_or_default(),
+        lead_professional: person("lead_professional")?,
+        named_person: person("named_person")?,
+        team: team
+            .values()
+            .map(|p| TeamLine {
+                person: p.person,
+                name: p.name.clone(),
+                agency: p.agency,
+                role_title: p.role_title.clone(),
+            })
+            .collect(),
+        review_date: hydrate_at::<Option<IsoDate>, _>(doc, &["review_date"])?.flatten(),
+        wellbeing: Indicator::ALL
+            .iter()
+            .map(|&i| wellbeing_line(i, wellbeing.get(i)))
+            .collect(),
+        my_world: [
+            my_world.growing.as_str().to_owned(),
+            my_world.care.as_str().to_owned(),
+            my_world.wider_world.as_str().to_owned(),
+        ],
+        transition: transition.needed.then(|| TransitionView {
+            adult_services: transition.adult_services.as_str().to_owned(),
+            plan: transition.plan.as_str().to_owned(),
+            start_by: transition.start_by,
+        }),
+    })
+}
+
+fn shape(e: autosurgeon::HydrateError) -> StoreError {
+    StoreError::Io(std::io::Error::other(format!("indexing a document: {e}")))
+}
+
+/// Every item view of a whole document.
+pub(crate) fn views_of(
+    key: &DocKey,
+    doc: &Automerge,
+    typed: &AnyDoc,
+) -> Result<Vec<(String, ItemView)>, StoreError> {
+    let mut rows = Vec::new();
+    match typed {
+        AnyDoc::Plan(plan) => {
+            rows.push((
+                HEAD.to_owned(),
+                ItemView::PlanHead(Box::new(plan_head(doc).map_err(shape)?)),
+            ));
+            for n in plan.needs.values() {
+                rows.push((format!("needs/{}", n.id), ItemView::Need(need_view(n))));
+            }
+            for v in plan.young_person_views.values() {
+                rows.push((
+                    format!("young_person_views/{}", v.id),
+                    ItemView::YoungPersonView(view_line(v)),
+                ));
+            }
+            for v in plan.family_views.values() {
+                rows.push((
+                    format!("family_views/{}", v.id),
+                    ItemView::FamilyView(view_line(v)),
+                ));
+            }
+        }
+        AnyDoc::Record(record) => {
+            for v in record.visits.values() {
+                rows.push((
+                    format!("visits/{}", v.id),
+                    ItemView::Visit(visit_summary(key, v)),
+                ));
+            }
+            for c in record.chronology.values() {
+                rows.push((
+                    format!("chronology/{}", c.id),
+                    ItemView::Chronology(chronology_item(c)),
+                ));
+            }
+            for w in record.withheld.values() {
+                rows.push((
+                    format!("withheld/{}", w.id),
+                    ItemView::Withheld(withheld_line(w)),
+                ));
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// Every item view of a whole document, as rows to write.
+pub(crate) fn all_views(
+    key: &DocKey,
+    doc: &Automerge,
+    typed: &AnyDoc,
+) -> Result<Vec<(String, Option<ItemView>)>, StoreError> {
+    Ok(views_of(key, doc, typed)?
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect())
+}
+
+/// The views to write after one item changed: `None` deletes the row.
+pub(crate) fn views_of_item(
+    key: &DocKey,
+    doc: &Automerge,
+    item: &ItemPath,
+) -> Result<Vec<(String, Option<ItemView>)>, StoreError> {
+    let row = item.to_string();
+    let segs = item.segments();
+    Ok(match (key.kind(), item) {
+        (DocKind::Plan, ItemPath::Item { collection, .. }) if collection == "needs" => {
+            vec![(
+                row,
+                hydrate_at::<Need, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(|n| ItemView::Need(need_view(&n))),
+            )]
+        }
+        (DocKind::Plan, ItemPath::Item { collection, .. })
+            if collection == "young_person_views" =>
+        {
+            vec![(
+                row,
+                hydrate_at::<ViewEntry, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(|v| ItemView::YoungPersonView(view_line(&v))),
+            )]
+        }
+        (DocKind::Plan, ItemPath::Item { collection, .. }) if collection == "family_views" => {
+            vec![(
+                row,
+                hydrate_at::<ViewEntry, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(|v| ItemView::FamilyView(view_line(&v))),
+            )]
+        }
+        (DocKind::Plan, _) => vec![(
+            HEAD.to_owned(),
+            Some(ItemView::PlanHead(Box::new(plan_head(doc).map_err(shape)?))),
+        )],
+        (_, ItemPath::Item { collection, .. }) if collection == "visits" => {
+            vec![(
+                row,
+                hydrate_at::<Visit, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(|v| ItemView::Visit(visit_summary(key, &v))),
+            )]
+        }
+        (_, ItemPath::Item { collection, .. }) if collection == "chronology" => {
+            vec![(
+                row,
+                hydrate_at::<ChronologyEntry, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(|c| ItemView::Chronology(chronology_item(&c))),
+            )]
+        }
+        (_, ItemPath::Item { collection, .. }) if collection == "withheld" => {
+            vec![(
+                row,
+                hydrate_at::<WithheldSection, _>(doc, &segs)
+                    .map_err(shape)?
+                    .map(|w| ItemView::Withheld(withheld_line(&w))),
+            )]
+        }
+        _ => vec![],
+    })
+}
+
+/// Write item views of a document of `child`.
+pub(crate) fn write_views(
+    t: &Transaction<'_>,
+    key: &DocKey,
+    child: ChildId,
+    rows: &[(String, Option<ItemView>)],
+) -> Result<(), StoreError> {
+    let k = key.to_string();
+    for (item, view) in rows {
+        match view {
+            Some(v) => {
+                let body =
+                    serde_json::to_vec(v).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+                t.prepare_cached("INSERT OR REPLACE INTO idx_items (doc_key, item_key, child_id, body) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![k, item, child.to_string(), body])?;
+            }
+            None => {
+                t.prepare_cached("DELETE FROM idx_items WHERE doc_key = ?1 AND item_key = ?2")?
+                    .execute(params![k, item])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every item view of the documents `keys` of `child`.
+pub(crate) fn read_views(
+    conn: &rusqlite::Connection,
+    child: ChildId,
+    keys: &[DocKey],
+) -> Result<Vec<(DocKey, ItemView)>, StoreError> {
+    let mut select =
+        conn.prepare_cached("SELECT doc_key, body FROM idx_items WHERE child_id = ?1")?;
+    let rows = select.query_map(params![child.to_string()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (k, body) = row?;
+        let Ok(key) = k.parse::<DocKey>() else {
+            continue;
+        };
+        if !keys.contains(&key) {
+            continue;
+        }
+        // A row this build cannot read is skipped, not fatal: the next full
+        // reindex rewrites it.
+        if let Ok(v) = serde_json::from_slice::<ItemView>(&body) {
+            out.push((key, v));
+        }
+    }
+    Ok(out)
+}

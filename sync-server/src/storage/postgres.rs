@@ -1,0 +1,1161 @@
+//! The PostgreSQL backend, for a partnership that runs several server
+//! instances behind a load balancer on one database.
+//!
+//! # Driver and connections
+//!
+//! The synchronous [`postgres`] crate: [`Storage`] is a synchronous trait
+//! the server calls inside `spawn_blocking`, so a blocking client fits it
+//! without an async bridge. That crate drives each connection with a small
+//! tokio runtime of its own, which must never be entered or dropped from
+//! inside another runtime's task; but the trait is also called from async
+//! code (the admin CLI's `main`, tests, `launch_with_tcp_listener`), and the
+//! storage itself may be dropped there. So each connection lives for good on
+//! one of a few worker threads of this backend ([`DEFAULT_POOL_SIZE`]): a
+//! call packages its work as a job, hands it to whichever worker is free and
+//! waits for the answer on a channel. Waiting on a channel is safe from any
+//! context, and the connections are only ever used and dropped on their own
+//! threads. That is a connection pool (what `r2d2_postgres` would give)
+//! whose connections do not move between threads. A worker whose connection
+//! broke reconnects before its next job; a transaction that lost a deadlock
+//! or serialisation conflict is retried (nothing of it was committed);
+//! anything else is reported, never retried, because after a lost
+//! connection the commit's outcome is unknown. Prepared statements are
+//! cached per connection. TLS to the database is not supported: run
+//! PostgreSQL on the host or a private network.
+//!
+//! # Migrations
+//!
+//! `refinery` (its `postgres` feature) runs the versioned SQL files of
+//! `migrations/postgres/`, embedded at build time, recording them in
+//! `refinery_schema_history`. Instances starting together serialise their
+//! migration runs with a session advisory lock, so exactly one applies each
+//! migration and the others find it applied.
+//!
+//! # Sequence numbers in commit order
+//!
+//! The cursor of `/v1/changed` and the document cache both read "changes
+//! with a sequence number above `n`". With a `BIGSERIAL`, two transactions
+//! can take 7 and 8, the one with 8 commits first, a reader stores cursor 8,
+//! and change 7, committed a moment later, is skipped for ever. Here numbers
+//! come from the one row of `change_counter`: a transaction that stores
+//! changes updates that row immediately before inserting them and keeps its
+//! row lock until it commits, so the next writer can only take a number
+//! once every smaller number is committed and visible. Hence whoever sees
+//! sequence `n` already sees every sequence below it, across transactions
+//! and instances. The price is that storing changes is serialised across the
+//! partnership, for the few milliseconds of the inserts and the commit only
+//! (everything else in the transaction happens before the lock is taken, so
+//! the counter is always the last lock a transaction takes and it cannot be
+//! part of a deadlock). Syncs that store no change never touch the counter.
+//! An advisory lock would serialise the same way; the counter row also
+//! gives the high-water mark of `/v1/changed` without scanning `changes`.
+//!
+//! Changes are content-addressed (`UNIQUE (doc_key, hash)` with `ON
+//! CONFLICT DO NOTHING`), so the same change sent to two instances is stored
+//! and audited once. Request nonces live in the database like everything
+//! else, so a nonce used on one instance is a replay on every other.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::str::FromStr;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bothy_shared::docs::DocKey;
+use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
+use bothy_shared::policy::{ChildTeam, TeamMember};
+use postgres::config::Host;
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
+
+use super::sqlite::{hash_hex, kind_str, parse, parse_kind, parse_role, seq_i64, seq_u64};
+use super::{
+    AuditEntry, AuditEvent, ChangedSince, ChildRecord, DeviceRecord, NewChange, NewDevice,
+    NewDocument, PersonRecord, QuarantinedChange, Storage, StorageError, StoredChange, SyncRound,
+    UnixSeconds,
+};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+/// Connections (and worker threads) per storage: enough to keep a
+/// database busy from one instance without crowding out several others.
+pub const DEFAULT_POOL_SIZE: usize = 8;
+
+/// The advisory lock instances hold while migrating ("bothy-mg").
+const MIGRATION_LOCK: i64 = 0x626f_7468_792d_6d67;
+/// How often a transaction that lost a deadlock or serialisation conflict runs.
+const MAX_ATTEMPTS: u32 = 5;
+/// Expired nonces deleted per request, at most (old ones go a few at a time).
+const NONCE_GC_BATCH: i64 = 64;
+
+/// A failure inside a job: the driver's (kept whole, to decide on retries)
+/// or one of ours.
+#[derive(Debug)]
+enum DbError {
+    Pg(postgres::Error),
+    Storage(StorageError),
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        DbError::Pg(e)
+    }
+}
+
+impl From<StorageError> for DbError {
+    fn from(e: StorageError) -> Self {
+        DbError::Storage(e)
+    }
+}
+
+impl From<DbError> for StorageError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Pg(e) => StorageError::Backend(e.to_string()),
+            DbError::Storage(e) => e,
+        }
+    }
+}
+
+type DbResult<T> = Result<T, DbError>;
+
+impl DbError {
+    fn code(&self) -> Option<&SqlState> {
+        match self {
+            DbError::Pg(e) => e.code(),
+            DbError::Storage(_) => None,
+        }
+    }
+
+    /// The transaction was rolled back by the server and may simply run again.
+    fn is_retryable(&self) -> bool {
+        self.code().is_some_and(|c| {
+            *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+        })
+    }
+}
+
+// ---------------------------------------------------------------- workers
+
+/// One connection and the statements prepared on it.
+struct Conn {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+/// What a job works with: a connection or a transaction on one, and the
+/// connection's prepared statements.
+struct Db<'a, C> {
+    client: &'a mut C,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl<C: GenericClient> Db<'_, C> {
+    fn statement(&mut self, sql: &'static str) -> DbResult<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &Params<'_>) -> DbResult<u64> {
+        let s = self.statement(sql)?;
+        Ok(self.client.execute(&s, params)?)
+    }
+
+    fn query(&mut self, sql: &'static str, params: &Params<'_>) -> DbResult<Vec<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.client.query(&s, params)?)
+    }
+
+    fn query_opt(&mut self, sql: &'static str, params: &Params<'_>) -> DbResult<Option<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.client.query_opt(&s, params)?)
+    }
+
+    fn query_one(&mut self, sql: &'static str, params: &Params<'_>) -> DbResult<Row> {
+        let s = self.statement(sql)?;
+        Ok(self.client.query_one(&s, params)?)
+    }
+
+    fn exists(&mut self, sql: &'static str, params: &Params<'_>) -> DbResult<bool> {
+        Ok(self.query_opt(sql, params)?.is_some())
+    }
+}
+
+/// A worker thread's connection, made on first use and remade after it broke.
+struct Worker {
+    config: postgres::Config,
+    conn: Option<Conn>,
+}
+
+impl Worker {
+    fn conn(&mut self) -> DbResult<&mut Conn> {
+        if self.conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+            self.conn = None;
+            let client = self.config.connect(NoTls)?;
+            self.conn = Some(Conn {
+                client,
+                statements: HashMap::new(),
+            });
+        }
+        self.conn.as_mut().ok_or_else(|| {
+            DbError::Storage(StorageError::Backend("no database connection".to_owned()))
+        })
+    }
+
+    /// `f` in one transaction, committed if it succeeds; run again if the
+    /// database rolled it back for a deadlock or serialisation conflict.
+    fn write<T>(&mut self, f: &dyn Fn(&mut Db<'_, Transaction<'_>>) -> DbResult<T>) -> DbResult<T> {
+        let mut attempt = 1;
+        loop {
+            let result: DbResult<T> = (|| {
+                let conn = self.conn()?;
+                let mut tx = conn.client.transaction()?;
+                let out = f(&mut Db {
+                    client: &mut tx,
+                    statements: &mut conn.statements,
+                })?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            match result {
+                Err(e) if attempt < MAX_ATTEMPTS && e.is_retryable() => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    /// `f` outside a transaction: each statement commits on its own.
+    fn read<T>(&mut self, f: &dyn Fn(&mut Db<'_, Client>) -> DbResult<T>) -> DbResult<T> {
+        let conn = self.conn()?;
+        f(&mut Db {
+            client: &mut conn.client,
+            statements: &mut conn.statements,
+        })
+    }
+
+    /// Bring the schema up to date, one instance at a time.
+    fn migrate(&mut self) -> DbResult<()> {
+        let conn = self.conn()?;
+        conn.client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+        let result = embedded::migrations::runner()
+            .run(&mut conn.client)
+            .map(|_| ())
+            .map_err(|e| DbError::Storage(StorageError::Migration(e.to_string())));
+        let unlocked = conn
+            .client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]);
+        result?;
+        unlocked?;
+        Ok(())
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
+fn work(config: postgres::Config, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    let mut worker = Worker { config, conn: None };
+    loop {
+        // One idle worker waits on the queue at a time; the others wait for
+        // the lock. A poisoned lock only means another worker panicked while
+        // receiving, which leaves the receiver intact.
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(job) = job else {
+            // The storage was dropped: close the connection on this thread.
+            return;
+        };
+        // A panicking job must not take its worker down; its caller sees
+        // the reply channel close. The connection may be mid-transaction:
+        // start a new one.
+        if std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut worker))).is_err() {
+            worker.conn = None;
+        }
+    }
+}
+
+/// The PostgreSQL backend. See the module documentation.
+pub struct PgStorage {
+    jobs: mpsc::Sender<Job>,
+    /// Host and database, for logs (never the password).
+    target: String,
+}
+
+impl fmt::Debug for PgStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStorage")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a URL names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+impl PgStorage {
+    /// Connect to `postgres://…` and bring its schema up to date.
+    pub fn open(url: &str) -> Result<Self, StorageError> {
+        Self::open_with_pool_size(url, DEFAULT_POOL_SIZE)
+    }
+
+    /// As [`PgStorage::open`] with `connections` connections (at least one).
+    pub fn open_with_pool_size(url: &str, connections: usize) -> Result<Self, StorageError> {
+        let mut config = postgres::Config::from_str(url).map_err(|e| {
+            StorageError::Backend(format!("the PostgreSQL URL does not parse: {e}"))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("bothy-server");
+        }
+        let hosts: Vec<String> = config
+            .get_hosts()
+            .iter()
+            .map(|h| match h {
+                Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        let target = format!(
+            "{}/{}",
+            hosts.join(","),
+            config.get_dbname().unwrap_or_default()
+        );
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..connections.max(1) {
+            let (config, queue) = (config.clone(), queue.clone());
+            std::thread::Builder::new()
+                .name(format!("bothy-pg-{i}"))
+                .spawn(move || work(config, queue))
+                .map_err(|e| StorageError::Backend(format!("starting a database thread: {e}")))?;
+        }
+        let storage = PgStorage { jobs, target };
+        storage.submit(|worker| worker.migrate())?;
+        Ok(storage)
+    }
+
+    /// Run `job` on a free worker and wait for its answer.
+    fn submit<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Worker) -> DbResult<T> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |worker| {
+            // The caller waits for this; if it went away there is no one to tell.
+            let _ = reply.send(job(worker));
+        });
+        self.jobs.send(job).map_err(|_| {
+            StorageError::Backend("the database connection threads have stopped".to_owned())
+        })?;
+        let answer = answer.recv().map_err(|_| {
+            StorageError::Backend("a database connection thread failed on this request".to_owned())
+        })?;
+        answer.map_err(StorageError::from)
+    }
+
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl Fn(&mut Db<'_, Transaction<'_>>) -> DbResult<T> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        self.submit(move |worker| worker.write(&f))
+    }
+
+    fn read<T: Send + 'static>(
+        &self,
+        f: impl Fn(&mut Db<'_, Client>) -> DbResult<T> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        self.submit(move |worker| worker.read(&f))
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn person_record(row: &Row) -> DbResult<PersonRecord> {
+    let agency: Option<String> = row.try_get(3)?;
+    Ok(PersonRecord {
+        id: parse(&row.try_get::<_, String>(0)?)?,
+        name: row.try_get(1)?,
+        kind: parse_kind(&row.try_get::<_, String>(2)?, row.try_get(4)?)?,
+        agency: agency.map(|a| parse::<Agency>(&a)).transpose()?,
+    })
+}
+
+fn device_record(row: &Row) -> DbResult<DeviceRecord> {
+    Ok(DeviceRecord {
+        id: parse(&row.try_get::<_, String>(0)?)?,
+        person: parse(&row.try_get::<_, String>(1)?)?,
+        name: row.try_get(2)?,
+        public_key: row.try_get(3)?,
+        enrolled_at: row.try_get(4)?,
+        revoked_at: row.try_get(5)?,
+    })
+}
+
+fn keys(rows: &[Row]) -> DbResult<Vec<DocKey>> {
+    rows.iter()
+        .map(|r| Ok(parse(&r.try_get::<_, String>(0)?)?))
+        .collect()
+}
+
+fn audit(
+    db: &mut Db<'_, Transaction<'_>>,
+    at: UnixSeconds,
+    event: AuditEvent,
+    key: &DocKey,
+    change: Option<&NewChange>,
+    device: Option<DeviceId>,
+    person: Option<PersonId>,
+) -> DbResult<()> {
+    db.execute(
+        "INSERT INTO audit_log (at, event, doc_key, child, change_hash, actor, device, person)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &at,
+            &event.as_str(),
+            &key.to_string(),
+            &key.child().to_string(),
+            &change.map(|c| hash_hex(&c.hash)),
+            &change.map(|c| c.actor.to_hex_string()),
+            &device.map(|d| d.to_string()),
+            &person.map(|p| p.to_string()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Insert the changes not stored yet, numbered from the counter (see the
+/// module documentation); returns the ones that were new. Call it after
+/// every other write of the transaction but audit inserts: from here to the
+/// commit, this transaction holds the counter.
+fn insert_changes<'c>(
+    db: &mut Db<'_, Transaction<'_>>,
+    key: &DocKey,
+    changes: &'c [NewChange],
+    device: Option<DeviceId>,
+    person: Option<PersonId>,
+    at: UnixSeconds,
+) -> DbResult<Vec<&'c NewChange>> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut last: i64 = db
+        .query_one(
+            "UPDATE change_counter SET last = last WHERE id = 1 RETURNING last",
+            &[],
+        )?
+        .try_get(0)?;
+    let (doc_key, device, person) = (
+        key.to_string(),
+        device.map(|d| d.to_string()),
+        person.map(|p| p.to_string()),
+    );
+    let mut fresh = Vec::new();
+    for c in changes {
+        let seq = last + 1;
+        let n = db.execute(
+            "INSERT INTO changes (seq, doc_key, hash, actor, device, person, bytes, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (doc_key, hash) DO NOTHING",
+            &[
+                &seq,
+                &doc_key,
+                &hash_hex(&c.hash),
+                &c.actor.to_hex_string(),
+                &device,
+                &person,
+                &c.bytes,
+                &at,
+            ],
+        )?;
+        if n == 1 {
+            last = seq;
+            fresh.push(c);
+        }
+    }
+    if !fresh.is_empty() {
+        db.execute("UPDATE change_counter SET last = $1 WHERE id = 1", &[&last])?;
+    }
+    Ok(fresh)
+}
+
+fn create_documents(
+    db: &mut Db<'_, Transaction<'_>>,
+    child: ChildId,
+    documents: &[NewDocument],
+    at: UnixSeconds,
+) -> DbResult<()> {
+    let mut created = Vec::new();
+    for doc in documents {
+        if doc.key.child() != child {
+            return Err(StorageError::Corrupt(format!(
+                "document {} is not of child {child}",
+                doc.key
+            ))
+            .into());
+        }
+        let n = db.execute(
+            "INSERT INTO documents (doc_key, child, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (doc_key) DO NOTHING",
+            &[&doc.key.to_string(), &child.to_string(), &at],
+        )?;
+        if n == 1 {
+            created.push(doc);
+        }
+    }
+    // The counter last (see insert_changes).
+    for doc in created {
+        insert_changes(db, &doc.key, &doc.changes, None, None, at)?;
+        audit(
+            db,
+            at,
+            AuditEvent::DocumentCreated,
+            &doc.key,
+            None,
+            None,
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+fn is_foreign_key_violation(e: &DbError) -> bool {
+    e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION)
+}
+
+// ---------------------------------------------------------------- the trait
+
+impl Storage for PgStorage {
+    fn add_person(&self, person: &PersonRecord) -> Result<(), StorageError> {
+        let person = person.clone();
+        self.write(move |db| {
+            let (kind, child) = kind_str(&person.kind);
+            let n = db.execute(
+                "INSERT INTO people (id, name, kind, agency, child) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (id) DO NOTHING",
+                &[
+                    &person.id.to_string(),
+                    &person.name,
+                    &kind,
+                    &person.agency.map(|a| a.as_str()),
+                    &child.map(|c| c.to_string()),
+                ],
+            )?;
+            if n == 0 {
+                return Err(StorageError::AlreadyExists {
+                    what: format!("person {}", person.id),
+                }
+                .into());
+            }
+            Ok(())
+        })
+    }
+
+    fn person(&self, id: PersonId) -> Result<Option<PersonRecord>, StorageError> {
+        self.read(move |db| {
+            db.query_opt(
+                "SELECT id, name, kind, agency, child FROM people WHERE id = $1",
+                &[&id.to_string()],
+            )?
+            .map(|row| person_record(&row))
+            .transpose()
+        })
+    }
+
+    fn people(&self) -> Result<Vec<PersonRecord>, StorageError> {
+        self.read(|db| {
+            db.query(
+                "SELECT id, name, kind, agency, child FROM people ORDER BY name, id",
+                &[],
+            )?
+            .iter()
+            .map(person_record)
+            .collect()
+        })
+    }
+
+    fn add_child(
+        &self,
+        child: &ChildRecord,
+        documents: &[NewDocument],
+        at: UnixSeconds,
+    ) -> Result<(), StorageError> {
+        let (child, documents) = (child.clone(), documents.to_vec());
+        self.write(move |db| {
+            let n = db.execute(
+                "INSERT INTO children (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                &[&child.id.to_string(), &child.name],
+            )?;
+            if n == 0 {
+                return Err(StorageError::AlreadyExists {
+                    what: format!("child {}", child.id),
+                }
+                .into());
+            }
+            create_documents(db, child.id, &documents, at)
+        })
+    }
+
+    fn child(&self, id: ChildId) -> Result<Option<ChildRecord>, StorageError> {
+        self.read(move |db| {
+            db.query_opt(
+                "SELECT id, name FROM children WHERE id = $1",
+                &[&id.to_string()],
+            )?
+            .map(|row| {
+                Ok(ChildRecord {
+                    id: parse(&row.try_get::<_, String>(0)?)?,
+                    name: row.try_get(1)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn children(&self) -> Result<Vec<ChildRecord>, StorageError> {
+        self.read(|db| {
+            db.query("SELECT id, name FROM children ORDER BY name, id", &[])?
+                .iter()
+                .map(|row| {
+                    Ok(ChildRecord {
+                        id: parse(&row.try_get::<_, String>(0)?)?,
+                        name: row.try_get(1)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn set_team_member(
+        &self,
+        child: ChildId,
+        person: PersonId,
+        member: TeamMember,
+        new_documents: &[NewDocument],
+        at: UnixSeconds,
+    ) -> Result<(), StorageError> {
+        let new_documents = new_documents.to_vec();
+        self.write(move |db| {
+            let (child_id, person_id) = (child.to_string(), person.to_string());
+            if !db.exists("SELECT 1 FROM children WHERE id = $1", &[&child_id])? {
+                return Err(StorageError::NotFound {
+                    what: format!("child {child}"),
+                }
+                .into());
+            }
+            if !db.exists("SELECT 1 FROM people WHERE id = $1", &[&person_id])? {
+                return Err(StorageError::NotFound {
+                    what: format!("person {person}"),
+                }
+                .into());
+            }
+            db.execute(
+                "INSERT INTO team_members (child, person, agency, role) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (child, person) DO UPDATE SET agency = excluded.agency, role = excluded.role",
+                &[&child_id, &person_id, &member.agency.as_str(), &member.role.as_str()],
+            )?;
+            create_documents(db, child, &new_documents, at)
+        })
+    }
+
+    fn remove_team_member(&self, child: ChildId, person: PersonId) -> Result<bool, StorageError> {
+        self.write(move |db| {
+            let n = db.execute(
+                "DELETE FROM team_members WHERE child = $1 AND person = $2",
+                &[&child.to_string(), &person.to_string()],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn team(&self, child: ChildId) -> Result<ChildTeam, StorageError> {
+        // One transaction, so the members and the young person agree.
+        self.write(move |db| {
+            let child_id = child.to_string();
+            if !db.exists("SELECT 1 FROM children WHERE id = $1", &[&child_id])? {
+                return Err(StorageError::NotFound {
+                    what: format!("child {child}"),
+                }
+                .into());
+            }
+            let mut members = BTreeMap::new();
+            for row in db.query(
+                "SELECT person, agency, role FROM team_members WHERE child = $1",
+                &[&child_id],
+            )? {
+                members.insert(
+                    parse(&row.try_get::<_, String>(0)?)?,
+                    TeamMember {
+                        agency: parse(&row.try_get::<_, String>(1)?)?,
+                        role: parse_role(&row.try_get::<_, String>(2)?)?,
+                    },
+                );
+            }
+            let young_person = db
+                .query_opt(
+                    "SELECT id FROM people WHERE kind = 'young-person' AND child = $1
+                     ORDER BY id LIMIT 1",
+                    &[&child_id],
+                )?
+                .map(|row| Ok::<_, DbError>(parse(&row.try_get::<_, String>(0)?)?))
+                .transpose()?;
+            Ok(ChildTeam {
+                child,
+                members,
+                young_person,
+            })
+        })
+    }
+
+    fn children_with_members(
+        &self,
+        people: &BTreeSet<PersonId>,
+    ) -> Result<Vec<ChildId>, StorageError> {
+        let people: Vec<String> = people.iter().map(ToString::to_string).collect();
+        self.read(move |db| {
+            let children = db
+                .query(
+                    "SELECT DISTINCT child FROM team_members WHERE person = ANY($1)",
+                    &[&people],
+                )?
+                .iter()
+                .map(|r| Ok(parse(&r.try_get::<_, String>(0)?)?))
+                .collect::<DbResult<BTreeSet<ChildId>>>()?;
+            Ok(children.into_iter().collect())
+        })
+    }
+
+    fn set_supervisor(
+        &self,
+        supervisor: PersonId,
+        supervisee: PersonId,
+    ) -> Result<(), StorageError> {
+        self.write(move |db| {
+            for p in [supervisor, supervisee] {
+                if !db.exists("SELECT 1 FROM people WHERE id = $1", &[&p.to_string()])? {
+                    return Err(StorageError::NotFound {
+                        what: format!("person {p}"),
+                    }
+                    .into());
+                }
+            }
+            db.execute(
+                "INSERT INTO supervisors (supervisor, supervisee) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+                &[&supervisor.to_string(), &supervisee.to_string()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn supervisees(&self, supervisor: PersonId) -> Result<BTreeSet<PersonId>, StorageError> {
+        self.read(move |db| {
+            db.query(
+                "SELECT supervisee FROM supervisors WHERE supervisor = $1",
+                &[&supervisor.to_string()],
+            )?
+            .iter()
+            .map(|r| Ok(parse(&r.try_get::<_, String>(0)?)?))
+            .collect()
+        })
+    }
+
+    fn add_enrol_code(
+        &self,
+        code_hash: &[u8],
+        person: PersonId,
+        expires_at: UnixSeconds,
+    ) -> Result<(), StorageError> {
+        let code_hash = code_hash.to_vec();
+        self.write(move |db| {
+            match db.execute(
+                "INSERT INTO enrol_codes (code_hash, person, expires_at) VALUES ($1, $2, $3)",
+                &[&code_hash, &person.to_string(), &expires_at],
+            ) {
+                Err(e) if is_foreign_key_violation(&e) => Err(StorageError::NotFound {
+                    what: format!("person {person}"),
+                }
+                .into()),
+                other => other.map(|_| ()),
+            }
+        })
+    }
+
+    fn redeem_enrol_code(
+        &self,
+        code_hash: &[u8],
+        now: UnixSeconds,
+        device: &NewDevice,
+    ) -> Result<Option<DeviceRecord>, StorageError> {
+        let (code_hash, device) = (code_hash.to_vec(), device.clone());
+        self.write(move |db| {
+            // Two instances redeeming one code: the second waits for the
+            // first's commit, re-reads the row, finds it used and gets nothing.
+            let Some(row) = db.query_opt(
+                "UPDATE enrol_codes SET used_at = $2
+                 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
+                 RETURNING person",
+                &[&code_hash, &now],
+            )?
+            else {
+                return Ok(None);
+            };
+            let person: String = row.try_get(0)?;
+            let n = db.execute(
+                "INSERT INTO devices (id, person, name, public_key, enrolled_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                &[
+                    &device.id.to_string(),
+                    &person,
+                    &device.name,
+                    &device.public_key,
+                    &now,
+                ],
+            )?;
+            if n == 0 {
+                return Err(StorageError::AlreadyExists {
+                    what: format!("device {}", device.id),
+                }
+                .into());
+            }
+            Ok(Some(DeviceRecord {
+                id: device.id,
+                person: parse(&person)?,
+                name: device.name.clone(),
+                public_key: device.public_key.clone(),
+                enrolled_at: now,
+                revoked_at: None,
+            }))
+        })
+    }
+
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StorageError> {
+        self.read(move |db| {
+            db.query_opt(
+                "SELECT id, person, name, public_key, enrolled_at, revoked_at
+                 FROM devices WHERE id = $1",
+                &[&id.to_string()],
+            )?
+            .map(|row| device_record(&row))
+            .transpose()
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<DeviceRecord>, StorageError> {
+        self.read(|db| {
+            db.query(
+                "SELECT id, person, name, public_key, enrolled_at, revoked_at
+                 FROM devices ORDER BY enrolled_at, id",
+                &[],
+            )?
+            .iter()
+            .map(device_record)
+            .collect()
+        })
+    }
+
+    fn revoke_device(&self, id: DeviceId, at: UnixSeconds) -> Result<bool, StorageError> {
+        self.write(move |db| {
+            let n = db.execute(
+                "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+                &[&id.to_string(), &at],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn remember_nonce(
+        &self,
+        device: DeviceId,
+        nonce: &[u8],
+        expires_at: UnixSeconds,
+        now: UnixSeconds,
+    ) -> Result<bool, StorageError> {
+        let nonce = nonce.to_vec();
+        self.read(move |db| {
+            // Forget some expired nonces, skipping rows another instance is
+            // deleting at the same moment (so instances never wait on each
+            // other here).
+            db.execute(
+                "DELETE FROM nonces WHERE (device, nonce) IN (
+                     SELECT device, nonce FROM nonces WHERE expires_at < $1
+                     LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                &[&now, &NONCE_GC_BATCH],
+            )?;
+            // New, or an expired one used again: remembered. Still
+            // remembered (here or by any other instance): a replay. The
+            // primary key makes a concurrent second insert wait for the
+            // first to commit and then find it.
+            let n = db.execute(
+                "INSERT INTO nonces (device, nonce, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (device, nonce) DO UPDATE SET expires_at = excluded.expires_at
+                 WHERE nonces.expires_at < $4",
+                &[&device.to_string(), &nonce, &expires_at, &now],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn document_exists(&self, key: &DocKey) -> Result<bool, StorageError> {
+        let key = key.to_string();
+        self.read(move |db| db.exists("SELECT 1 FROM documents WHERE doc_key = $1", &[&key]))
+    }
+
+    fn documents_of_child(&self, child: ChildId) -> Result<Vec<DocKey>, StorageError> {
+        self.read(move |db| {
+            keys(&db.query(
+                "SELECT doc_key FROM documents WHERE child = $1 ORDER BY doc_key",
+                &[&child.to_string()],
+            )?)
+        })
+    }
+
+    fn changes_after(&self, key: &DocKey, after: u64) -> Result<Vec<StoredChange>, StorageError> {
+        let key = key.to_string();
+        self.read(move |db| {
+            db.query(
+                "SELECT seq, bytes FROM changes WHERE doc_key = $1 AND seq > $2 ORDER BY seq",
+                &[&key, &seq_i64(after)],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(StoredChange {
+                    seq: seq_u64(row.try_get(0)?)?,
+                    bytes: row.try_get(1)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn changed_since(&self, cursor: u64, device: DeviceId) -> Result<ChangedSince, StorageError> {
+        self.read(move |db| {
+            // Every sequence up to the committed counter is committed (see
+            // the module documentation), so the list below is complete up to
+            // it even though it is read by a later statement.
+            let high_water: i64 = db
+                .query_one("SELECT last FROM change_counter WHERE id = 1", &[])?
+                .try_get(0)?;
+            let documents = db
+                .query(
+                    "SELECT doc_key, MAX(seq) FROM changes
+                     WHERE seq > $1 AND seq <= $2 AND (device IS NULL OR device <> $3)
+                     GROUP BY doc_key ORDER BY doc_key",
+                    &[&seq_i64(cursor), &high_water, &device.to_string()],
+                )?
+                .iter()
+                .map(|row| {
+                    Ok((
+                        parse(&row.try_get::<_, String>(0)?)?,
+                        seq_u64(row.try_get(1)?)?,
+                    ))
+                })
+                .collect::<DbResult<_>>()?;
+            Ok(ChangedSince {
+                high_water: seq_u64(high_water)?,
+                documents,
+            })
+        })
+    }
+
+    fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError> {
+        let key = key.to_string();
+        self.read(move |db| {
+            db.query_opt(
+                "SELECT state FROM sync_states WHERE device = $1 AND doc_key = $2",
+                &[&device.to_string(), &key],
+            )?
+            .map(|row| Ok(row.try_get(0)?))
+            .transpose()
+        })
+    }
+
+    fn commit_sync_round(&self, round: &SyncRound) -> Result<(), StorageError> {
+        let round = round.clone();
+        self.write(move |db| {
+            let (key, device) = (round.key.to_string(), round.device.to_string());
+            if !db.exists("SELECT 1 FROM documents WHERE doc_key = $1", &[&key])? {
+                return Err(StorageError::NotFound {
+                    what: format!("document {key}"),
+                }
+                .into());
+            }
+            db.execute(
+                "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (device, doc_key)
+                 DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                &[&device, &key, &round.sync_state, &round.at],
+            )?;
+            db.execute(
+                "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (device, doc_key) DO NOTHING",
+                &[&device, &key, &round.at],
+            )?;
+            // The counter last (see insert_changes); the audit inserts wait on nothing.
+            let fresh = insert_changes(
+                db,
+                &round.key,
+                &round.accepted,
+                Some(round.device),
+                Some(round.person),
+                round.at,
+            )?;
+            for change in fresh {
+                audit(
+                    db,
+                    round.at,
+                    AuditEvent::ChangeAccepted,
+                    &round.key,
+                    Some(change),
+                    Some(round.device),
+                    Some(round.person),
+                )?;
+            }
+            if round.sent_content {
+                audit(
+                    db,
+                    round.at,
+                    AuditEvent::DocumentSent,
+                    &round.key,
+                    None,
+                    Some(round.device),
+                    Some(round.person),
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn synced_documents(&self, device: DeviceId) -> Result<Vec<DocKey>, StorageError> {
+        self.read(move |db| {
+            keys(&db.query(
+                "SELECT doc_key FROM device_documents WHERE device = $1 ORDER BY doc_key",
+                &[&device.to_string()],
+            )?)
+        })
+    }
+
+    fn forget_synced_documents(
+        &self,
+        device: DeviceId,
+        keys: &[DocKey],
+    ) -> Result<(), StorageError> {
+        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+        self.write(move |db| {
+            let device = device.to_string();
+            db.execute(
+                "DELETE FROM device_documents WHERE device = $1 AND doc_key = ANY($2)",
+                &[&device, &keys],
+            )?;
+            db.execute(
+                "DELETE FROM sync_states WHERE device = $1 AND doc_key = ANY($2)",
+                &[&device, &keys],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn quarantine(
+        &self,
+        device: DeviceId,
+        person: PersonId,
+        key: &DocKey,
+        changes: &[NewChange],
+        at: UnixSeconds,
+    ) -> Result<u64, StorageError> {
+        let (key, changes) = (*key, changes.to_vec());
+        self.write(move |db| {
+            let mut fresh = 0;
+            for c in &changes {
+                let n = db.execute(
+                    "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (device, doc_key, hash) DO NOTHING",
+                    &[
+                        &device.to_string(),
+                        &person.to_string(),
+                        &key.to_string(),
+                        &hash_hex(&c.hash),
+                        &c.bytes,
+                        &at,
+                    ],
+                )?;
+                if n == 1 {
+                    fresh += 1;
+                    audit(
+                        db,
+                        at,
+                        AuditEvent::ChangeQuarantined,
+                        &key,
+                        Some(c),
+                        Some(device),
+                        Some(person),
+                    )?;
+                }
+            }
+            Ok(fresh)
+        })
+    }
+
+    fn quarantined(&self) -> Result<Vec<QuarantinedChange>, StorageError> {
+        self.read(|db| {
+            db.query(
+                "SELECT device, person, doc_key, bytes, received_at FROM quarantine
+                 ORDER BY received_at, device",
+                &[],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(QuarantinedChange {
+                    device: parse(&row.try_get::<_, String>(0)?)?,
+                    person: parse(&row.try_get::<_, String>(1)?)?,
+                    document: parse(&row.try_get::<_, String>(2)?)?,
+                    bytes: row.try_get(3)?,
+                    received_at: row.try_get(4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn audit_of_child(&self, child: ChildId) -> Result<Vec<AuditEntry>, StorageError> {
+        self.read(move |db| {
+            db.query(
+                "SELECT at, event, doc_key, change_hash, actor, device, person FROM audit_log
+                 WHERE child = $1 ORDER BY id",
+                &[&child.to_string()],
+            )?
+            .iter()
+            .map(|row| {
+                let event: String = row.try_get(1)?;
+                let device: Option<String> = row.try_get(5)?;
+                let person: Option<String> = row.try_get(6)?;
+                Ok(AuditEntry {
+                    at: row.try_get(0)?,
+                    event: AuditEvent::parse(&event)
+                        .ok_or_else(|| StorageError::Corrupt(format!("audit event `{event}`")))?,
+                    document: parse(&row.try_get::<_, String>(2)?)?,
+                    change: row.try_get(3)?,
+                    actor: row.try_get(4)?,
+                    device: device.map(|d| parse(&d)).transpose()?,
+                    person: person.map(|p| parse(&p)).transpose()?,
+                })
+            })
+            .collect()
+        })
+    }
+}

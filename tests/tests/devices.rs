@@ -1,0 +1,498 @@
+//! Several real headless devices (encrypted stores, the client core, the
+//! sync engine) against a real server on port 0, in this process: the
+//! demo partnership, with Aileen (health visitor) added to Kai's team.
+
+// Test code: failing loudly with unwrap is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use automerge::Automerge;
+use automerge::sync::SyncDoc;
+use bothy_client::services::{ActionInput, VisitDraft};
+use bothy_client::sync::{HttpExchange, SyncOptions, SyncOutcome, SyncPhase};
+use bothy_shared::demo::{AILEEN, DAVID, FIONA, KAI, KAI_YP, MORAG};
+use bothy_shared::docs::{ActionStatus, DocKey, PlanDoc, RecordDoc, Sharing, Text, read_document};
+use bothy_shared::ids::{Agency, DeviceId};
+use bothy_shared::wire::{self, ChangedResponse, DocStatus, SyncResponse};
+use bothy_tests::device::Device;
+use bothy_tests::server::InProcessServer;
+
+async fn device(
+    server: &InProcessServer,
+    name: &str,
+    person: bothy_shared::ids::PersonId,
+) -> Device {
+    Device::enrol(
+        name,
+        &server.base,
+        &server.code_for(person).unwrap(),
+        SyncOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
+fn plan_of(doc: &Automerge) -> PlanDoc {
+    read_document(doc, &DocKey::Plan(KAI)).unwrap()
+}
+
+fn permutations() -> Vec<[usize; 3]> {
+    vec![
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_agencies_edit_one_plan_offline_and_converge_in_every_sync_order() {
+    let plan = DocKey::Plan(KAI);
+    let statuses = [
+        ActionStatus::Done,
+        ActionStatus::Stuck,
+        ActionStatus::NoLongerNeeded,
+    ];
+    for order in permutations() {
+        let server = InProcessServer::start_demo().await.unwrap();
+        let mut devices = vec![
+            device(&server, "Morag", MORAG).await,
+            device(&server, "Aileen", AILEEN).await,
+            device(&server, "David", DAVID).await,
+        ];
+        for d in &mut devices {
+            let first = d.sync().await.unwrap();
+            assert!(first.refused.is_empty(), "{:?}", first.refused);
+            assert!(d.holds(&plan).unwrap(), "{} has Kai's plan", d.name);
+        }
+        let before = devices[0].read::<PlanDoc>(&plan).unwrap();
+        let (need_id, need) = before.needs.iter().next().unwrap();
+        let (action_id, action) = need.actions.iter().next().unwrap();
+        let (need_id, action_id) = (*need_id, *action_id);
+        let base_progress = action.progress.as_str().to_owned();
+
+        // Offline, all three edit the same action (status and progress text)
+        // and add to the same lists.
+        for (i, d) in devices.iter_mut().enumerate() {
+            let c = d.client_mut();
+            c.set_action_status(KAI, action_id, statuses[i]).unwrap();
+            c.update_action_progress(
+                KAI,
+                action_id,
+                &format!("{base_progress} progress-token-{i}"),
+            )
+            .unwrap();
+            c.add_need(
+                KAI,
+                &format!("need-token-{i}"),
+                "an outcome",
+                "evidence",
+                &[],
+            )
+            .unwrap();
+            c.add_action(
+                KAI,
+                need_id,
+                &ActionInput {
+                    what: format!("action-token-{i}"),
+                    owner: None,
+                    due: None,
+                },
+            )
+            .unwrap();
+            c.add_family_view(KAI, "overall", "Mum", &format!("view-token-{i}"))
+                .unwrap();
+            assert_eq!(c.unsynced_changes().unwrap(), 5);
+        }
+
+        // Sync in this order, twice round: the second pass pulls.
+        for _ in 0..2 {
+            for &i in &order {
+                let report = devices[i].sync().await.unwrap();
+                assert!(report.refused.is_empty(), "{order:?}: {:?}", report.refused);
+            }
+        }
+
+        let on_server = plan_of(&server.document(&plan).unwrap());
+        let server_heads = server.document(&plan).unwrap().get_heads();
+        for d in &mut devices {
+            assert_eq!(
+                d.client().unsynced_changes().unwrap(),
+                0,
+                "{order:?} {}",
+                d.name
+            );
+            let heads = d.client_mut().document(&plan).unwrap().unwrap().get_heads();
+            assert_eq!(heads, server_heads, "{order:?}: {} converged", d.name);
+            assert_eq!(d.read::<PlanDoc>(&plan).unwrap(), on_server, "{order:?}");
+        }
+        // No edit lost.
+        let action = &on_server.needs[&need_id].actions[&action_id];
+        assert!(statuses.contains(&action.status), "{:?}", action.status);
+        for i in 0..3 {
+            let token = format!("progress-token-{i}");
+            assert!(
+                action.progress.as_str().contains(&token),
+                "{order:?}: {token} in {:?}",
+                action.progress.as_str()
+            );
+            let need_token = format!("need-token-{i}");
+            assert!(
+                on_server
+                    .needs
+                    .values()
+                    .any(|n| n.need.as_str() == need_token),
+                "{order:?}: {need_token}"
+            );
+            let action_token = format!("action-token-{i}");
+            assert!(
+                on_server.needs[&need_id]
+                    .actions
+                    .values()
+                    .any(|a| a.what.as_str() == action_token),
+                "{order:?}: {action_token}"
+            );
+            let view_token = format!("view-token-{i}");
+            assert!(
+                on_server
+                    .family_views
+                    .values()
+                    .any(|v| v.words.as_str() == view_token),
+                "{order:?}: {view_token}"
+            );
+        }
+        assert!(action.progress.as_str().starts_with(&base_progress));
+        server.stop().await.unwrap();
+    }
+}
+
+/// Everything a device received: each response body of a successful request.
+#[derive(Default)]
+struct Recorded {
+    bodies: Vec<(&'static str, Vec<u8>)>,
+}
+
+fn recording() -> (Arc<Mutex<Recorded>>, SyncOptions) {
+    let recorded = Arc::new(Mutex::new(Recorded::default()));
+    let sink = recorded.clone();
+    let options = SyncOptions {
+        observer: Some(Arc::new(move |x: &HttpExchange<'_>| {
+            if x.status == Some(200) {
+                sink.lock()
+                    .unwrap()
+                    .bodies
+                    .push((x.path, x.response.to_vec()));
+            }
+        })),
+        ..SyncOptions::default()
+    };
+    (recorded, options)
+}
+
+/// Every document key named in the recorded answers, and every received
+/// sync message applied to a scratch document per key (so content the wire
+/// carries compressed is seen decoded).
+fn inspect(recorded: &Recorded) -> (BTreeSet<DocKey>, Vec<Automerge>, usize) {
+    let mut keys = BTreeSet::new();
+    let mut scratch: std::collections::BTreeMap<DocKey, (Automerge, automerge::sync::State)> =
+        Default::default();
+    let mut bytes = 0;
+    for (path, body) in &recorded.bodies {
+        bytes += body.len();
+        if *path == wire::PATH_CHANGED {
+            let c: ChangedResponse = wire::from_cbor(body).unwrap();
+            keys.extend(c.changed.iter().chain(&c.new).chain(&c.gone));
+        } else if *path == wire::PATH_SYNC {
+            let s: SyncResponse = wire::from_cbor(body).unwrap();
+            for reply in s.docs {
+                keys.insert(reply.key);
+                if let Some(m) = reply.message {
+                    let (doc, state) = scratch.entry(reply.key).or_default();
+                    let message = automerge::sync::Message::decode(&m).unwrap();
+                    doc.receive_sync_message(state, message).unwrap();
+                }
+            }
+        } else if *path == wire::PATH_DIRECTORY {
+            let d: wire::DirectoryView = wire::from_cbor(body).unwrap();
+            keys.extend(d.children.iter().flat_map(|c| c.documents.iter().copied()));
+        }
+    }
+    (keys, scratch.into_values().map(|(d, _)| d).collect(), bytes)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agency_restricted_record_never_reaches_a_device_of_another_agency() {
+    let server = InProcessServer::start_demo().await.unwrap();
+    let marker = "AGENCY-ONLY-MARKER-7f3a9c1e-social-work-case-note";
+    let restricted = DocKey::Agency(KAI, Agency::SocialWork);
+
+    let mut morag = device(&server, "Morag", MORAG).await;
+    morag.sync().await.unwrap();
+    let mut draft = VisitDraft::new(KAI);
+    draft.observations = format!("{marker}: only social work may read this.");
+    draft.sharing = Sharing::Agency;
+    draft.child_seen = true;
+    let key = morag.client_mut().save_visit(&draft, true).unwrap();
+    assert_eq!(key, restricted);
+    let pushed = morag.sync().await.unwrap();
+    assert!(pushed.refused.is_empty(), "{:?}", pushed.refused);
+    assert_eq!(pushed.acknowledged, 1);
+
+    // Morag's supervisor may read it: the positive control, so this test
+    // can tell "not sent" from "not looked for".
+    let (fiona_seen, options) = recording();
+    let mut fiona = Device::enrol(
+        "Fiona",
+        &server.base,
+        &server.code_for(FIONA).unwrap(),
+        options,
+    )
+    .await
+    .unwrap();
+    fiona.sync().await.unwrap();
+    let (keys, docs, _) = inspect(&fiona_seen.lock().unwrap());
+    assert!(keys.contains(&restricted));
+    assert!(docs.iter().any(|d| {
+        read_document::<RecordDoc, _>(d, &restricted).is_ok_and(|r| {
+            r.visits
+                .values()
+                .any(|v| v.observations.as_str().contains(marker))
+        })
+    }));
+
+    // A health visitor and a teacher on the same team never get a byte of it.
+    for (name, person) in [("Aileen", AILEEN), ("David", DAVID)] {
+        let (seen, options) = recording();
+        let mut d = Device::enrol(
+            name,
+            &server.base,
+            &server.code_for(person).unwrap(),
+            options,
+        )
+        .await
+        .unwrap();
+        d.sync().await.unwrap();
+        // Morag adds more to both records; they sync again.
+        let mut more = VisitDraft::new(KAI);
+        more.observations = format!("{marker} (second restricted note)");
+        more.sharing = Sharing::Agency;
+        morag.client_mut().save_visit(&more, true).unwrap();
+        let mut shared = VisitDraft::new(KAI);
+        shared.observations = format!("team-shared visit seen by {name}");
+        morag.client_mut().save_visit(&shared, true).unwrap();
+        morag.sync().await.unwrap();
+        let again = d.sync().await.unwrap();
+        assert!(again.received > 0, "{name} got the team-shared visit");
+
+        let recorded = seen.lock().unwrap();
+        let (keys, docs, bytes) = inspect(&recorded);
+        assert!(
+            bytes > 1000,
+            "{name} received real documents ({bytes} bytes)"
+        );
+        assert!(
+            !keys.contains(&restricted),
+            "{name} was told of {restricted}"
+        );
+        for (_, body) in &recorded.bodies {
+            assert!(
+                !contains(body, marker.as_bytes()),
+                "{name} received the marker"
+            );
+        }
+        for doc in &docs {
+            assert!(
+                !contains(&doc.save_nocompress(), marker.as_bytes()),
+                "{name} received the marker in a document"
+            );
+        }
+        assert!(!d.holds(&restricted).unwrap());
+        assert!(
+            d.read::<RecordDoc>(&DocKey::Record(KAI))
+                .unwrap()
+                .visits
+                .values()
+                .any(|v| v.observations.as_str().contains(name)),
+            "{name} holds the shared record"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_young_person_gets_only_their_plan_adds_views_and_a_tampered_edit_is_refused_and_kept() {
+    let server = InProcessServer::start_demo().await.unwrap();
+    let plan = DocKey::Plan(KAI);
+    let mut kai = device(&server, "Kai", KAI_YP).await;
+    let first = kai.sync().await.unwrap();
+    assert_eq!(kai.client().document_keys().unwrap(), vec![plan]);
+    assert_eq!(first.new, 1);
+
+    // Their own views: synced, and Morag sees them after her sync.
+    let words = "I want to do more design and technology";
+    kai.client_mut().add_what_i_think("overall", words).unwrap();
+    let pushed = kai.sync().await.unwrap();
+    assert!(pushed.refused.is_empty(), "{:?}", pushed.refused);
+    assert_eq!(pushed.acknowledged, 1);
+    assert_eq!(pushed.sync_requests, 1, "one round trip to push");
+    let mut morag = device(&server, "Morag", MORAG).await;
+    morag.sync().await.unwrap();
+    assert!(
+        morag
+            .read::<PlanDoc>(&plan)
+            .unwrap()
+            .young_person_views
+            .values()
+            .any(|v| v.words.as_str() == words)
+    );
+
+    // The honest client refuses to edit an action; a tampered one skips that check.
+    let action_id = *kai
+        .read::<PlanDoc>(&plan)
+        .unwrap()
+        .needs
+        .values()
+        .next()
+        .unwrap()
+        .actions
+        .keys()
+        .next()
+        .unwrap();
+    assert!(
+        kai.client_mut()
+            .set_action_status(KAI, action_id, ActionStatus::Done)
+            .is_err()
+    );
+    let server_heads = server.document(&plan).unwrap().get_heads();
+    let bad = kai
+        .tamper::<PlanDoc>(plan, |p| {
+            for n in p.needs.values_mut() {
+                if let Some(a) = n.actions.get_mut(&action_id) {
+                    a.status = ActionStatus::Done;
+                }
+            }
+        })
+        .unwrap();
+    let report = kai.sync().await.unwrap();
+    assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
+    let refusal = &report.refused[0];
+    assert_eq!(refusal.status, DocStatus::Rejected);
+    assert_eq!(refusal.rule, "young-person-own-views-only");
+    assert_eq!(refusal.change, hex::encode(bad.0));
+    assert!(refusal.path.starts_with("needs/"), "{}", refusal.path);
+    assert!(!refusal.explanation.is_empty());
+    assert_eq!(server.document(&plan).unwrap().get_heads(), server_heads);
+
+    // Kept on the device: the change, and the refusal with rule and reason.
+    let kept = kai.client().store().rejections().unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].rule, "young-person-own-views-only");
+    assert_eq!(kept[0].change_hash.as_deref(), Some(&bad.0[..]));
+    assert!(!kept[0].message.is_empty());
+    assert_eq!(kai.client().unsynced_changes().unwrap(), 1);
+    assert_eq!(
+        kai.read::<PlanDoc>(&plan)
+            .unwrap()
+            .needs
+            .values()
+            .next()
+            .unwrap()
+            .actions[&action_id]
+            .status,
+        ActionStatus::Done
+    );
+    // Syncing again neither resends it nor records it twice.
+    let again = kai.sync().await.unwrap();
+    assert_eq!(again.sync_requests, 0);
+    assert_eq!(kai.client().store().rejections().unwrap().len(), 1);
+    assert_eq!(kai.client().unsynced_changes().unwrap(), 1);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finalised_visit_cannot_be_changed_and_a_forged_actor_is_refused() {
+    let server = InProcessServer::start_demo().await.unwrap();
+    let record = DocKey::Record(KAI);
+    let mut morag = device(&server, "Morag", MORAG).await;
+    let mut david = device(&server, "David", DAVID).await;
+    morag.sync().await.unwrap();
+    david.sync().await.unwrap();
+
+    let mut draft = VisitDraft::new(KAI);
+    draft.observations = "Home visit; all well.".into();
+    draft.child_seen = true;
+    morag.client_mut().save_visit(&draft, true).unwrap();
+    morag.sync().await.unwrap();
+    let heads = server.document(&record).unwrap().get_heads();
+
+    // A tampered client rewrites the finalised visit.
+    let visit = draft.id;
+    morag
+        .tamper::<RecordDoc>(record, |r| {
+            r.visits.get_mut(&visit).unwrap().observations = Text::with_value("rewritten later");
+        })
+        .unwrap();
+    let report = morag.sync().await.unwrap();
+    assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
+    assert_eq!(report.refused[0].rule, "finalised-visit-addendum-only");
+    assert_eq!(server.document(&record).unwrap().get_heads(), heads);
+    assert_eq!(morag.client().store().rejections().unwrap().len(), 1);
+
+    // David's device makes an ordinary plan edit, but claims another device made it.
+    let plan = DocKey::Plan(KAI);
+    let plan_heads = server.document(&plan).unwrap().get_heads();
+    let forged_hash = david
+        .tamper_as::<PlanDoc>(plan, DeviceId::random().actor_id(), |p| {
+            for n in p.needs.values_mut() {
+                for a in n.actions.values_mut() {
+                    a.progress.update("forged progress");
+                }
+            }
+        })
+        .unwrap();
+    let report = david.sync().await.unwrap();
+    assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
+    assert_eq!(report.refused[0].rule, "actor-not-device");
+    assert_eq!(report.refused[0].change, hex::encode(forged_hash.0));
+    assert_eq!(server.document(&plan).unwrap().get_heads(), plan_heads);
+    let kept = david.client().store().rejections().unwrap();
+    assert_eq!(kept[0].rule, "actor-not-device");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_device_offers_its_unsynced_visit_then_wipes_itself() {
+    let server = InProcessServer::start_demo().await.unwrap();
+    let mut morag = device(&server, "Morag", MORAG).await;
+    morag.sync().await.unwrap();
+    let mut draft = VisitDraft::new(KAI);
+    draft.observations = "written before the phone was lost".into();
+    morag.client_mut().save_visit(&draft, false).unwrap();
+    let device_id = morag.client().me().device;
+    server
+        .storage
+        .revoke_device(device_id, bothy_server::now())
+        .unwrap();
+    let (client, engine, dir) = morag.into_parts();
+    let progress = engine.progress();
+    match engine.sync_or_wipe(client).await.unwrap() {
+        SyncOutcome::Wiped(report) => {
+            assert_eq!(report.offered, 1);
+            assert!(report.removed.iter().any(|p| p.ends_with("bothy.key")));
+        }
+        other => panic!("expected a wipe, got {other:?}"),
+    }
+    assert_eq!(progress.borrow().phase, SyncPhase::Revoked);
+    assert!(!dir.path().join("bothy.db").exists());
+    assert!(!dir.path().join("bothy.key").exists());
+    assert_eq!(server.storage.quarantined().unwrap().len(), 1);
+    server.stop().await.unwrap();
+}
