@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install, once, what building and testing Bothy needs on Debian: a C toolchain
 # for SQLCipher's vendored OpenSSL, the sqlite3 CLI (the no-plaintext test
-# proves it cannot read the database), Rust if missing. Idempotent: installs
+# proves it cannot read the database), PostgreSQL if missing (the sync
+# server's tests run on it too), Rust if missing. Idempotent: installs
 # only what is missing, so repeated runs cost a few dpkg queries.
 set -euo pipefail
 
@@ -9,6 +10,11 @@ need=()
 for pkg in build-essential pkg-config perl make sqlite3 ca-certificates curl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# PostgreSQL for the sync server's second backend, unless the machine has it.
+pg_fresh=0
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+  dpkg -s postgresql >/dev/null 2>&1 || { need+=(postgresql); pg_fresh=1; }
+fi
 for pkg in ${BOTHY_EXTRA_PACKAGES:-}; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -18,6 +24,16 @@ if [ "${#need[@]}" -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+  if [ "$pg_fresh" -eq 1 ]; then
+    # A cluster this script installed serves the tests: trust loopback
+    # connections (postgres://postgres@127.0.0.1:5432), as on CI.
+    for hba in /etc/postgresql/*/main/pg_hba.conf; do
+      grep -q '^host all all 127.0.0.1/32 trust' "$hba" ||
+        $SUDO sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+      version=$(basename "$(dirname "$(dirname "$hba")")")
+      $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main reload 2>/dev/null || true
+    done
+  fi
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

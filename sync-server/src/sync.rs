@@ -50,9 +50,16 @@ pub enum SyncError {
 
 /// The merged documents the server has loaded, each with the sequence
 /// number of the last stored change folded in. Documents are brought up to
-/// date from storage on every use, so several server instances sharing one
-/// database stay correct; the lock per document serialises this instance's
-/// writers to it.
+/// date from storage on every use (`changes_after` the cached sequence, one
+/// query), so several server instances sharing one database stay correct: a
+/// change another instance stored is folded in before this instance gates
+/// or answers anything for that document. That relies on the storage
+/// contract that sequence numbers become visible in order (a later change
+/// never shows up with a number below one already seen; see
+/// `storage::postgres`), else the cache could step over a change for good.
+/// The lock per document serialises this instance's writers to it; writers
+/// on other instances are not serialised with them, which is fine because
+/// stored changes are content-addressed and Automerge merges them.
 #[derive(Default)]
 pub struct DocCache {
     entries: Mutex<HashMap<DocKey, Arc<Mutex<CachedDoc>>>>,

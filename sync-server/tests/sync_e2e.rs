@@ -13,8 +13,8 @@ use automerge::AutoCommit;
 use automerge::sync::SyncDoc;
 use bothy_server::storage::AuditEvent;
 use bothy_shared::docs::{
-    Action, ActionStatus, DocKey, Need, PlanDoc, RecordDoc, Sharing, Text, Timestamp, ViewEntry,
-    Visit, VisitKind, read_document, write_document,
+    Action, ActionStatus, DocKey, Need, PlanDoc, Text, Timestamp, ViewEntry, read_document,
+    write_document,
 };
 use bothy_shared::ids::{Agency, ItemId};
 use bothy_shared::signing::RequestSigner;

@@ -201,6 +201,14 @@ impl ServerProcess {
     }
 
     async fn spawn(&mut self) -> Result<()> {
+        self.launch()?;
+        wait_healthy(&self.base, 400, Duration::from_millis(25)).await
+    }
+
+    /// Start the process again (after [`Self::kill`]) without waiting for it:
+    /// poll [`wait_healthy`] on [`Self::base`] next.
+    pub fn launch(&mut self) -> Result<()> {
+        self.kill()?;
         let child = Command::new(&self.binary)
             .arg("serve")
             .arg("--listen")
@@ -214,7 +222,7 @@ impl ServerProcess {
             .stderr(Stdio::null())
             .spawn()?;
         self.child = Some(child);
-        wait_healthy(&self.base, 400, Duration::from_millis(25)).await
+        Ok(())
     }
 
     /// SIGKILL: no graceful shutdown, no flushing.

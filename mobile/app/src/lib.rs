@@ -1,1 +1,30 @@
-//! App.
+//! The Bothy app: Dioxus views over the client core ([`bothy_client::Client`]).
+//!
+//! - [`app`]: the root component, the one [`Route`] enum and the shell;
+//! - [`core`]: [`AppCore`], the client core provided once as a root context,
+//!   and [`use_client`];
+//! - [`hooks`]: one named hook per view model (`use_caseload`, `use_child`…);
+//! - `screens`: thin views, one per screen;
+//! - `components`: labelled fields and the wellbeing wheel.
+//!
+//! No renderer is built by default. A platform entry point provides the core
+//! and launches [`App`]:
+//!
+//! ```ignore
+//! dioxus::LaunchBuilder::new()
+//!     .with_context(bothy_app::AppCore::locked(data_dir))
+//!     .launch(bothy_app::App);
+//! ```
+//!
+//! Tests render it with `VirtualDom::new_with_props(AppAt, …)` and
+//! `with_root_context(AppCore::unlocked(client))`.
+
+pub mod app;
+mod components;
+pub mod core;
+pub mod hooks;
+mod screens;
+mod words;
+
+pub use app::{App, AppAt, AppAtProps, Route};
+pub use core::{AppCore, ClientHandle, UnlockFailure, ViewError, use_client};

@@ -116,7 +116,10 @@ impl From<StorageError> for DbError {
 impl From<DbError> for StorageError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Pg(e) => StorageError::Backend(e.to_string()),
+            DbError::Pg(e) => StorageError::Backend(match e.as_db_error() {
+                Some(db) => format!("{} ({})", db.message(), db.code().code()),
+                None => e.to_string(),
+            }),
             DbError::Storage(e) => e,
         }
     }

@@ -1,1 +1,439 @@
-fn main() {}
+//! `bothy-load`: simulated devices against a Bothy sync server.
+//!
+//! N devices (each a [`MemoryDevice`] driving the real `SyncEngine`), each
+//! reading about M documents of its own children, are enrolled and synced
+//! once. Then:
+//! 1. throughput: every device records `--visits` visits offline, then all
+//!    sync at once; merged changes per second of wall time;
+//! 2. latency: for `--seconds`, every device records one visit and syncs,
+//!    about every `--interval-ms` (jittered); p50/p99 of each sync run, bytes
+//!    each way per sync, round trips per push;
+//! 3. one visit pushed by one device through a counting TCP proxy: bytes on
+//!    the wire (HTTP headers included) against the change's compressed size;
+//! 4. a device holding 1,000 documents, none changed, reconnects: bytes on
+//!    the wire for the whole sync run.
+//!
+//! `--embedded` (the default without `--server`) starts the server in this
+//! process on a temporary SQLite database and seeds it through the server
+//! library; `--server URL --db sqlite://PATH` seeds the database of a server
+//! already running on the same machine and loads that server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bothy_client::sync::{RetryPolicy, SyncEngine, SyncOptions, SyncReport};
+use bothy_server::directory;
+use bothy_server::storage::{self, Storage};
+use bothy_shared::docs::DocKey;
+use bothy_shared::ids::{Agency, ChildId, PersonId};
+use bothy_shared::policy::{PersonKind, TeamRole};
+use bothy_tests::memory::MemoryDevice;
+use bothy_tests::proxy::{CutPlan, CuttingProxy};
+use bothy_tests::server::{InProcessServer, code_for};
+use clap::Parser;
+use rand::Rng;
+use tokio::sync::Mutex;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bothy-load",
+    about = "Load a Bothy sync server with simulated devices."
+)]
+struct Args {
+    /// A running server to load (with --db, its database, for seeding).
+    #[arg(long, requires = "db")]
+    server: Option<String>,
+    /// The running server's database URL (sqlite://PATH), to seed people and children.
+    #[arg(long)]
+    db: Option<String>,
+    /// Start the server in this process on a temporary database (the default without --server).
+    #[arg(long)]
+    embedded: bool,
+    /// Simulated devices.
+    #[arg(long, default_value_t = 200)]
+    devices: usize,
+    /// Documents per device (three per child: plan, team record, agency record).
+    #[arg(long, default_value_t = 12)]
+    docs: usize,
+    /// Length of the latency phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Visits each device records offline before the throughput phase.
+    #[arg(long, default_value_t = 25)]
+    visits: usize,
+    /// Mean time between one device's syncs in the latency phase.
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: u64,
+    /// Documents held by the device of the reconnect measurement.
+    #[arg(long, default_value_t = 1000)]
+    reconnect_docs: usize,
+}
+
+fn options() -> SyncOptions {
+    SyncOptions {
+        retry: RetryPolicy {
+            attempts: 5,
+            initial_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(1),
+        },
+        ..SyncOptions::default()
+    }
+}
+
+/// A practitioner on `children` new children: returns the person and enrol code.
+fn seed_person(
+    storage: &dyn Storage,
+    name: &str,
+    agency: Agency,
+    children: usize,
+) -> Result<(PersonId, String)> {
+    let now = bothy_server::now();
+    let person = directory::add_person(
+        storage,
+        PersonId::random(),
+        name,
+        PersonKind::Practitioner,
+        Some(agency),
+    )?
+    .id;
+    for c in 0..children {
+        let child = directory::add_child(
+            storage,
+            ChildId::random(),
+            &format!("{name} child {c}"),
+            now,
+        )?
+        .id;
+        directory::add_team_member(storage, child, person, TeamRole::LeadProfessional, now)?;
+    }
+    Ok((person, code_for(storage, person)?))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+struct Sim {
+    device: MemoryDevice,
+    engine: SyncEngine,
+    records: Vec<DocKey>,
+}
+
+async fn enrol_all(base: &str, codes: Vec<String>) -> Result<Vec<Arc<Mutex<Sim>>>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(16));
+    for (i, code) in codes.into_iter().enumerate() {
+        let base = base.to_owned();
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire().await?;
+            let (mut device, engine) = MemoryDevice::enrol(&base, &code, options()).await?;
+            engine.sync(&mut device).await?;
+            let records: Vec<DocKey> = device
+                .keys()
+                .into_iter()
+                .filter(|k| matches!(k, DocKey::Record(_)))
+                .collect();
+            anyhow::Ok((
+                i,
+                Sim {
+                    device,
+                    engine,
+                    records,
+                },
+            ))
+        });
+    }
+    let mut sims: Vec<Option<Arc<Mutex<Sim>>>> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, sim) = joined??;
+        if sims.len() <= i {
+            sims.resize_with(i + 1, || None);
+        }
+        sims[i] = Some(Arc::new(Mutex::new(sim)));
+    }
+    sims.into_iter()
+        .map(|s| s.context("a device did not enrol"))
+        .collect()
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.devices == 0 || args.docs == 0 {
+        bail!("--devices and --docs must be at least 1");
+    }
+    let children_each = args.docs.div_ceil(3);
+    let agencies = [
+        Agency::SocialWork,
+        Agency::Health,
+        Agency::Education,
+        Agency::ThirdSector,
+    ];
+
+    // The server and its database.
+    let mut embedded = None;
+    let (base, storage): (String, Arc<dyn Storage>) = match (&args.server, &args.db) {
+        (Some(server), Some(db)) if !args.embedded => {
+            (server.trim_end_matches('/').to_owned(), storage::open(db)?)
+        }
+        _ => {
+            let server = InProcessServer::start_with(|_| Ok(()), |_| {}).await?;
+            let pair = (server.base.clone(), server.storage.clone());
+            embedded = Some(server);
+            pair
+        }
+    };
+    println!(
+        "bothy-load: {} devices x {} documents ({} children each) against {base}{}",
+        args.devices,
+        children_each * 3,
+        children_each,
+        if embedded.is_some() {
+            " (embedded, same process)"
+        } else {
+            ""
+        }
+    );
+
+    let setup = Instant::now();
+    let mut codes = Vec::new();
+    for i in 0..args.devices {
+        let (_, code) = seed_person(
+            storage.as_ref(),
+            &format!("Load Practitioner {i}"),
+            agencies[i % agencies.len()],
+            children_each,
+        )?;
+        codes.push(code);
+    }
+    let sims = enrol_all(&base, codes).await?;
+    println!(
+        "setup: seeded, enrolled and first-synced in {:.1} s",
+        setup.elapsed().as_secs_f64()
+    );
+
+    // 1. Throughput: every device pushes its offline visits at once.
+    for sim in &sims {
+        let mut s = sim.lock().await;
+        let records = s.records.clone();
+        for v in 0..args.visits {
+            let key = records[v % records.len()];
+            s.device.add_visit(
+                key,
+                &format!("Offline visit {v}: home visit, child seen and well."),
+            )?;
+        }
+    }
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for sim in &sims {
+        let sim = sim.clone();
+        tasks.spawn(async move {
+            let mut s = sim.lock().await;
+            let Sim { device, engine, .. } = &mut *s;
+            engine.sync(device).await
+        });
+    }
+    let mut merged = 0usize;
+    while let Some(joined) = tasks.join_next().await {
+        merged += joined??.acknowledged;
+    }
+    let wall = started.elapsed();
+    let expected = args.devices * args.visits;
+    println!(
+        "throughput: {merged} of {expected} changes merged in {:.2} s = {:.0} merged changes/s ({} devices pushing {} visits each at once)",
+        wall.as_secs_f64(),
+        merged as f64 / wall.as_secs_f64(),
+        args.devices,
+        args.visits
+    );
+
+    // 2. Latency: every device records a visit and syncs about every interval.
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, sim) in sims.iter().enumerate() {
+        let sim = sim.clone();
+        let interval = args.interval_ms;
+        tasks.spawn(async move {
+            let mut out: Vec<(Duration, SyncReport)> = Vec::new();
+            // Spread the devices over the first interval.
+            let offset = rand::thread_rng().gen_range(0..=interval.max(1));
+            tokio::time::sleep(Duration::from_millis(offset)).await;
+            let mut n = 0;
+            while Instant::now() < deadline {
+                {
+                    let mut s = sim.lock().await;
+                    let key = s.records[n % s.records.len()];
+                    s.device
+                        .add_visit(key, &format!("Device {i} visit {n}: all well."))?;
+                    let Sim { device, engine, .. } = &mut *s;
+                    let t = Instant::now();
+                    let report = engine.sync(device).await?;
+                    out.push((t.elapsed(), report));
+                }
+                n += 1;
+                let jitter =
+                    rand::thread_rng().gen_range(interval / 2..=interval.saturating_mul(3) / 2 + 1);
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
+            anyhow::Ok(out)
+        });
+    }
+    let mut latencies = Vec::new();
+    let (mut up, mut down, mut round_trips, mut sync_rts, mut changes) =
+        (0u64, 0u64, 0u64, 0u64, 0usize);
+    while let Some(joined) = tasks.join_next().await {
+        for (latency, report) in joined?? {
+            latencies.push(latency);
+            up += report.traffic.bytes_sent;
+            down += report.traffic.bytes_received;
+            round_trips += u64::from(report.traffic.requests);
+            sync_rts += u64::from(report.sync_requests);
+            changes += report.acknowledged;
+        }
+    }
+    latencies.sort();
+    let n = latencies.len().max(1) as u64;
+    println!(
+        "latency: {} syncs in {} s ({:.0}/s), each pushing one visit: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        args.seconds,
+        latencies.len() as f64 / args.seconds.max(1) as f64,
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default()),
+    );
+    println!(
+        "per sync: {} bytes up, {} bytes down (request/response bodies); {:.2} round trips ({:.2} /v1/sync + /v1/changed); {} changes merged",
+        up / n,
+        down / n,
+        round_trips as f64 / n as f64,
+        sync_rts as f64 / n as f64,
+        changes
+    );
+
+    // 3. One visit through a counting proxy: bytes on the wire.
+    let upstream: SocketAddr = base
+        .trim_start_matches("http://")
+        .parse()
+        .context("the wire measurements need a plain-HTTP loopback server")?;
+    let proxy = CuttingProxy::start(
+        upstream,
+        CutPlan {
+            seed: 0,
+            cut_probability: 0.0,
+            max_cut_offset: 1,
+        },
+    )
+    .await?;
+    let (_, code) = seed_person(storage.as_ref(), "Wire Practitioner", Agency::Health, 1)?;
+    let (mut device, engine) = MemoryDevice::enrol(&proxy.base, &code, options()).await?;
+    engine.sync(&mut device).await?;
+    let record = device
+        .keys()
+        .into_iter()
+        .find(|k| matches!(k, DocKey::Record(_)))
+        .context("no record")?;
+    device.add_visit(
+        record,
+        "Home visit. Kai answered the door and showed me his bird box; mum says mornings are still hard.",
+    )?;
+    let change_bytes: usize =
+        bothy_client::sync::LocalReplica::unacknowledged_changes(&device, &record)?
+            .iter()
+            .map(|c| c.bytes.len())
+            .sum();
+    let wire_before = (
+        proxy
+            .stats
+            .bytes_to_server
+            .load(std::sync::atomic::Ordering::Relaxed),
+        proxy
+            .stats
+            .bytes_to_device
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    let push = engine.sync(&mut device).await?;
+    let wire_up = proxy
+        .stats
+        .bytes_to_server
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - wire_before.0;
+    let wire_down = proxy
+        .stats
+        .bytes_to_device
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - wire_before.1;
+    println!(
+        "push one visit: change {change_bytes} bytes compressed; {} /v1/sync round trip(s) (+1 /v1/changed); bodies {} up / {} down; on the wire with HTTP headers {wire_up} up / {wire_down} down; goal up < 1.5 x {change_bytes} + 300 = {}",
+        push.sync_requests,
+        push.traffic.bytes_sent,
+        push.traffic.bytes_received,
+        change_bytes * 3 / 2 + 300
+    );
+
+    // 4. A device with 1,000 unchanged documents reconnects.
+    let (_, code) = seed_person(
+        storage.as_ref(),
+        "Busy Practitioner",
+        Agency::SocialWork,
+        args.reconnect_docs.div_ceil(3),
+    )?;
+    let (mut busy, busy_engine) = MemoryDevice::enrol(&proxy.base, &code, options()).await?;
+    let t = Instant::now();
+    let first = busy_engine.sync(&mut busy).await?;
+    println!(
+        "first sync of {} documents: {:.2} s, {} /v1/sync requests, {} bytes down",
+        busy.document_count(),
+        t.elapsed().as_secs_f64(),
+        first.sync_requests,
+        first.traffic.bytes_received
+    );
+    let wire_before = (
+        proxy
+            .stats
+            .bytes_to_server
+            .load(std::sync::atomic::Ordering::Relaxed),
+        proxy
+            .stats
+            .bytes_to_device
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    let t = Instant::now();
+    let again = busy_engine.sync(&mut busy).await?;
+    let wire_up = proxy
+        .stats
+        .bytes_to_server
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - wire_before.0;
+    let wire_down = proxy
+        .stats
+        .bytes_to_device
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - wire_before.1;
+    println!(
+        "reconnect with {} unchanged documents: {} request(s), bodies {} up / {} down, on the wire {wire_up} up / {wire_down} down = {} bytes total, {:.1} ms",
+        busy.document_count(),
+        again.traffic.requests,
+        again.traffic.bytes_sent,
+        again.traffic.bytes_received,
+        wire_up + wire_down,
+        ms(t.elapsed())
+    );
+    drop(proxy);
+    if let Some(server) = embedded {
+        server.stop().await?;
+    }
+    Ok(())
+}

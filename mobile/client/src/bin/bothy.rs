@@ -187,11 +187,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                 SyncError::Unreachable { .. } => return 7,
                 SyncError::Revoked { .. } => return 8,
                 SyncError::NotEnrolled => return 3,
-                SyncError::Local(inner) => {
-                    if let ServiceError::NotEnrolled = inner {
-                        return 3;
-                    }
-                }
+                SyncError::Local(ServiceError::NotEnrolled) => return 3,
                 _ => {}
             }
         }

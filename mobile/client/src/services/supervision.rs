@@ -57,9 +57,14 @@ impl Client {
                 .unwrap_or_default();
             let typed = AnyDoc::read(&doc, &key)?;
             for change in doc.get_changes(&since) {
+                // Changes by people the device does not know (the server's
+                // own set-up) and my own (a countersignature) are not news.
                 let Some(person) = self.dir.person_for_actor(change.actor_id()) else {
                     continue;
                 };
+                if person == me {
+                    continue;
+                }
                 let who = self.dir.name_of(person);
                 let agency = self.dir.agency_of(person);
                 for (path, before, after) in field_changes(&doc, change.deps(), &[change.hash()]) {

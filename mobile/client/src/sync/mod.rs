@@ -147,6 +147,9 @@ pub struct SyncOptions {
     pub max_batch_bytes: usize,
     /// The most message rounds in one run before giving up.
     pub max_rounds: usize,
+    /// Keep connections open between requests (HTTP keep-alive). Off, every
+    /// request opens its own connection (tests that cut connections).
+    pub reuse_connections: bool,
     /// Sees every request and answer (tests).
     pub observer: Option<Observer>,
 }
@@ -160,6 +163,7 @@ impl fmt::Debug for SyncOptions {
             .field("max_docs_per_request", &self.max_docs_per_request)
             .field("max_batch_bytes", &self.max_batch_bytes)
             .field("max_rounds", &self.max_rounds)
+            .field("reuse_connections", &self.reuse_connections)
             .field("observer", &self.observer.is_some())
             .finish()
     }
@@ -174,6 +178,7 @@ impl Default for SyncOptions {
             max_docs_per_request: wire::MAX_DOCS_PER_REQUEST,
             max_batch_bytes: 2 * 1024 * 1024,
             max_rounds: 64,
+            reuse_connections: true,
             observer: None,
         }
     }
@@ -373,7 +378,7 @@ pub async fn request_enrolment(
         device_name: device_name.to_owned(),
     })
     .map_err(|e| SyncError::BadResponse(e.to_string()))?;
-    let http = transport::http_client(options.request_timeout)?;
+    let http = transport::http_client(options.request_timeout, options.reuse_connections)?;
     // Sent once: a code is used up with the device's creation, so retrying
     // after a lost answer could only fail.
     let resp = http
@@ -527,6 +532,7 @@ impl SyncEngine {
             signer,
             options.retry,
             options.request_timeout,
+            options.reuse_connections,
             options.observer.clone(),
         )?;
         Ok(SyncEngine {

@@ -117,12 +117,14 @@ enum Failure {
 }
 
 /// The HTTP client every request of the engine uses: rustls, bounded waits.
-pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, SyncError> {
-    reqwest::Client::builder()
+pub(crate) fn http_client(timeout: Duration, reuse: bool) -> Result<reqwest::Client, SyncError> {
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10).min(timeout))
-        .timeout(timeout)
-        .build()
-        .map_err(|e| SyncError::Http(e.to_string()))
+        .timeout(timeout);
+    if !reuse {
+        builder = builder.pool_max_idle_per_host(0);
+    }
+    builder.build().map_err(|e| SyncError::Http(e.to_string()))
 }
 
 /// `base` without a trailing slash; only http and https.
@@ -159,10 +161,11 @@ impl Transport {
         signer: RequestSigner,
         retry: RetryPolicy,
         timeout: Duration,
+        reuse_connections: bool,
         observer: Option<Observer>,
     ) -> Result<Transport, SyncError> {
         Ok(Transport {
-            http: http_client(timeout)?,
+            http: http_client(timeout, reuse_connections)?,
             base,
             signer,
             retry,

@@ -1,0 +1,75 @@
+//! Named hooks: each returns one view model from the client core.
+//!
+//! They read on every render (the reads are index lookups, no document is
+//! loaded), and re-run after any write through [`ClientHandle::write`].
+
+use bothy_client::services::{
+    CaseloadEntry, ChildOverview, ChronologyItem, FieldChange, MyPlan as MyPlanModel,
+};
+use bothy_shared::ids::{Agency, ChildId};
+
+use crate::core::{ViewError, use_client};
+
+/// Who is using the app, as the views need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Who {
+    pub name: String,
+    pub role_title: String,
+    pub agency: Option<Agency>,
+    pub young_person: bool,
+    pub supervisor: bool,
+}
+
+/// Who is using the app (`None` while locked).
+pub fn use_me() -> Option<Who> {
+    use_client()
+        .read(|c| {
+            let me = c.me();
+            Ok(Who {
+                name: me.name.clone(),
+                role_title: me.role_title.clone(),
+                agency: me.agency,
+                young_person: me.is_young_person(),
+                supervisor: me.is_supervisor(),
+            })
+        })
+        .ok()
+}
+
+/// The caseload, filtered by `search` (names, case-insensitive).
+pub fn use_caseload(search: &str) -> Result<Vec<CaseloadEntry>, ViewError> {
+    use_client().read(|c| c.caseload(Some(search)))
+}
+
+/// A child's page.
+pub fn use_child(id: ChildId) -> Result<ChildOverview, ViewError> {
+    use_client().read(|c| c.child(id))
+}
+
+/// A child's chronology, from one agency or all.
+pub fn use_chronology(
+    id: ChildId,
+    agency: Option<Agency>,
+) -> Result<Vec<ChronologyItem>, ViewError> {
+    use_client().read(|c| c.chronology(id, agency))
+}
+
+/// "My plan", for a young person.
+pub fn use_my_plan() -> Result<MyPlanModel, ViewError> {
+    use_client().read(|c| c.my_plan())
+}
+
+/// Changes since my last review, for one child.
+pub fn use_changes_since_review(id: ChildId) -> Result<Vec<FieldChange>, ViewError> {
+    use_client().read(|c| c.changes_since_my_last_review(id))
+}
+
+/// Children with a visit overdue or a review due.
+pub fn use_overdue() -> Result<Vec<CaseloadEntry>, ViewError> {
+    use_client().read(|c| c.overdue())
+}
+
+/// Changes on this device the server has not acknowledged yet.
+pub fn use_unsynced() -> usize {
+    use_client().read(|c| c.unsynced_changes()).unwrap_or(0)
+}

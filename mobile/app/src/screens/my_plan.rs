@@ -1,0 +1,145 @@
+//! "My plan": the young person's own plan in plain words, and "What I think".
+//!
+//! Only ever shows what `Client::my_plan` returns, which leaves out every
+//! part the team has held back. Words here are for a young person: never
+//! "case" or "subject".
+
+use bothy_client::services::MyPlan as MyPlanModel;
+use dioxus::prelude::*;
+
+use crate::components::{Choice, Notice, TextArea};
+use crate::core::use_client;
+use crate::hooks::use_my_plan;
+use crate::words;
+
+#[component]
+pub fn MyPlan() -> Element {
+    match use_my_plan() {
+        Err(e) => rsx! {
+            h1 { "My plan" }
+            p { class: "notice problem", role: "alert", "{e}" }
+        },
+        Ok(plan) => rsx! { MyPlanPage { plan } },
+    }
+}
+
+#[component]
+fn MyPlanPage(plan: MyPlanModel) -> Element {
+    rsx! {
+        h1 { "My plan" }
+        p { class: "lead", "Hi {plan.name}. This is your plan. You can add what you think about any part of it." }
+        if !plan.why.is_empty() {
+            section { aria_labelledby: "why-heading",
+                h2 { id: "why-heading", "Why I have a plan" }
+                p { "{plan.why}" }
+            }
+        }
+        section { aria_labelledby: "team-heading",
+            h2 { id: "team-heading", "My team" }
+            ul {
+                for member in plan.my_team.iter() {
+                    li {
+                        "{member.name}, {member.role}"
+                        if member.is_lead { " — the person who brings your team together" }
+                    }
+                }
+            }
+        }
+        section { aria_labelledby: "how-heading",
+            h2 { id: "how-heading", "How things are going" }
+            ul {
+                for line in plan.how_things_are.iter() {
+                    li {
+                        strong { "{line.label}" }
+                        if let Some(now) = line.now { " — {now} out of 10" }
+                        if !line.going_well.is_empty() { p { "Going well: {line.going_well}" } }
+                        if !line.worries.is_empty() { p { "Worries: {line.worries}" } }
+                    }
+                }
+            }
+        }
+        section { aria_labelledby: "next-heading",
+            h2 { id: "next-heading", "What happens next" }
+            if plan.what_happens_next.is_empty() { p { "Nothing planned yet." } }
+            ul {
+                for step in plan.what_happens_next.iter() {
+                    li {
+                        p { strong { "{step.what}" } }
+                        p { class: "meta",
+                            "Who: {step.who}. "
+                            if let Some(by) = step.by_when { "By {words::date(by)}. " }
+                            "{step.status}"
+                        }
+                    }
+                }
+            }
+            if let Some(review) = plan.next_review {
+                p { "Your team will look at your plan together again on {words::date(review)}." }
+            }
+        }
+        section { aria_labelledby: "think-heading",
+            h2 { id: "think-heading", "What I think" }
+            ul {
+                for view in plan.what_i_think.iter() {
+                    li { key: "{view.id}",
+                        p { "“{view.words}”" }
+                        p { class: "meta", "{words::date_time(view.at)}" }
+                    }
+                }
+            }
+            WhatIThinkForm { plan: plan.clone() }
+        }
+    }
+}
+
+#[component]
+fn WhatIThinkForm(plan: MyPlanModel) -> Element {
+    let client = use_client();
+    let mut about = use_signal(|| "overall".to_owned());
+    let mut words_typed = use_signal(String::new);
+    let mut notice = use_signal(|| None::<Result<String, String>>);
+    let mut parts = vec![("overall".to_owned(), "My plan as a whole".to_owned())];
+    for step in &plan.what_happens_next {
+        if !parts.iter().any(|(a, _)| *a == step.about) {
+            parts.push((step.about.clone(), step.what.clone()));
+        }
+    }
+    for line in &plan.how_things_are {
+        parts.push((
+            line.about.clone(),
+            format!("Feeling {}", line.label.to_lowercase()),
+        ));
+    }
+    let add = move |e: FormEvent| {
+        e.prevent_default();
+        match client.write(|c| c.add_what_i_think(&about.read(), &words_typed.read())) {
+            Ok(_) => {
+                words_typed.set(String::new());
+                notice.set(Some(Ok(
+                    "Added. Your team will see it next time you connect.".to_owned(),
+                )));
+            }
+            Err(e) => notice.set(Some(Err(format!("Not added: {e}")))),
+        }
+    };
+    rsx! {
+        form { class: "stack", aria_label: "Add what I think", onsubmit: add,
+            Choice {
+                id: "think-about",
+                label: "What is it about?",
+                value: about(),
+                options: parts,
+                onchange: move |v| about.set(v),
+            }
+            TextArea {
+                id: "think-words",
+                label: "What I think",
+                hint: "Say it your way. Your team will read it.".to_owned(),
+                value: words_typed(),
+                oninput: move |v| words_typed.set(v),
+            }
+            Notice { message: notice() }
+            button { class: "primary", r#type: "submit", "Add what I think" }
+        }
+    }
+}
