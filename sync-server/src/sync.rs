@@ -8,7 +8,7 @@
 //!    (a V2 message may carry a whole document, and Automerge panics on some
 //!    malformed input);
 //! 3. takes the changes the message added (`copy.get_changes(&before)`) and
-//!    asks `gate::check_changes` about all of them at once; only if they all
+//!    asks the gate (`gate::check_applied`, on that copy) about all of them at once; only if they all
 //!    pass are they stored (one transaction, with the audit and the new sync
 //!    state), otherwise none are and the reply names the change, path and rule;
 //! 4. generates its next sync message from the document it really holds.
@@ -276,14 +276,15 @@ fn sync_document(
         _ => return Ok(malformed(key, "the sync message could not be applied")),
     };
     let incoming: Vec<Change> = copy.get_changes(&before);
-    drop(copy);
 
     let mut status = DocStatus::Ok;
     let mut rejection = None;
     let mut detail = None;
     let mut accepted: Option<(Automerge, Vec<NewChange>)> = None;
     if !incoming.is_empty() {
-        match gate::check_changes(&key, &cached.doc, &incoming, p, team) {
+        // The copy already holds the changes: check it rather than apply them
+        // to a second copy.
+        match gate::check_applied(&key, &cached.doc, copy, &incoming, p, team) {
             Ok(after) => {
                 accepted = Some((after, incoming.iter().map(NewChange::from_change).collect()))
             }
