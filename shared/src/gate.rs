@@ -78,24 +78,13 @@ pub fn check_changes(
     principal: &Principal,
     team: &ChildTeam,
 ) -> Result<Automerge, GateError> {
-    AccessPolicy::can_write(principal, key, team)?;
     if changes.is_empty() {
+        AccessPolicy::can_write(principal, key, team)?;
         return Ok(before.clone());
     }
-    let actor = principal.device.actor_id();
-    for c in changes {
-        if c.actor_id() != &actor {
-            return Err(reject(
-                c,
-                "",
-                Rule::ActorNotDevice,
-                format!("made by actor {}", c.actor_id()),
-            ));
-        }
-    }
-    schema_version(before, key.kind()).map_err(GateError::BeforeInvalid)?;
+    preflight(key, before, changes, principal, team)?;
     let after = robust::apply_changes(before, changes)?;
-    check_applied(key, before, after, changes, principal, team)
+    inspect(key, before, after, changes, principal, team)
 }
 
 /// [`check_changes`] for a caller that has already applied `changes` to a
@@ -109,6 +98,20 @@ pub fn check_applied(
     principal: &Principal,
     team: &ChildTeam,
 ) -> Result<Automerge, GateError> {
+    preflight(key, before, changes, principal, team)?;
+    inspect(key, before, after, changes, principal, team)
+}
+
+/// What is checked before looking inside any change: the principal may write
+/// the document, every change carries their device's actor, and the stored
+/// document is one this build can check against.
+fn preflight(
+    key: &DocKey,
+    before: &Automerge,
+    changes: &[Change],
+    principal: &Principal,
+    team: &ChildTeam,
+) -> Result<(), GateError> {
     AccessPolicy::can_write(principal, key, team)?;
     let actor = principal.device.actor_id();
     for c in changes {
@@ -120,11 +123,26 @@ pub fn check_applied(
                 format!("made by actor {}", c.actor_id()),
             ));
         }
+    }
+    schema_version(before, key.kind()).map_err(GateError::BeforeInvalid)?;
+    Ok(())
+}
+
+/// Every operation of `changes`, now applied in `after`, against the rules;
+/// then the items they touched against the schema.
+fn inspect(
+    key: &DocKey,
+    before: &Automerge,
+    after: Automerge,
+    changes: &[Change],
+    principal: &Principal,
+    team: &ChildTeam,
+) -> Result<Automerge, GateError> {
+    for c in changes {
         if after.get_change_by_hash(&c.hash()).is_none() {
             return Err(GateError::MissingDependencies(c.hash()));
         }
     }
-    schema_version(before, key.kind()).map_err(GateError::BeforeInvalid)?;
 
     let ctx = Ctx {
         key,

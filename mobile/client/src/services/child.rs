@@ -138,16 +138,7 @@ pub struct ChronologyItem {
 }
 
 pub(crate) fn view_lines(map: &std::collections::BTreeMap<ItemId, ViewEntry>) -> Vec<ViewLine> {
-    let mut v: Vec<ViewLine> = map
-        .values()
-        .map(|e| ViewLine {
-            id: e.id,
-            about: e.about.clone(),
-            words: e.words.as_str().to_owned(),
-            said_by: e.said_by.clone(),
-            at: e.at,
-        })
-        .collect();
+    let mut v: Vec<ViewLine> = map.values().map(super::index::view_line).collect();
     v.sort_by_key(|l| l.at);
     v
 }

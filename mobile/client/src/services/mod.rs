@@ -298,28 +298,12 @@ impl Client {
         docs: Vec<(DocKey, Automerge)>,
     ) -> Result<(), ServiceError> {
         for (key, incoming) in docs {
-            let current = self
-                .docs
-                .get(&self.store, &key)?
-                .cloned()
-                .unwrap_or_default();
-            let mut new_changes = incoming.get_changes(&current.get_heads());
-            // Only what this device does not have yet.
-            new_changes.retain(|c| current.get_change_by_hash(&c.hash()).is_none());
-            if new_changes.is_empty() {
-                continue;
-            }
-            let merged = bothy_shared::robust::apply_changes(&current, &new_changes)?;
-            let typed = AnyDoc::read(&merged, &key)?;
-            let views = index::all_views(&key, &merged, &typed)?;
-            self.docs.save(
-                &mut self.store,
-                &key,
-                merged,
-                &mut new_changes,
-                false,
-                |t| documents::reindex(t, &key, &typed, &views),
-            )?;
+            // Only what this device does not have yet, all or nothing.
+            let (applied, _) = self.merge_remote(key, |doc| {
+                let new = incoming.get_changes(&doc.get_heads());
+                robust::apply_changes(doc, &new).map(|merged| *doc = merged)
+            })?;
+            applied?;
         }
         Ok(())
     }
