@@ -195,8 +195,12 @@ impl LocalReplica for MemoryDevice {
         Ok(())
     }
 
-    fn document(&mut self, key: &DocKey) -> Result<Option<&Automerge>, ServiceError> {
-        Ok(self.docs.get(key))
+    fn with_document<R>(
+        &mut self,
+        key: &DocKey,
+        f: impl FnOnce(&Automerge) -> R,
+    ) -> Result<Option<R>, ServiceError> {
+        Ok(self.docs.get(key).map(f))
     }
 
     fn merge_remote<R>(

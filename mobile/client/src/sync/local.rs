@@ -31,8 +31,14 @@ pub trait LocalReplica {
     /// Persist a document's sync state. Called only after the document it
     /// describes is persisted.
     fn put_sync_state(&mut self, key: &DocKey, state: &[u8]) -> Result<(), ServiceError>;
-    /// The document, if the device holds it.
-    fn document(&mut self, key: &DocKey) -> Result<Option<&Automerge>, ServiceError>;
+    /// Run `f` on the document, if the device holds it. (A closure rather
+    /// than a reference, so a replica shared with the app's views can lend
+    /// its document for the call only.)
+    fn with_document<R>(
+        &mut self,
+        key: &DocKey,
+        f: impl FnOnce(&Automerge) -> R,
+    ) -> Result<Option<R>, ServiceError>;
     /// Let `f` change a copy of the document (empty if new); keep the changes
     /// it adds as received from elsewhere, durably, and return how many.
     fn merge_remote<R>(
@@ -77,8 +83,12 @@ impl LocalReplica for Client {
             .put_sync_state(SERVER_PEER, &key.to_string(), state)?)
     }
 
-    fn document(&mut self, key: &DocKey) -> Result<Option<&Automerge>, ServiceError> {
-        Client::document(self, key)
+    fn with_document<R>(
+        &mut self,
+        key: &DocKey,
+        f: impl FnOnce(&Automerge) -> R,
+    ) -> Result<Option<R>, ServiceError> {
+        Ok(Client::document(self, key)?.map(f))
     }
 
     fn merge_remote<R>(

@@ -763,10 +763,16 @@ impl SyncEngine {
             let mut batch: Vec<DocMessage> = Vec::new();
             let mut quiet = Vec::new();
             for (key, doc_state) in active.iter_mut() {
-                let doc = local.document(key)?.unwrap_or(&empty);
-                let generated = robust::contain("generate sync message", || {
-                    doc.generate_sync_message(&mut doc_state.state)
-                })
+                let state = &mut doc_state.state;
+                let generate = |doc: &Automerge| {
+                    robust::contain("generate sync message", || {
+                        doc.generate_sync_message(state)
+                    })
+                };
+                let generated = match local.with_document(key, generate)? {
+                    Some(generated) => generated,
+                    None => generate(&empty),
+                }
                 .map_err(ServiceError::from)?;
                 match generated {
                     Some(m) => batch.push(DocMessage {
@@ -872,7 +878,7 @@ impl SyncEngine {
         if refused.is_empty() {
             return Ok(false);
         }
-        let heads = local.document(key)?.map(|d| heads_bytes(&d.get_heads()));
+        let heads = local.with_document(key, |d| heads_bytes(&d.get_heads()))?;
         Ok(heads.as_deref() == Some(refused.as_slice()))
     }
 
@@ -936,7 +942,7 @@ impl SyncEngine {
                     path: &refusal.path,
                     message: &refusal.explanation,
                 })?;
-                let heads = local.document(&key)?.map(|d| heads_bytes(&d.get_heads()));
+                let heads = local.with_document(&key, |d| heads_bytes(&d.get_heads()))?;
                 if let Some(heads) = heads {
                     local.put_meta(&format!("{}{key}", meta::REFUSED_PREFIX), &heads)?;
                 }
@@ -978,16 +984,18 @@ impl SyncEngine {
             let n = local.unacknowledged_changes(key)?.len();
             return Ok((0, n));
         }
-        let Some(doc) = local.document(key)? else {
+        let lacks = local.with_document(key, |doc| {
+            robust::contain("changes after heads", || {
+                doc.get_changes_meta(shared_heads)
+                    .into_iter()
+                    .map(|m| m.hash)
+                    .collect::<BTreeSet<ChangeHash>>()
+            })
+        })?;
+        let Some(lacks) = lacks else {
             return Ok((0, 0));
         };
-        let server_lacks: BTreeSet<ChangeHash> = robust::contain("changes after heads", || {
-            doc.get_changes_meta(shared_heads)
-                .into_iter()
-                .map(|m| m.hash)
-                .collect()
-        })
-        .map_err(ServiceError::from)?;
+        let server_lacks = lacks.map_err(ServiceError::from)?;
         let pending = local.unacknowledged_changes(key)?;
         let held: Vec<&[u8]> = pending
             .iter()
