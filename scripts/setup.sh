@@ -2,12 +2,18 @@
 # Install, once, what building and testing Bothy needs on Debian: a C toolchain
 # for SQLCipher's vendored OpenSSL, the sqlite3 CLI (the no-plaintext test
 # proves it cannot read the database), PostgreSQL if missing (the sync
-# server's tests run on it too), Rust if missing. Idempotent: installs
-# only what is missing, so repeated runs cost a few dpkg queries.
+# server's tests run on it too), the desktop app's libraries (webkit2gtk,
+# GTK), Xvfb and ImageMagick (the desktop start-up test), Chromium, Node.js
+# and the browser tests' npm packages (Playwright, axe-core), Rust if
+# missing. Idempotent: installs only what is missing, so repeated runs cost
+# a few dpkg queries.
 set -euo pipefail
 
 need=()
-for pkg in build-essential pkg-config perl make sqlite3 ca-certificates curl; do
+for pkg in build-essential pkg-config perl make sqlite3 ca-certificates curl \
+  libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev libssl-dev \
+  libayatana-appindicator3-dev librsvg2-dev \
+  xvfb xauth imagemagick chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # PostgreSQL for the sync server's second backend, unless the machine has it.
@@ -15,6 +21,9 @@ pg_fresh=0
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
   dpkg -s postgresql >/dev/null 2>&1 || { need+=(postgresql); pg_fresh=1; }
 fi
+# Node.js and npm for the browser tests, unless the machine has them.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 for pkg in ${BOTHY_EXTRA_PACKAGES:-}; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -49,3 +58,11 @@ fi
 # Builds live outside the clone so a fresh clone rebuilds only what changed.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bothy-target}"
 mkdir -p "$CARGO_TARGET_DIR"
+
+# The browser tests' packages, exactly as locked (Chromium itself is Debian's).
+setup_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -f "$setup_root/tests/browser/node_modules/.package-lock.json" ] ||
+  [ "$setup_root/tests/browser/package-lock.json" -nt "$setup_root/tests/browser/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in tests/browser"
+  (cd "$setup_root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -3,10 +3,12 @@
 //! They read on every render (the reads are index lookups, no document is
 //! loaded), and re-run after any write through [`ClientHandle::write`].
 
+use bothy_client::ServiceError;
 use bothy_client::services::{
-    CaseloadEntry, ChildOverview, ChronologyItem, FieldChange, MyPlan as MyPlanModel,
+    ActionView, CaseloadEntry, ChildOverview, ChronologyItem, FieldChange, MyPlan as MyPlanModel,
+    NeedView, SyncStatus, VisitView,
 };
-use bothy_shared::ids::{Agency, ChildId};
+use bothy_shared::ids::{Agency, ChildId, ItemId};
 
 use crate::core::{ViewError, use_client};
 
@@ -72,4 +74,43 @@ pub fn use_overdue() -> Result<Vec<CaseloadEntry>, ViewError> {
 /// Changes on this device the server has not acknowledged yet.
 pub fn use_unsynced() -> usize {
     use_client().read(|c| c.unsynced_changes()).unwrap_or(0)
+}
+
+/// Where sync stands: server, last sync, unsynced work, refusals.
+pub fn use_sync_status() -> Result<SyncStatus, ViewError> {
+    use_client().read(|c| c.sync_status())
+}
+
+/// One visit, as its page shows it (found among the child's records).
+pub fn use_visit(child: ChildId, visit: ItemId) -> Result<VisitView, ViewError> {
+    use_client().read(|c| {
+        let key = c
+            .child(child)?
+            .recent_visits
+            .into_iter()
+            .find(|v| v.id == visit)
+            .map(|v| v.doc)
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "visit",
+                id: visit.to_string(),
+            })?;
+        c.visit(key, visit)
+    })
+}
+
+/// One action of a child's plan, with the need it serves.
+pub fn use_action(child: ChildId, action: ItemId) -> Result<(NeedView, ActionView), ViewError> {
+    use_client().read(|c| {
+        c.child(child)?
+            .needs
+            .into_iter()
+            .find_map(|n| {
+                let a = n.actions.iter().find(|a| a.id == action)?.clone();
+                Some((n, a))
+            })
+            .ok_or_else(|| ServiceError::NotFound {
+                what: "action",
+                id: action.to_string(),
+            })
+    })
 }

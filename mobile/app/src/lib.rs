@@ -12,9 +12,14 @@
 //!
 //! ```ignore
 //! dioxus::LaunchBuilder::new()
-//!     .with_context(bothy_app::AppCore::locked(data_dir))
+//!     .with_context(bothy_app::AppCore::locked(data_dir, bothy_app::AppSettings::default()))
 //!     .launch(bothy_app::App);
 //! ```
+//!
+//! The entry points here: `bothy-desktop` (feature `desktop`) and
+//! `bothy-liveview` (feature `liveview`, the app served to a browser over a
+//! WebSocket; the browser tests use it). Phones are built with the Dioxus
+//! CLI (feature `mobile`; see the README).
 //!
 //! Tests render it with `VirtualDom::new_with_props(AppAt, …)` and
 //! `with_root_context(AppCore::unlocked(client))`.
@@ -27,4 +32,9 @@ mod screens;
 mod words;
 
 pub use app::{App, AppAt, AppAtProps, Route};
-pub use core::{AppCore, ClientHandle, UnlockFailure, ViewError, use_client};
+pub use core::{
+    AppCore, AppSettings, ClientHandle, SyncRunOutcome, UnlockFailure, ViewError, use_client,
+};
+
+#[cfg(feature = "liveview")]
+pub mod liveview;

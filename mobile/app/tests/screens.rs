@@ -7,9 +7,12 @@
 
 mod common;
 
-use bothy_app::AppCore;
+use bothy_app::{AppCore, AppSettings};
+use bothy_client::services::VisitDraft;
+use bothy_client::store::tx::NewRejection;
 use bothy_shared::demo::{KAI, MORAG};
-use bothy_shared::docs::Indicator;
+use bothy_shared::docs::{ActionStatus, DocKey, Indicator};
+use bothy_shared::ids::ItemId;
 use common::{PASSCODE, Screen, seeded_client};
 
 /// `text` as the HTML renderer escapes it.
@@ -43,14 +46,14 @@ fn card_with<'a>(html: &'a str, needle: &str) -> &'a str {
 fn a_wrong_passcode_says_so_and_the_right_one_opens_the_caseload() {
     let dir = tempfile::tempdir().unwrap();
     seeded_client(dir.path(), "Morag").lock().unwrap();
-    let core = AppCore::locked(dir.path());
+    let core = AppCore::locked(dir.path(), AppSettings::manual());
     let mut screen = Screen::open(core.clone(), "/");
     assert!(screen.html().contains("Enter your passcode"));
 
     screen.type_into("passcode", "not it");
     screen.submit("Unlock Bothy");
+    screen.settle_until("That passcode is not right");
     let html = screen.html();
-    assert!(html.contains("That passcode is not right"), "{html}");
     assert!(html.contains("role=\"alert\""), "{html}");
     assert!(!core.is_unlocked());
 
@@ -58,7 +61,9 @@ fn a_wrong_passcode_says_so_and_the_right_one_opens_the_caseload() {
     for _ in 0..5 {
         screen.type_into("passcode", "still not it");
         screen.submit("Unlock Bothy");
+        screen.settle_until_gone("Unlocking: this takes a moment.");
     }
+    screen.settle_until("seconds");
     let html = screen.html();
     assert!(html.contains("seconds"), "{html}");
     assert!(!core.is_unlocked());
@@ -68,10 +73,11 @@ fn a_wrong_passcode_says_so_and_the_right_one_opens_the_caseload() {
 fn the_right_passcode_opens_the_caseload() {
     let dir = tempfile::tempdir().unwrap();
     seeded_client(dir.path(), "Morag").lock().unwrap();
-    let core = AppCore::locked(dir.path());
+    let core = AppCore::locked(dir.path(), AppSettings::manual());
     let mut screen = Screen::open(core.clone(), "/");
     screen.type_into("passcode", PASSCODE);
     screen.submit("Unlock Bothy");
+    screen.settle_until("<h1>Caseload</h1>");
     assert!(core.is_unlocked());
     let html = screen.html();
     assert!(html.contains("<h1>Caseload</h1>"), "{html}");
@@ -386,4 +392,272 @@ fn the_young_persons_navigation_has_only_my_plan() {
     let html = screen.html();
     assert!(html.contains("href=\"/my-plan\""), "{html}");
     assert!(!html.contains("href=\"/supervision\""), "{html}");
+}
+
+// ------------------------------------------------------------ plan editing
+
+fn first_action(core: &AppCore) -> bothy_client::services::ActionView {
+    core.with_client(|c| {
+        c.child(KAI)
+            .unwrap()
+            .needs
+            .into_iter()
+            .flat_map(|n| n.actions)
+            .next()
+            .expect("the demo plan has an action")
+    })
+    .unwrap()
+}
+
+#[test]
+fn an_actions_status_and_progress_are_changed_from_its_page() {
+    let (_dir, core) = unlocked_as("Morag");
+    let action = first_action(&core);
+    assert_ne!(action.status, ActionStatus::Stuck);
+    let mut screen = Screen::open(core.clone(), &format!("/child/{KAI}/actions/{}", action.id));
+    let html = screen.html();
+    assert!(html.contains("<h1>Update an action</h1>"), "{html}");
+    assert!(html.contains(&esc(&action.what)), "{html}");
+
+    screen.change("status-stuck", "true");
+    screen.type_into("action-progress", "Waiting for the clinic to reply");
+    screen.submit("Update the action");
+
+    let now = core
+        .with_client(|c| {
+            c.child(KAI)
+                .unwrap()
+                .needs
+                .into_iter()
+                .flat_map(|n| n.actions)
+                .find(|a| a.id == action.id)
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(now.status, ActionStatus::Stuck);
+    assert_eq!(now.progress, "Waiting for the clinic to reply");
+    let html = screen.html();
+    assert!(
+        html.contains("<h1>Kai Robertson</h1>"),
+        "back on the child's page: {html}"
+    );
+    assert!(html.contains("Waiting for the clinic to reply"), "{html}");
+}
+
+#[test]
+fn a_new_action_is_added_to_a_need_with_an_owner_and_a_date() {
+    let (_dir, core) = unlocked_as("Morag");
+    let need = core
+        .with_client(|c| c.child(KAI).unwrap().needs[0].id)
+        .unwrap();
+    let mut screen = Screen::open(
+        core.clone(),
+        &format!("/child/{KAI}/needs/{need}/new-action"),
+    );
+    screen.type_into("action-what", "Arrange a taster day at the youth club");
+    screen.change("action-owner", &MORAG.to_string());
+
+    // A date in the wrong shape is refused, and nothing is saved.
+    screen.type_into("action-due", "next Tuesday");
+    screen.submit("New action");
+    assert!(screen.html().contains("write the date as year-month-day"));
+
+    screen.type_into("action-due", "2027-01-15");
+    screen.submit("New action");
+    let added = core
+        .with_client(|c| {
+            c.child(KAI)
+                .unwrap()
+                .needs
+                .into_iter()
+                .flat_map(|n| n.actions)
+                .filter(|a| a.what == "Arrange a taster day at the youth club")
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+    assert_eq!(added.len(), 1, "added once");
+    assert_eq!(
+        added[0].due.map(|d| d.to_string()).as_deref(),
+        Some("2027-01-15")
+    );
+    assert!(added[0].owner.as_deref().unwrap_or("").starts_with("Morag"));
+    assert!(screen.html().contains("<h1>Kai Robertson</h1>"));
+}
+
+#[test]
+fn the_child_page_offers_plan_edits_only_to_people_who_may_make_them() {
+    let (_dir, core) = unlocked_as("Morag");
+    let screen = Screen::open(core, &format!("/child/{KAI}"));
+    let html = screen.html();
+    assert!(html.contains("aria-label=\"Update: "), "{html}");
+    assert!(html.contains("Add an action"), "{html}");
+
+    // Fiona supervises and reads the plan, but is not in the team.
+    let (_dir, fiona) = unlocked_as("Fiona");
+    let screen = Screen::open(fiona, &format!("/child/{KAI}"));
+    let html = screen.html();
+    assert!(html.contains("<h1>Kai Robertson</h1>"), "{html}");
+    assert!(!html.contains("aria-label=\"Update: "), "{html}");
+}
+
+// ------------------------------------------------------------ a visit's page
+
+fn saved_visit(core: &AppCore, finalise: bool, words: &str) -> (DocKey, ItemId) {
+    core.with_client(|c| {
+        let mut draft = VisitDraft::new(KAI);
+        draft.observations = words.to_owned();
+        draft.child_seen = true;
+        let key = c.save_visit(&draft, finalise).unwrap();
+        (key, draft.id)
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_finalised_visit_takes_an_addendum_with_its_reason_and_never_changes() {
+    let (_dir, core) = unlocked_as("Morag");
+    let (key, id) = saved_visit(&core, true, "Kai showed me his new bike");
+    let mut screen = Screen::open(core.clone(), &format!("/child/{KAI}/visits/{id}"));
+    let html = screen.html();
+    assert!(html.contains("Kai showed me his new bike"), "{html}");
+    assert!(html.contains("Finalised"), "{html}");
+    assert!(!html.contains(">Finalise</button>"), "{html}");
+
+    // No reason, no addendum.
+    screen.type_into(
+        "addendum-text",
+        "The bike was a birthday present from Gran.",
+    );
+    screen.submit("Add an addendum");
+    assert!(screen.html().contains("Not added"), "{}", screen.html());
+
+    screen.type_into("addendum-reason", "Where the bike came from");
+    screen.submit("Add an addendum");
+    let html = screen.html();
+    assert!(html.contains("Addendum added"), "{html}");
+    assert!(
+        html.contains("The bike was a birthday present from Gran."),
+        "{html}"
+    );
+    let view = core.with_client(|c| c.visit(key, id).unwrap()).unwrap();
+    assert_eq!(view.addenda.len(), 1);
+    assert_eq!(view.addenda[0].reason, "Where the bike came from");
+    assert_eq!(view.visit.observations, "Kai showed me his new bike");
+}
+
+#[test]
+fn a_draft_visit_is_finalised_from_its_page() {
+    let (_dir, core) = unlocked_as("Morag");
+    let (key, id) = saved_visit(&core, false, "Short visit, Kai at football");
+    let mut screen = Screen::open(core.clone(), &format!("/child/{KAI}/visits/{id}"));
+    assert!(screen.html().contains("Draft: not finalised yet."));
+    screen.click("Finalise");
+    assert!(
+        screen.html().contains("Visit finalised."),
+        "{}",
+        screen.html()
+    );
+    let view = core.with_client(|c| c.visit(key, id).unwrap()).unwrap();
+    assert!(view.finalised.is_some());
+    assert!(view.can_add_addendum);
+}
+
+#[test]
+fn the_child_page_links_each_visit_to_its_page() {
+    let (_dir, core) = unlocked_as("Morag");
+    let (_, id) = saved_visit(&core, true, "Linked visit");
+    let screen = Screen::open(core, &format!("/child/{KAI}"));
+    let html = screen.html();
+    assert!(
+        html.contains(&format!("href=\"/child/{KAI}/visits/{id}\"")),
+        "{html}"
+    );
+}
+
+// ------------------------------------------------------------ sync
+
+#[test]
+fn the_sync_screen_says_what_is_waiting_and_why_a_device_cannot_sync() {
+    let (_dir, core) = unlocked_as("Morag");
+    saved_visit(&core, false, "Waiting to go");
+    let mut screen = Screen::open(core, "/sync");
+    let html = screen.html();
+    assert!(html.contains("<h1>Sync</h1>"), "{html}");
+    assert!(html.contains("Not enrolled"), "{html}");
+    assert!(html.contains("Never"), "{html}");
+    assert!(
+        html.contains("not synced yet"),
+        "the indicator counts unsynced work: {html}"
+    );
+    assert!(html.contains("Nothing has been refused."), "{html}");
+
+    screen.click("Sync now");
+    screen.settle_until("not enrolled with a Bothy server yet");
+}
+
+#[test]
+fn refused_changes_are_shown_in_words_on_the_indicator_and_the_sync_screen() {
+    let (_dir, core) = unlocked_as("Morag");
+    core.with_client(|c| {
+        c.store_mut()
+            .add_rejection(&NewRejection {
+                doc_key: &DocKey::Plan(KAI).to_string(),
+                change_hash: None,
+                rule: "write-scope",
+                path: "needs",
+                message: "Only the child's team may change the plan.",
+            })
+            .unwrap();
+    })
+    .unwrap();
+    let screen = Screen::open(core, "/sync");
+    let html = screen.html();
+    assert!(html.contains("The server refused 1 change"), "{html}");
+    assert!(html.contains("Kai Robertson&#39;s plan"), "{html}");
+    assert!(
+        html.contains("Only the child&#39;s team may change the plan."),
+        "{html}"
+    );
+    assert!(html.contains("Rule: write-scope"), "{html}");
+}
+
+// ------------------------------------------------------------ young person, idle lock
+
+#[test]
+fn a_young_person_cannot_open_a_practitioners_page_by_its_address() {
+    let (_dir, core) = unlocked_as("Kai");
+    for path in [
+        format!("/child/{KAI}"),
+        format!("/child/{KAI}/visit"),
+        "/caseload".to_owned(),
+        "/supervision".to_owned(),
+    ] {
+        let screen = Screen::open(core.clone(), &path);
+        let html = screen.html();
+        assert!(html.contains("Not part of your plan"), "{path}: {html}");
+        assert!(!html.contains("Recent visits"), "{path}: {html}");
+        assert!(!html.contains("Chronology"), "{path}: {html}");
+        assert!(html.contains("href=\"/my-plan\""), "{path}: {html}");
+    }
+}
+
+#[test]
+fn an_idle_app_locks_itself_and_keeps_the_screen_behind_the_passcode() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = seeded_client(dir.path(), "Morag");
+    let settings = AppSettings {
+        idle_lock: Some(std::time::Duration::from_millis(1000)),
+        ..AppSettings::manual()
+    };
+    let core = AppCore::unlocked_with(client, settings);
+    let mut screen = Screen::open(core.clone(), "/caseload");
+    assert!(screen.html().contains("<h1>Caseload</h1>"));
+    screen.settle_until("Enter your passcode");
+    assert!(!core.is_unlocked());
+
+    // Unlocking brings the same screen back.
+    screen.type_into("passcode", PASSCODE);
+    screen.submit("Unlock Bothy");
+    screen.settle_until("<h1>Caseload</h1>");
+    assert!(core.is_unlocked());
 }

@@ -20,6 +20,9 @@ pub enum ServiceError {
     Denied(#[from] Denied),
     #[error("a stored document is damaged: {0}")]
     Malformed(#[from] MalformedError),
+    /// The app was locked while the call waited (the store is closed).
+    #[error("Bothy is locked: unlock it to carry on")]
+    Locked,
     #[error("this device is not enrolled yet: enrol it with a code from your administrator")]
     NotEnrolled,
     #[error("the stored directory could not be read: {0}")]

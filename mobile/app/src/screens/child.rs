@@ -76,7 +76,7 @@ fn ChildPage(child: ChildOverview) -> Element {
                     if !need.desired_outcome.is_empty() { p { "Outcome: {need.desired_outcome}" } }
                     ul {
                         for action in need.actions.iter() {
-                            li { key: "{action.id}",
+                            li { key: "{action.id}", class: "action",
                                 span { class: "status status-{action.status.as_str()}", "{action.status.label()}" }
                                 " {action.what}"
                                 if let Some(owner) = &action.owner {
@@ -87,6 +87,24 @@ fn ChildPage(child: ChildOverview) -> Element {
                                 if !action.progress.is_empty() {
                                     p { class: "meta", "Progress: {action.progress}" }
                                 }
+                                if child.can_edit_plan {
+                                    Link {
+                                        class: "button small",
+                                        to: Route::EditAction { child: id, action: action.id },
+                                        aria_label: "Update: {action.what}",
+                                        "Update"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if child.can_edit_plan {
+                        p {
+                            Link {
+                                class: "button",
+                                to: Route::AddAction { child: id, need: need.id },
+                                aria_label: "Add an action for: {need.need}",
+                                "Add an action"
                             }
                         }
                     }
@@ -111,7 +129,9 @@ fn ChildPage(child: ChildOverview) -> Element {
                 for visit in child.recent_visits.iter().take(10) {
                     li { key: "{visit.id}",
                         p {
-                            strong { "{visit.kind.label()}, {words::date_time(visit.at)}" }
+                            Link { to: Route::VisitPage { child: id, visit: visit.id },
+                                strong { "{visit.kind.label()}, {words::date_time(visit.at)}" }
+                            }
                             " — {visit.practitioner} ({visit.agency.label()})"
                         }
                         p { class: "meta",

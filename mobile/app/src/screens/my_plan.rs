@@ -7,14 +7,22 @@
 use bothy_client::services::MyPlan as MyPlanModel;
 use dioxus::prelude::*;
 
+use crate::app::Route;
 use crate::components::{Choice, Notice, TextArea};
-use crate::core::use_client;
+use crate::core::{ViewError, use_client};
 use crate::hooks::use_my_plan;
 use crate::words;
 
 #[component]
 pub fn MyPlan() -> Element {
     match use_my_plan() {
+        Err(ViewError::NotSyncedYet) => rsx! {
+            h1 { "My plan" }
+            p { class: "notice", role: "status",
+                "Your plan has not reached this phone yet. When you are online, open Sync and press Sync now."
+            }
+            p { Link { class: "button primary", to: Route::SyncScreen {}, "Sync" } }
+        },
         Err(e) => rsx! {
             h1 { "My plan" }
             p { class: "notice problem", role: "alert", "{e}" }

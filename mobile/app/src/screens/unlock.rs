@@ -19,7 +19,7 @@ pub(crate) fn home(young_person: bool) -> Route {
 pub fn Unlock() -> Element {
     let me = use_me();
     rsx! {
-        main { id: "main", class: "unlock",
+        main { id: "content", class: "unlock",
             h1 { "Bothy" }
             if let Some(me) = me {
                 p { "Bothy is unlocked." }
@@ -32,32 +32,41 @@ pub fn Unlock() -> Element {
 }
 
 /// The passcode form. On the unlock screen it goes on to the person's home;
-/// elsewhere the screen that was locked comes back.
+/// elsewhere the screen that was locked comes back. The key is derived on a
+/// thread of its own, so the screen says "Unlocking…" meanwhile.
 #[component]
 pub fn UnlockForm() -> Element {
     let client = use_client();
     let route = use_route::<Route>();
     let mut passcode = use_signal(String::new);
     let mut problem = use_signal(|| None::<String>);
+    let mut busy = use_signal(|| false);
     let submit = move |e: FormEvent| {
         e.prevent_default();
-        let typed = passcode.read().clone();
-        match client.unlock(&typed) {
-            Ok(()) => {
-                passcode.set(String::new());
-                problem.set(None);
-                if route == (Route::Unlock {}) {
-                    let young_person = client
-                        .quietly(|c| Ok(c.me().is_young_person()))
-                        .unwrap_or(false);
-                    navigator().replace(home(young_person));
-                }
-            }
-            Err(e) => {
-                passcode.set(String::new());
-                problem.set(Some(e.to_string()));
-            }
+        if busy() {
+            return;
         }
+        let typed = passcode.read().clone();
+        passcode.set(String::new());
+        busy.set(true);
+        let client = client.clone();
+        let route = route.clone();
+        spawn(async move {
+            let result = client.unlock(typed).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    problem.set(None);
+                    if route == (Route::Unlock {}) {
+                        let young_person = client
+                            .quietly(|c| Ok(c.me().is_young_person()))
+                            .unwrap_or(false);
+                        navigator().replace(home(young_person));
+                    }
+                }
+                Err(e) => problem.set(Some(e.to_string())),
+            }
+        });
     };
     rsx! {
         form { class: "stack", aria_label: "Unlock Bothy", onsubmit: submit,
@@ -78,7 +87,12 @@ pub fn UnlockForm() -> Element {
                     oninput: move |e| passcode.set(e.value()),
                 }
             }
-            button { class: "primary", r#type: "submit", "Unlock" }
+            button { class: "primary", r#type: "submit", disabled: busy(),
+                if busy() { "Unlocking…" } else { "Unlock" }
+            }
+            p { class: "notice", role: "status",
+                if busy() { "Unlocking: this takes a moment." }
+            }
         }
     }
 }

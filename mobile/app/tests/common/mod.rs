@@ -202,6 +202,9 @@ impl WriteMutations for Recorder {
 pub struct Screen {
     pub dom: VirtualDom,
     recorder: Recorder,
+    /// Drives the app's tasks (unlocking on its thread, sync runs), as a
+    /// renderer's event loop would.
+    rt: tokio::runtime::Runtime,
 }
 
 impl Screen {
@@ -216,16 +219,63 @@ impl Screen {
         )
         .with_root_context(core);
         let mut recorder = Recorder::default();
-        dom.rebuild(&mut recorder);
-        let mut screen = Screen { dom, recorder };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async { dom.rebuild(&mut recorder) });
+        let mut screen = Screen { dom, recorder, rt };
         screen.settle();
         screen
     }
 
-    /// Apply everything pending (signal writes, navigation) to the screen.
+    /// Apply everything pending (ready tasks, signal writes, navigation) to
+    /// the screen, without waiting for anything still in flight.
     pub fn settle(&mut self) {
-        for _ in 0..5 {
-            self.dom.render_immediate(&mut self.recorder);
+        let Screen { dom, recorder, rt } = self;
+        rt.block_on(async {
+            for _ in 0..5 {
+                // Poll the ready tasks once; go on if none is ready.
+                tokio::select! {
+                    biased;
+                    _ = dom.wait_for_work() => {}
+                    _ = std::future::ready(()) => {}
+                }
+                dom.render_immediate(recorder);
+            }
+        });
+    }
+
+    /// Let the app's tasks run until the screen shows `what` (the page's
+    /// HTML contains it), for at most 30 seconds.
+    pub fn settle_until(&mut self, what: &str) {
+        self.settle_until_shows(what, true);
+    }
+
+    /// Let the app's tasks run until the screen no longer shows `what`.
+    pub fn settle_until_gone(&mut self, what: &str) {
+        self.settle_until_shows(what, false);
+    }
+
+    fn settle_until_shows(&mut self, what: &str, shown: bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            self.settle();
+            if self.html().contains(what) == shown {
+                return;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(
+                !left.is_zero(),
+                "the screen kept {} {what:?}:\n{}",
+                if shown { "lacking" } else { "showing" },
+                self.html()
+            );
+            let Screen { dom, recorder, rt } = self;
+            rt.block_on(async {
+                let _ = tokio::time::timeout(left, dom.wait_for_work()).await;
+                dom.render_immediate(recorder);
+            });
         }
     }
 
@@ -236,7 +286,9 @@ impl Screen {
 
     fn send(&mut self, name: &str, data: PlatformEventData, target: ElementId) {
         let event = Event::new(Rc::new(data) as Rc<dyn Any>, true);
+        let _guard = self.rt.enter();
         self.dom.runtime().handle_event(name, event, target);
+        drop(_guard);
         self.settle();
     }
 

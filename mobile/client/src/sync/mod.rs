@@ -764,12 +764,10 @@ impl SyncEngine {
             let mut quiet = Vec::new();
             for (key, doc_state) in active.iter_mut() {
                 let state = &mut doc_state.state;
-                let generate = |doc: &Automerge| {
-                    robust::contain("generate sync message", || {
-                        doc.generate_sync_message(state)
-                    })
+                let mut generate = |doc: &Automerge| {
+                    robust::contain("generate sync message", || doc.generate_sync_message(state))
                 };
-                let generated = match local.with_document(key, generate)? {
+                let generated = match local.with_document(key, &mut generate)? {
                     Some(generated) => generated,
                     None => generate(&empty),
                 }

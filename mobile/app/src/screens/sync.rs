@@ -1,0 +1,144 @@
+//! Sync: where this device syncs, when it last did, what is waiting to go,
+//! a run's progress, and every change the server refused with the reason.
+
+use bothy_client::sync::{DocSyncState, SyncPhase};
+use dioxus::prelude::*;
+
+use crate::app::use_sync_ui;
+use crate::core::{SyncRunOutcome, use_client};
+use crate::hooks::use_sync_status;
+use crate::words;
+
+fn outcome_words(outcome: &SyncRunOutcome) -> Result<String, String> {
+    match outcome {
+        SyncRunOutcome::Synced {
+            sent,
+            received,
+            refused,
+        } => {
+            let mut words = format!(
+                "Synced: {} sent, {} received.",
+                words::changes(*sent),
+                words::changes(*received)
+            );
+            if *refused > 0 {
+                words.push_str(&format!(
+                    " The server refused {}; see below.",
+                    words::changes(*refused)
+                ));
+            }
+            Ok(words)
+        }
+        SyncRunOutcome::Offline(_) => Err(
+            "The server cannot be reached just now. Your work is kept on this device \
+             and goes when there is a connection."
+                .to_owned(),
+        ),
+        SyncRunOutcome::NotEnrolled => Err(
+            "This device is not enrolled with a Bothy server yet: ask your administrator \
+             for an enrolment code."
+                .to_owned(),
+        ),
+        SyncRunOutcome::AlreadyRunning => Ok("A sync is already under way.".to_owned()),
+        SyncRunOutcome::Locked => Err("Bothy is locked.".to_owned()),
+        SyncRunOutcome::Wiped { offered } => Err(format!(
+            "An administrator removed this device from Bothy. {} were handed to the \
+             server first; the data on this device has been deleted.",
+            words::changes(*offered as usize)
+        )),
+        SyncRunOutcome::Failed(why) => Err(format!("Sync did not finish: {why}")),
+    }
+}
+
+#[component]
+pub fn SyncScreen() -> Element {
+    let client = use_client();
+    let sync = use_sync_ui();
+    let status = use_sync_status();
+    let now = sync.progress.read().clone();
+    let running =
+        (sync.running)() || matches!(now.phase, SyncPhase::Checking | SyncPhase::Exchanging);
+    let last = sync.last.read().clone();
+    let sync_now = move |_| sync.start(client.clone());
+    rsx! {
+        h1 { "Sync" }
+        match status {
+            Err(e) => rsx! { p { class: "notice problem", role: "alert", "{e}" } },
+            Ok(status) => rsx! {
+                dl { class: "facts",
+                    dt { "Server" }
+                    dd { {status.server.clone().unwrap_or_else(|| "Not enrolled".to_owned())} }
+                    dt { "Last synced" }
+                    dd { {status.last_sync.map(words::from_seconds).unwrap_or_else(|| "Never".to_owned())} }
+                    dt { "Waiting to go" }
+                    dd { id: "unsynced-count",
+                        if status.unsynced == 0 { "Nothing: everything is synced" } else { "{words::changes(status.unsynced)}" }
+                    }
+                }
+                div { class: "actions",
+                    if running {
+                        button { class: "primary", r#type: "button", disabled: true, "Syncing…" }
+                    } else {
+                        button { class: "primary", r#type: "button", onclick: sync_now, "Sync now" }
+                    }
+                }
+                if running {
+                    p { role: "status",
+                        match now.phase {
+                            SyncPhase::Checking => rsx! { "Checking for changes…" },
+                            _ => rsx! {
+                                "Exchanged {now.docs_done} of {now.docs_total} records"
+                            },
+                        }
+                    }
+                    progress {
+                        max: "{now.docs_total.max(1)}",
+                        value: "{now.docs_done}",
+                        aria_label: "Sync progress",
+                    }
+                } else if let Some(outcome) = last {
+                    match outcome_words(&outcome) {
+                        Ok(w) => rsx! { p { class: "notice ok", role: "status", id: "sync-outcome", "{w}" } },
+                        Err(w) => rsx! { p { class: "notice problem", role: "alert", id: "sync-outcome", "{w}" } },
+                    }
+                }
+                if !now.documents.is_empty() && running {
+                    ul { class: "doc-states",
+                        for (key, state) in now.documents.iter() {
+                            li { key: "{key}",
+                                {match state {
+                                    DocSyncState::Waiting => "Waiting",
+                                    DocSyncState::Exchanging => "Exchanging",
+                                    DocSyncState::Synced => "Synced",
+                                    DocSyncState::Refused { .. } => "Refused",
+                                    DocSyncState::Unavailable => "No longer shared with you",
+                                    DocSyncState::Malformed => "Could not be read",
+                                }}
+                            }
+                        }
+                    }
+                }
+                section { aria_labelledby: "refused-heading",
+                    h2 { id: "refused-heading", "Refused by the server" }
+                    if status.refusals.is_empty() {
+                        p { "Nothing has been refused." }
+                    } else {
+                        p { class: "hint",
+                            "Refused work stays on this device; nothing has been deleted. \
+                             Talk to your team manager about what to do with it."
+                        }
+                        ul { class: "refusals",
+                            for (i, r) in status.refusals.iter().enumerate() {
+                                li { key: "{i}",
+                                    p { strong { "{r.document}" } ", {words::date_time(r.at)}" }
+                                    p { "{r.message}" }
+                                    p { class: "meta", "Rule: {r.rule}" }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    }
+}
