@@ -35,7 +35,7 @@ use bothy_shared::wire::{
 };
 
 use crate::directory;
-use crate::storage::{NewChange, Storage, StorageError, SyncRound, UnixSeconds};
+use crate::storage::{NewChange, Storage, StorageError, StoredChange, SyncRound, UnixSeconds};
 
 /// Why the engine failed as a whole (per-document problems are answers, not errors).
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +113,17 @@ fn refresh(storage: &dyn Storage, key: &DocKey, cached: &mut CachedDoc) -> Resul
         return Ok(());
     };
     let corrupt = |detail: String| SyncError::CorruptDocument { key: *key, detail };
-    let changes = stored
+    // Most are changes this instance stored itself and already holds (its
+    // sequence stays behind after a commit): skip those without decoding.
+    let fresh: Vec<&StoredChange> = stored
+        .iter()
+        .filter(|c| cached.doc.get_change_meta_by_hash(&c.hash).is_none())
+        .collect();
+    if fresh.is_empty() {
+        cached.seq = last;
+        return Ok(());
+    }
+    let changes = fresh
         .iter()
         .map(|c| robust::decode_change(&c.bytes))
         .collect::<Result<Vec<Change>, _>>()

@@ -661,3 +661,12 @@ fn an_idle_app_locks_itself_and_keeps_the_screen_behind_the_passcode() {
     screen.settle_until("<h1>Caseload</h1>");
     assert!(core.is_unlocked());
 }
+
+#[test]
+fn an_unknown_address_says_so_and_leads_back_to_the_start() {
+    let (_dir, core) = unlocked_as("Morag");
+    let screen = Screen::open(core, "/no/such/screen");
+    let html = screen.html();
+    assert!(html.contains("<h1>Page not found</h1>"), "{html}");
+    assert!(html.contains("href=\"/\""), "{html}");
+}

@@ -123,6 +123,9 @@ impl NewChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredChange {
     pub seq: u64,
+    /// The change's hash as stored beside it, so a reader can skip a change
+    /// it already holds without decoding it.
+    pub hash: ChangeHash,
     pub bytes: Vec<u8>,
 }
 

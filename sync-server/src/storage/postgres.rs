@@ -71,7 +71,9 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
-use super::sqlite::{hash_hex, kind_str, parse, parse_kind, parse_role, seq_i64, seq_u64};
+use super::sqlite::{
+    hash_hex, kind_str, parse, parse_hash, parse_kind, parse_role, seq_i64, seq_u64,
+};
 use super::{
     AuditEntry, AuditEvent, ChangedSince, ChildRecord, DeviceRecord, NewChange, NewDevice,
     NewDocument, PersonRecord, QuarantinedChange, Storage, StorageError, StoredChange, SyncRound,
@@ -931,14 +933,15 @@ impl Storage for PgStorage {
         let key = key.to_string();
         self.read(move |db| {
             db.query(
-                "SELECT seq, bytes FROM changes WHERE doc_key = $1 AND seq > $2 ORDER BY seq",
+                "SELECT seq, hash, bytes FROM changes WHERE doc_key = $1 AND seq > $2 ORDER BY seq",
                 &[&key, &seq_i64(after)],
             )?
             .iter()
             .map(|row| {
                 Ok(StoredChange {
                     seq: seq_u64(row.try_get(0)?)?,
-                    bytes: row.try_get(1)?,
+                    hash: parse_hash(row.try_get(1)?)?,
+                    bytes: row.try_get(2)?,
                 })
             })
             .collect()

@@ -1,7 +1,13 @@
 //! The default backend: one SQLite file, nothing to install.
 //!
-//! One connection behind a mutex (SQLite has one writer anyway; the server
-//! calls storage from blocking threads), WAL journal, foreign keys on. The
+//! WAL journal, foreign keys on, `synchronous = FULL`. One write connection
+//! (SQLite has one writer anyway; the server calls storage from blocking
+//! threads) and a few read-only connections beside it, which WAL lets read
+//! committed data while a write is under way. Writes are group-committed:
+//! each runs in its own savepoint of a shared transaction, and concurrent
+//! writers leave the commit to the last of them, so one fsync makes a whole
+//! batch durable; every write still returns only once its batch has
+//! committed, and a failed write rolls back alone. The
 //! SQL sticks to what PostgreSQL also accepts (`INSERT … ON CONFLICT DO
 //! NOTHING`, no `INSERT OR IGNORE`), apart from the schema's
 //! `AUTOINCREMENT`, so a PostgreSQL backend can reuse the statements.
@@ -12,14 +18,18 @@
 //! disk encryption and file permissions.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use automerge::ChangeHash;
 use bothy_shared::docs::DocKey;
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
 use bothy_shared::policy::{ChildTeam, PersonKind, TeamMember, TeamRole};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, DropBehavior, OpenFlags, OptionalExtension, Params, params};
 use rusqlite_migration::{M, Migrations};
 
 use super::{
@@ -28,7 +38,8 @@ use super::{
     UnixSeconds,
 };
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE people (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -126,23 +137,105 @@ CREATE TABLE quarantine (
     received_at INTEGER NOT NULL,
     PRIMARY KEY (device, doc_key, hash)
 );
-"#];
+"#,
+    // `/v1/changed` reads the log by sequence number: a covering index keeps
+    // it off the change bytes. A child's young person is found by child.
+    r#"
+CREATE INDEX changes_seq_doc_device ON changes(seq, doc_key, device);
+CREATE INDEX people_child ON people(child);
+"#,
+];
 
 /// The SQLite backend.
-#[derive(Debug)]
 pub struct SqliteStorage {
-    conn: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// Writers waiting for the write connection. A writer that finds others
+    /// waiting leaves its batch open for them and lets the last one commit,
+    /// so concurrent writers share one fsync (group commit).
+    queued: AtomicUsize,
+    /// How far the batches have got, for writers waiting on a commit.
+    finished: Mutex<Finished>,
+    committed: Condvar,
+    /// Read-only connections (WAL lets readers run beside the writer and see
+    /// only committed data). Empty for an in-memory database, whose readers
+    /// use the write connection, where every write commits at once.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
 }
+
+impl fmt::Debug for SqliteStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStorage")
+            .field("readers", &self.readers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The write connection and the batch (one SQLite transaction) open on it.
+struct Writer {
+    conn: Connection,
+    /// The number of the open batch, if a transaction is open.
+    open: Option<Batch>,
+    last_batch: u64,
+}
+
+struct Batch {
+    number: u64,
+    jobs: usize,
+    began: Instant,
+}
+
+#[derive(Default)]
+struct Finished {
+    /// Every batch up to this number has committed or failed.
+    through: u64,
+    /// Recent batches whose commit failed, with why.
+    failed: BTreeMap<u64, String>,
+}
+
+/// Prepared statements kept per connection (the server uses about thirty).
+const STATEMENT_CACHE: usize = 64;
+/// Read connections beside the writer (file databases only).
+const READERS: usize = 4;
+/// A batch commits once it holds this many writes, or has been open this
+/// long, even if more writers are waiting: waiting is bounded.
+const MAX_BATCH_JOBS: usize = 128;
+const MAX_BATCH_AGE: Duration = Duration::from_millis(20);
+/// How many failed batch numbers are remembered for their waiters.
+const FAILED_KEPT: usize = 64;
 
 fn backend(e: rusqlite::Error) -> StorageError {
     StorageError::Backend(e.to_string())
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock leaves the connection usable (a write's
+    // savepoint is rolled back and its batch finished before the panic
+    // resumes, a read's transaction rolls back on drop), so a poisoned lock
+    // is recovered rather than taking the server down.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl SqliteStorage {
     /// Open (creating if needed) the database file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
         let conn = Connection::open(path).map_err(backend)?;
-        Self::init(conn, true)
+        let mut storage = Self::init(conn, true)?;
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(backend)?;
+            reader
+                .busy_timeout(Duration::from_secs(5))
+                .map_err(backend)?;
+            reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            storage.readers.push(Mutex::new(reader));
+        }
+        Ok(storage)
     }
 
     /// A private in-memory database (tests).
@@ -160,47 +253,181 @@ impl SqliteStorage {
         }
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(backend)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(backend)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
         migrations
             .to_latest(&mut conn)
             .map_err(|e| StorageError::Migration(e.to_string()))?;
         Ok(SqliteStorage {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(Writer {
+                conn,
+                open: None,
+                last_batch: 0,
+            }),
+            queued: AtomicUsize::new(0),
+            finished: Mutex::new(Finished::default()),
+            committed: Condvar::new(),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves the connection usable (every
-        // method is one transaction, rolled back on drop), so a poisoned lock
-        // is recovered rather than taking the server down.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
+    /// Run `f` as one write, atomically: in a savepoint of the open batch,
+    /// rolled back alone if `f` fails. Returns once the batch holding it has
+    /// committed (durably: WAL with `synchronous = FULL`), so a caller never
+    /// answers for a write that a power cut could still take back.
     fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
+        f: impl FnOnce(&Connection) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let out = f(&tx)?;
-        tx.commit().map_err(backend)?;
-        Ok(out)
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut writer = lock(&self.writer);
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+
+        let w = &mut *writer;
+        if w.open.is_none() {
+            w.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+            w.last_batch += 1;
+        }
+        let number = w.last_batch;
+        let batch = w.open.get_or_insert_with(|| Batch {
+            number,
+            jobs: 0,
+            began: Instant::now(),
+        });
+        batch.jobs += 1;
+        let (number, jobs, began) = (batch.number, batch.jobs, batch.began);
+
+        // From here on the batch must be finished whatever `f` does: other
+        // writers may have left it open for this one to commit.
+        let mut panicked = None;
+        let outcome = match w.conn.savepoint() {
+            Err(e) => Err(backend(e)),
+            Ok(mut savepoint) => {
+                savepoint.set_drop_behavior(DropBehavior::Rollback);
+                match panic::catch_unwind(AssertUnwindSafe(|| f(&savepoint))) {
+                    Ok(Ok(value)) => savepoint.commit().map(|()| value).map_err(backend),
+                    // Dropping the savepoint rolls back this write alone.
+                    Ok(Err(e)) => Err(e),
+                    Err(payload) => {
+                        panicked = Some(payload);
+                        Err(StorageError::Backend("a storage write panicked".to_owned()))
+                    }
+                }
+            }
+        };
+        let durable = self.finish_batch(writer, number, jobs, began, outcome.is_ok());
+        if let Some(payload) = panicked {
+            panic::resume_unwind(payload);
+        }
+        let value = outcome?;
+        durable?;
+        Ok(value)
     }
 
+    /// Commit the open batch now, unless other writers are waiting to join
+    /// it (and it is neither full nor old): then leave it to them and, if
+    /// `wait`, wait until it has committed.
+    fn finish_batch(
+        &self,
+        mut writer: MutexGuard<'_, Writer>,
+        number: u64,
+        jobs: usize,
+        began: Instant,
+        wait: bool,
+    ) -> Result<(), StorageError> {
+        let grouping = !self.readers.is_empty();
+        if grouping
+            && self.queued.load(Ordering::SeqCst) > 0
+            && jobs < MAX_BATCH_JOBS
+            && began.elapsed() < MAX_BATCH_AGE
+        {
+            // A queued writer is blocked on the writer lock: it will join this
+            // batch and make the same choice, so the last one commits.
+            drop(writer);
+            return if wait { self.wait_for(number) } else { Ok(()) };
+        }
+        let w = &mut *writer;
+        let committed = w.conn.execute_batch("COMMIT").map_err(backend);
+        if committed.is_err() {
+            // Best effort: a failed COMMIT may leave the transaction open.
+            let _ = w.conn.execute_batch("ROLLBACK");
+        }
+        w.open = None;
+        {
+            // Published before the writer lock is let go, so batches finish in order.
+            let mut finished = lock(&self.finished);
+            finished.through = number;
+            if let Err(e) = &committed {
+                finished.failed.insert(number, e.to_string());
+                while finished.failed.len() > FAILED_KEPT {
+                    finished.failed.pop_first();
+                }
+            }
+        }
+        self.committed.notify_all();
+        drop(writer);
+        committed
+    }
+
+    fn wait_for(&self, number: u64) -> Result<(), StorageError> {
+        let mut finished = lock(&self.finished);
+        while finished.through < number {
+            finished = self
+                .committed
+                .wait(finished)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        match finished.failed.get(&number) {
+            Some(e) => Err(StorageError::Backend(format!("commit failed: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Run `f` in a read transaction: one consistent snapshot of committed data.
     fn read<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError>,
+        f: impl FnOnce(&Connection) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(backend)?;
+        if self.readers.is_empty() {
+            let mut writer = lock(&self.writer);
+            let tx = writer.conn.transaction().map_err(backend)?;
+            return f(&tx);
+        }
+        // An idle write connection (no batch open) has the warmest cache;
+        // the read connections drop theirs after every commit. Never inside an open
+        // batch, which holds writes not committed yet.
+        if let Ok(mut writer) = self.writer.try_lock()
+            && writer.open.is_none()
+        {
+            let tx = writer.conn.transaction().map_err(backend)?;
+            return f(&tx);
+        }
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let mut reader = (0..n)
+            .find_map(|i| self.readers[(start + i) % n].try_lock().ok())
+            .unwrap_or_else(|| lock(&self.readers[start % n]));
+        let tx = reader.transaction().map_err(backend)?;
         f(&tx)
     }
+}
+
+/// `Connection::query_row` through the connection's statement cache: the
+/// server runs the same few statements over and over.
+fn query_row_cached<T, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
+/// `Connection::execute` through the connection's statement cache.
+fn execute_cached<P: Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
 }
 
 // ---------------------------------------------------------------- value mapping
@@ -236,6 +463,13 @@ pub(super) fn parse<T: std::str::FromStr>(s: &str) -> Result<T, StorageError> {
 
 pub(super) fn hash_hex(h: &ChangeHash) -> String {
     hex::encode(h.0)
+}
+
+pub(super) fn parse_hash(s: &str) -> Result<ChangeHash, StorageError> {
+    hex::decode(s)
+        .ok()
+        .and_then(|bytes| ChangeHash::try_from(bytes.as_slice()).ok())
+        .ok_or_else(|| StorageError::Corrupt(format!("change hash `{s}`")))
 }
 
 pub(super) fn seq_u64(seq: i64) -> Result<u64, StorageError> {
@@ -299,7 +533,7 @@ fn device_record(
 const DEVICE_COLUMNS: &str = "id, person, name, public_key, enrolled_at, revoked_at";
 
 fn audit(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     at: UnixSeconds,
     event: AuditEvent,
     key: &DocKey,
@@ -307,7 +541,8 @@ fn audit(
     device: Option<DeviceId>,
     person: Option<PersonId>,
 ) -> Result<(), StorageError> {
-    tx.execute(
+    execute_cached(
+        tx,
         "INSERT INTO audit_log (at, event, doc_key, child, change_hash, actor, device, person)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -327,7 +562,7 @@ fn audit(
 
 /// Insert changes that are not stored yet; returns the ones that were new.
 fn insert_changes<'c>(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     key: &DocKey,
     changes: &'c [NewChange],
     device: Option<DeviceId>,
@@ -362,7 +597,7 @@ fn insert_changes<'c>(
 }
 
 fn create_documents(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     child: ChildId,
     documents: &[NewDocument],
     at: UnixSeconds,
@@ -374,13 +609,13 @@ fn create_documents(
                 doc.key
             )));
         }
-        let n = tx
-            .execute(
-                "INSERT INTO documents (doc_key, child, created_at) VALUES (?1, ?2, ?3)
+        let n = execute_cached(
+            tx,
+            "INSERT INTO documents (doc_key, child, created_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (doc_key) DO NOTHING",
-                params![doc.key.to_string(), child.to_string(), at],
-            )
-            .map_err(backend)?;
+            params![doc.key.to_string(), child.to_string(), at],
+        )
+        .map_err(backend)?;
         if n == 1 {
             insert_changes(tx, &doc.key, &doc.changes, None, None, at)?;
             audit(
@@ -401,19 +636,19 @@ impl Storage for SqliteStorage {
     fn add_person(&self, person: &PersonRecord) -> Result<(), StorageError> {
         self.write(|tx| {
             let (kind, child) = kind_str(&person.kind);
-            let n = tx
-                .execute(
-                    "INSERT INTO people (id, name, kind, agency, child) VALUES (?1, ?2, ?3, ?4, ?5)
+            let n = execute_cached(
+                tx,
+                "INSERT INTO people (id, name, kind, agency, child) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (id) DO NOTHING",
-                    params![
-                        person.id.to_string(),
-                        person.name,
-                        kind,
-                        person.agency.map(|a| a.as_str()),
-                        child.map(|c| c.to_string())
-                    ],
-                )
-                .map_err(backend)?;
+                params![
+                    person.id.to_string(),
+                    person.name,
+                    kind,
+                    person.agency.map(|a| a.as_str()),
+                    child.map(|c| c.to_string())
+                ],
+            )
+            .map_err(backend)?;
             if n == 0 {
                 return Err(StorageError::AlreadyExists {
                     what: format!("person {}", person.id),
@@ -425,7 +660,8 @@ impl Storage for SqliteStorage {
 
     fn person(&self, id: PersonId) -> Result<Option<PersonRecord>, StorageError> {
         self.read(|tx| {
-            tx.query_row(
+            query_row_cached(
+                tx,
                 "SELECT id, name, kind, agency, child FROM people WHERE id = ?1",
                 params![id.to_string()],
                 person_from_row,
@@ -454,12 +690,12 @@ impl Storage for SqliteStorage {
         at: UnixSeconds,
     ) -> Result<(), StorageError> {
         self.write(|tx| {
-            let n = tx
-                .execute(
-                    "INSERT INTO children (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-                    params![child.id.to_string(), child.name],
-                )
-                .map_err(backend)?;
+            let n = execute_cached(
+                tx,
+                "INSERT INTO children (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                params![child.id.to_string(), child.name],
+            )
+            .map_err(backend)?;
             if n == 0 {
                 return Err(StorageError::AlreadyExists {
                     what: format!("child {}", child.id),
@@ -471,7 +707,8 @@ impl Storage for SqliteStorage {
 
     fn child(&self, id: ChildId) -> Result<Option<ChildRecord>, StorageError> {
         self.read(|tx| {
-            tx.query_row(
+            query_row_cached(
+                tx,
                 "SELECT id, name FROM children WHERE id = ?1",
                 params![id.to_string()],
                 |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
@@ -519,7 +756,7 @@ impl Storage for SqliteStorage {
     ) -> Result<(), StorageError> {
         self.write(|tx| {
             let exists = |table: &str, id: String| -> Result<bool, StorageError> {
-                tx.query_row(&format!("SELECT 1 FROM {table} WHERE id = ?1"), params![id], |_| Ok(()))
+                query_row_cached(tx, &format!("SELECT 1 FROM {table} WHERE id = ?1"), params![id], |_| Ok(()))
                     .optional()
                     .map(|o| o.is_some())
                     .map_err(backend)
@@ -530,7 +767,7 @@ impl Storage for SqliteStorage {
             if !exists("people", person.to_string())? {
                 return Err(StorageError::NotFound { what: format!("person {person}") });
             }
-            tx.execute(
+            execute_cached(tx,
                 "INSERT INTO team_members (child, person, agency, role) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (child, person) DO UPDATE SET agency = excluded.agency, role = excluded.role",
                 params![child.to_string(), person.to_string(), member.agency.as_str(), member.role.as_str()],
@@ -542,20 +779,19 @@ impl Storage for SqliteStorage {
 
     fn remove_team_member(&self, child: ChildId, person: PersonId) -> Result<bool, StorageError> {
         self.write(|tx| {
-            let n = tx
-                .execute(
-                    "DELETE FROM team_members WHERE child = ?1 AND person = ?2",
-                    params![child.to_string(), person.to_string()],
-                )
-                .map_err(backend)?;
+            let n = execute_cached(
+                tx,
+                "DELETE FROM team_members WHERE child = ?1 AND person = ?2",
+                params![child.to_string(), person.to_string()],
+            )
+            .map_err(backend)?;
             Ok(n > 0)
         })
     }
 
     fn team(&self, child: ChildId) -> Result<ChildTeam, StorageError> {
         self.read(|tx| {
-            let known = tx
-                .query_row("SELECT 1 FROM children WHERE id = ?1", params![child.to_string()], |_| Ok(()))
+            let known = query_row_cached(tx, "SELECT 1 FROM children WHERE id = ?1", params![child.to_string()], |_| Ok(()))
                 .optional()
                 .map_err(backend)?;
             if known.is_none() {
@@ -574,8 +810,7 @@ impl Storage for SqliteStorage {
                 let (person, agency, role) = row.map_err(backend)?;
                 members.insert(parse(&person)?, TeamMember { agency: parse(&agency)?, role: parse_role(&role)? });
             }
-            let young_person = tx
-                .query_row(
+            let young_person = query_row_cached(tx,
                     "SELECT id FROM people WHERE kind = 'young-person' AND child = ?1 ORDER BY id LIMIT 1",
                     params![child.to_string()],
                     |row| row.get::<_, String>(0),
@@ -616,15 +851,14 @@ impl Storage for SqliteStorage {
     ) -> Result<(), StorageError> {
         self.write(|tx| {
             for p in [supervisor, supervisee] {
-                let known = tx
-                    .query_row("SELECT 1 FROM people WHERE id = ?1", params![p.to_string()], |_| Ok(()))
+                let known = query_row_cached(tx, "SELECT 1 FROM people WHERE id = ?1", params![p.to_string()], |_| Ok(()))
                     .optional()
                     .map_err(backend)?;
                 if known.is_none() {
                     return Err(StorageError::NotFound { what: format!("person {p}") });
                 }
             }
-            tx.execute(
+            execute_cached(tx,
                 "INSERT INTO supervisors (supervisor, supervisee) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![supervisor.to_string(), supervisee.to_string()],
             )
@@ -654,7 +888,8 @@ impl Storage for SqliteStorage {
         expires_at: UnixSeconds,
     ) -> Result<(), StorageError> {
         self.write(|tx| {
-            tx.execute(
+            execute_cached(
+                tx,
                 "INSERT INTO enrol_codes (code_hash, person, expires_at) VALUES (?1, ?2, ?3)",
                 params![code_hash, person.to_string(), expires_at],
             )
@@ -679,8 +914,7 @@ impl Storage for SqliteStorage {
         device: &NewDevice,
     ) -> Result<Option<DeviceRecord>, StorageError> {
         self.write(|tx| {
-            let person: Option<String> = tx
-                .query_row(
+            let person: Option<String> = query_row_cached(tx,
                     "UPDATE enrol_codes SET used_at = ?2
                      WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
                      RETURNING person",
@@ -690,8 +924,7 @@ impl Storage for SqliteStorage {
                 .optional()
                 .map_err(backend)?;
             let Some(person) = person else { return Ok(None) };
-            let n = tx
-                .execute(
+            let n = execute_cached(tx,
                     "INSERT INTO devices (id, person, name, public_key, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (id) DO NOTHING",
                     params![device.id.to_string(), person, device.name, device.public_key, now],
@@ -713,7 +946,8 @@ impl Storage for SqliteStorage {
 
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StorageError> {
         self.read(|tx| {
-            tx.query_row(
+            query_row_cached(
+                tx,
                 &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
                 params![id.to_string()],
                 device_from_row,
@@ -739,12 +973,12 @@ impl Storage for SqliteStorage {
 
     fn revoke_device(&self, id: DeviceId, at: UnixSeconds) -> Result<bool, StorageError> {
         self.write(|tx| {
-            let n = tx
-                .execute(
-                    "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
-                    params![id.to_string(), at],
-                )
-                .map_err(backend)?;
+            let n = execute_cached(
+                tx,
+                "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                params![id.to_string(), at],
+            )
+            .map_err(backend)?;
             Ok(n > 0)
         })
     }
@@ -757,22 +991,23 @@ impl Storage for SqliteStorage {
         now: UnixSeconds,
     ) -> Result<bool, StorageError> {
         self.write(|tx| {
-            tx.execute("DELETE FROM nonces WHERE expires_at < ?1", params![now])
+            execute_cached(tx, "DELETE FROM nonces WHERE expires_at < ?1", params![now])
                 .map_err(backend)?;
-            let n = tx
-                .execute(
-                    "INSERT INTO nonces (device, nonce, expires_at) VALUES (?1, ?2, ?3)
+            let n = execute_cached(
+                tx,
+                "INSERT INTO nonces (device, nonce, expires_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (device, nonce) DO NOTHING",
-                    params![device.to_string(), nonce, expires_at],
-                )
-                .map_err(backend)?;
+                params![device.to_string(), nonce, expires_at],
+            )
+            .map_err(backend)?;
             Ok(n == 1)
         })
     }
 
     fn document_exists(&self, key: &DocKey) -> Result<bool, StorageError> {
         self.read(|tx| {
-            tx.query_row(
+            query_row_cached(
+                tx,
                 "SELECT 1 FROM documents WHERE doc_key = ?1",
                 params![key.to_string()],
                 |_| Ok(()),
@@ -799,18 +1034,23 @@ impl Storage for SqliteStorage {
         self.read(|tx| {
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT seq, bytes FROM changes WHERE doc_key = ?1 AND seq > ?2 ORDER BY seq",
+                    "SELECT seq, hash, bytes FROM changes WHERE doc_key = ?1 AND seq > ?2 ORDER BY seq",
                 )
                 .map_err(backend)?;
             let rows = stmt
                 .query_map(params![key.to_string(), seq_i64(after)], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, Vec<u8>>(2)?,
+                    ))
                 })
                 .map_err(backend)?;
             rows.map(|r| {
-                let (seq, bytes) = r.map_err(backend)?;
+                let (seq, hash, bytes) = r.map_err(backend)?;
                 Ok(StoredChange {
                     seq: seq_u64(seq)?,
+                    hash: parse_hash(&hash)?,
                     bytes,
                 })
             })
@@ -820,8 +1060,8 @@ impl Storage for SqliteStorage {
 
     fn changed_since(&self, cursor: u64, device: DeviceId) -> Result<ChangedSince, StorageError> {
         self.read(|tx| {
-            let high_water: i64 = tx
-                .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| {
+            let high_water: i64 =
+                query_row_cached(tx, "SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| {
                     row.get(0)
                 })
                 .map_err(backend)?;
@@ -853,7 +1093,8 @@ impl Storage for SqliteStorage {
 
     fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError> {
         self.read(|tx| {
-            tx.query_row(
+            query_row_cached(
+                tx,
                 "SELECT state FROM sync_states WHERE device = ?1 AND doc_key = ?2",
                 params![device.to_string(), key.to_string()],
                 |row| row.get(0),
@@ -866,8 +1107,7 @@ impl Storage for SqliteStorage {
     fn commit_sync_round(&self, round: &SyncRound) -> Result<(), StorageError> {
         self.write(|tx| {
             let key = round.key.to_string();
-            let known = tx
-                .query_row("SELECT 1 FROM documents WHERE doc_key = ?1", params![key], |_| Ok(()))
+            let known = query_row_cached(tx, "SELECT 1 FROM documents WHERE doc_key = ?1", params![key], |_| Ok(()))
                 .optional()
                 .map_err(backend)?;
             if known.is_none() {
@@ -889,13 +1129,13 @@ impl Storage for SqliteStorage {
             if round.sent_content {
                 audit(tx, round.at, AuditEvent::DocumentSent, &round.key, None, Some(round.device), Some(round.person))?;
             }
-            tx.execute(
+            execute_cached(tx,
                 "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (device, doc_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 params![round.device.to_string(), key, round.sync_state, round.at],
             )
             .map_err(backend)?;
-            tx.execute(
+            execute_cached(tx,
                 "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (device, doc_key) DO NOTHING",
                 params![round.device.to_string(), key, round.at],
@@ -927,12 +1167,14 @@ impl Storage for SqliteStorage {
         self.write(|tx| {
             for key in keys {
                 let params = params![device.to_string(), key.to_string()];
-                tx.execute(
+                execute_cached(
+                    tx,
                     "DELETE FROM device_documents WHERE device = ?1 AND doc_key = ?2",
                     params,
                 )
                 .map_err(backend)?;
-                tx.execute(
+                execute_cached(
+                    tx,
                     "DELETE FROM sync_states WHERE device = ?1 AND doc_key = ?2",
                     params,
                 )
@@ -953,21 +1195,21 @@ impl Storage for SqliteStorage {
         self.write(|tx| {
             let mut fresh = 0;
             for c in changes {
-                let n = tx
-                    .execute(
-                        "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at)
+                let n = execute_cached(
+                    tx,
+                    "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                          ON CONFLICT (device, doc_key, hash) DO NOTHING",
-                        params![
-                            device.to_string(),
-                            person.to_string(),
-                            key.to_string(),
-                            hash_hex(&c.hash),
-                            c.bytes,
-                            at
-                        ],
-                    )
-                    .map_err(backend)?;
+                    params![
+                        device.to_string(),
+                        person.to_string(),
+                        key.to_string(),
+                        hash_hex(&c.hash),
+                        c.bytes,
+                        at
+                    ],
+                )
+                .map_err(backend)?;
                 if n == 1 {
                     fresh += 1;
                     audit(

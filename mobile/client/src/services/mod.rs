@@ -320,15 +320,16 @@ impl Client {
         key: DocKey,
         f: impl FnOnce(&mut Automerge) -> R,
     ) -> Result<(R, usize), ServiceError> {
-        let current = self
+        // One copy, so the held document is untouched if `f` or the save
+        // fails; the changes it added are those not below the old heads.
+        let mut copy = self
             .docs
             .get(&self.store, &key)?
             .cloned()
             .unwrap_or_default();
-        let mut copy = current.clone();
+        let heads = copy.get_heads();
         let out = f(&mut copy);
-        let mut added = copy.get_changes(&current.get_heads());
-        added.retain(|c| current.get_change_by_hash(&c.hash()).is_none());
+        let mut added = copy.get_changes(&heads);
         if added.is_empty() {
             return Ok((out, 0));
         }
