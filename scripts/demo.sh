@@ -3,7 +3,7 @@
 # the app, enrolled with it, in a desktop window. Installs what it needs first.
 #
 # Three demo devices are enrolled: Morag Fraser (social worker, the default),
-# Fiona Campbell (team manager) and Kai Robertson (young person). Choose whose
+# Fiona MacLeod (team manager) and Kai Robertson (young person). Choose whose
 # app opens with BOTHY_DEMO_AS=morag|fiona|kai. Without a display (no
 # $DISPLAY or $WAYLAND_DISPLAY) the same app is served to your browser
 # instead, on http://127.0.0.1:8471/. Closing the window (or Ctrl-C) stops
