@@ -88,11 +88,13 @@ fn ChildPage(child: ChildOverview) -> Element {
                                     p { class: "meta", "Progress: {action.progress}" }
                                 }
                                 if child.can_edit_plan {
-                                    Link {
-                                        class: "button small",
-                                        to: Route::EditAction { child: id, action: action.id },
-                                        aria_label: "Update: {action.what}",
-                                        "Update"
+                                    p {
+                                        Link {
+                                            class: "button small",
+                                            to: Route::EditAction { child: id, action: action.id },
+                                            aria_label: "Update: {action.what}",
+                                            "Update"
+                                        }
                                     }
                                 }
                             }
