@@ -358,8 +358,14 @@ fn the_supervisor_sees_changes_field_by_field_and_countersigns() {
         assert!(html.contains(col), "{col}");
     }
     assert!(html.contains("Kai at home, school bag packed"));
-    assert!(html.contains("<td>Morag Fraser</td>"));
-    assert!(html.contains("<td>Social work</td>"));
+    assert!(
+        html.contains("<td data-label=\"Who\">Morag Fraser</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td data-label=\"Agency\">Social work</td>"),
+        "{html}"
+    );
     // The overdue list names every child whose visit is overdue or review due.
     let overdue = core.with_client(|c| c.overdue()).unwrap().unwrap();
     assert!(!overdue.is_empty());

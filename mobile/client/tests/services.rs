@@ -361,7 +361,7 @@ fn the_supervisor_sees_each_change_field_by_field_then_countersigns() {
         .unwrap_or_else(|| panic!("{changes:#?}"));
     assert_eq!(
         (status.before.as_str(), status.after.as_str()),
-        ("NotStarted", "Done")
+        ("Not started", "Done")
     );
     assert_eq!(status.who, "Morag Fraser");
     assert_eq!(status.agency, Some(bothy_shared::ids::Agency::SocialWork));

@@ -58,7 +58,7 @@ fn ChildReview(entry: CaseloadEntry) -> Element {
                 Ok(changes) if changes.is_empty() => rsx! { p { "No changes since your last review." } },
                 Ok(changes) => rsx! {
                     div { class: "table-scroll", tabindex: "0", role: "region", aria_label: "Changes for {entry.name}",
-                        table {
+                        table { class: "changes",
                             thead {
                                 tr {
                                     th { scope: "col", "What changed" }
@@ -73,11 +73,11 @@ fn ChildReview(entry: CaseloadEntry) -> Element {
                                 for c in changes {
                                     tr {
                                         th { scope: "row", "{c.field}" }
-                                        td { "{c.before}" }
-                                        td { "{c.after}" }
-                                        td { "{c.who}" }
-                                        td { {c.agency.map(|a| a.label()).unwrap_or("")} }
-                                        td { "{words::from_seconds(c.when)}" }
+                                        td { "data-label": "Before", "{c.before}" }
+                                        td { "data-label": "After", "{c.after}" }
+                                        td { "data-label": "Who", "{c.who}" }
+                                        td { "data-label": "Agency", {c.agency.map(|a| a.label()).unwrap_or("")} }
+                                        td { "data-label": "When", "{words::from_seconds(c.when)}" }
                                     }
                                 }
                             }

@@ -68,9 +68,10 @@ impl Client {
                 let who = self.dir.name_of(person);
                 let agency = self.dir.agency_of(person);
                 for (path, before, after) in field_changes(&doc, change.deps(), &[change.hash()]) {
-                    if before == after {
+                    if before == after || bookkeeping(&path, &before, &after) {
                         continue;
                     }
+                    let (before, after) = (in_words(&before), in_words(&after));
                     out.push(FieldChange {
                         doc: key,
                         field: describe(&typed, &path),
@@ -240,10 +241,72 @@ fn clip(s: &str) -> String {
     }
 }
 
+/// Fields that only tie records together (ids, the person's id beside
+/// their name): the who and agency columns already say it.
+fn bookkeeping(path: &[String], before: &str, after: &str) -> bool {
+    let is_id = |v: &str| v.is_empty() || v.parse::<ItemId>().is_ok();
+    path.last().is_some_and(|k| k == "id") || (is_id(before) && is_id(after))
+}
+
+/// A stored value as a person reads it: `InProgress` is "In progress",
+/// `social-work` is "Social work".
+fn in_words(value: &str) -> String {
+    if let Ok(agency) = value.parse::<Agency>() {
+        return agency.label().to_owned();
+    }
+    let camel = value.len() > 1
+        && value.chars().all(|c| c.is_ascii_alphabetic())
+        && value.starts_with(|c: char| c.is_ascii_uppercase())
+        && value.chars().skip(1).any(|c| c.is_ascii_uppercase());
+    if !camel {
+        return value.to_owned();
+    }
+    let mut out = String::new();
+    for (i, c) in value.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            out.push(' ');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A field's name as a person reads it.
+fn field_word(key: &str) -> String {
+    match key {
+        "at" => "time".to_owned(),
+        "child_said" => "what the child said".to_owned(),
+        "present" => "who was present".to_owned(),
+        "kind" => "kind of visit".to_owned(),
+        "sharing" => "shared with".to_owned(),
+        "addenda" => "addendum".to_owned(),
+        "practitioner_name" => "recorded by".to_owned(),
+        "own_words" => "in their own words".to_owned(),
+        "scale" => "scaling answer".to_owned(),
+        "good_things" => "house of good things".to_owned(),
+        "worries" => "house of worries".to_owned(),
+        "dreams" => "house of dreams".to_owned(),
+        "consent_to_share" => "consent to share".to_owned(),
+        other => other.replace('_', " "),
+    }
+}
+
 /// A path in words, naming the item it belongs to.
 fn describe(doc: &AnyDoc, path: &[String]) -> String {
     let id = |i: usize| path.get(i).and_then(|s| s.parse::<ItemId>().ok());
-    let rest = |from: usize| path.get(from..).map(|p| p.join(" › ")).unwrap_or_default();
+    let rest = |from: usize| {
+        path.get(from..)
+            .map(|p| {
+                p.iter()
+                    .filter(|s| s.parse::<ItemId>().is_err())
+                    .map(|s| field_word(s))
+                    .collect::<Vec<_>>()
+                    .join(" › ")
+            })
+            .unwrap_or_default()
+    };
     let head = match (doc, path.first().map(String::as_str)) {
         (AnyDoc::Plan(p), Some("needs")) => {
             let need = id(1).and_then(|i| p.needs.get(&i));
@@ -303,5 +366,41 @@ fn describe(doc: &AnyDoc, path: &[String]) -> String {
         head
     } else {
         format!("{head} › {tail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_read_as_words() {
+        assert_eq!(in_words("NotStarted"), "Not started");
+        assert_eq!(in_words("InProgress"), "In progress");
+        assert_eq!(in_words("Done"), "Done");
+        assert_eq!(in_words("social-work"), Agency::SocialWork.label());
+        assert_eq!(in_words("Kai said HELLO"), "Kai said HELLO");
+        assert_eq!(field_word("child_said"), "what the child said");
+        assert_eq!(field_word("next_steps"), "next steps");
+    }
+
+    #[test]
+    fn ids_are_bookkeeping_and_words_are_not() {
+        let id = ItemId::random().to_string();
+        assert!(bookkeeping(
+            &["visits".into(), id.clone(), "id".into()],
+            "",
+            &id
+        ));
+        assert!(bookkeeping(
+            &["visits".into(), "x".into(), "practitioner".into()],
+            "",
+            &id
+        ));
+        assert!(!bookkeeping(
+            &["visits".into(), "x".into(), "observations".into()],
+            "",
+            "Kai was well"
+        ));
     }
 }
