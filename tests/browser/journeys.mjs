@@ -127,6 +127,12 @@ async function practitioner(browser) {
   await page.getByRole("heading", { level: 1, name: "Kai Robertson" }).waitFor();
   await page.getByText("First appointment booked for Tuesday").waitFor();
 
+  // The form for a new action (looked at, then left).
+  await page.getByRole("link", { name: /^Add an action for: / }).first().click();
+  await screen(page, "practitioner-add-action", "Add an action");
+  await page.getByRole("link", { name: "Cancel" }).click();
+  await page.getByRole("heading", { level: 1, name: "Kai Robertson" }).waitFor();
+
   // The server goes away: record a visit with no signal.
   await control("stop-server");
   await page.getByRole("link", { name: "Record a visit" }).first().click();
@@ -177,6 +183,14 @@ async function practitioner(browser) {
   await page.getByRole("button", { name: "Sync now" }).click();
   await page.locator("#sync-outcome", { hasText: "Synced" }).waitFor();
   await page.locator("#unsynced-count", { hasText: "everything is synced" }).waitFor();
+
+  // An address that is not a screen.
+  await page.goto(`${MORAG}/no/such/screen`);
+  await screen(page, "not-found", "Page not found");
+  await page.getByRole("link", { name: "Go to the start" }).click();
+  await page.getByRole("heading", { level: 1, name: "Bothy" }).waitFor();
+  await page.getByRole("link", { name: "Continue" }).click();
+  await page.getByRole("heading", { level: 1, name: "Caseload" }).waitFor();
 
   // Lock: the passcode is asked again.
   await page.getByRole("button", { name: "Lock" }).click();
