@@ -1,8 +1,11 @@
 //! Request signing: the exact bytes a device signs and the server verifies.
 //!
-//! Every request after enrolment carries four headers ([`HEADER_DEVICE`],
-//! [`HEADER_TIMESTAMP`], [`HEADER_NONCE`], [`HEADER_SIGNATURE`]). The signature
-//! is Ed25519 (the device's key, generated on the device and enrolled once)
+//! Every request after enrolment carries one header, [`HEADER_AUTH`]
+//! (`<device>.<timestamp>.<nonce>.<signature>`, [`SignedHeaders::compact`]),
+//! or, as older devices send, the same four values in four headers
+//! ([`HEADER_DEVICE`], [`HEADER_TIMESTAMP`], [`HEADER_NONCE`],
+//! [`HEADER_SIGNATURE`]). The two forms differ only in how the values are
+//! written: the signed bytes are the same either way. The signature is Ed25519 (the device's key, generated on the device and enrolled once)
 //! over the canonical request built by [`canonical_request`]:
 //!
 //! ```text
@@ -34,12 +37,16 @@
 use std::fmt;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD as BASE64URL};
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 
 use crate::ids::DeviceId;
 
+/// All four values in one header: `<device>.<timestamp>.<nonce>.<signature>`,
+/// the device id's 16 bytes, the nonce and the signature in unpadded
+/// base64url, the timestamp as in [`HEADER_TIMESTAMP`].
+pub const HEADER_AUTH: &str = "x-bothy-auth";
 /// The enrolled device making the request (hyphenated UUID).
 pub const HEADER_DEVICE: &str = "x-bothy-device";
 /// When the request was signed, unix seconds (decimal, no sign for positive).
@@ -112,8 +119,67 @@ impl SignedHeaders {
         ]
     }
 
-    /// Read the headers with `get` (a header lookup by lowercase name).
+    /// The one-header form: `(HEADER_AUTH, value)`. Fails only if this
+    /// value's nonce or signature is not base64 (never for one made by
+    /// [`RequestSigner`]).
+    pub fn compact(&self) -> Result<(&'static str, String), VerifyError> {
+        let signature = BASE64
+            .decode(&self.signature)
+            .map_err(|_| VerifyError::Malformed(HEADER_SIGNATURE))?;
+        let value = format!(
+            "{}.{}.{}.{}",
+            BASE64URL.encode(self.device.0.as_bytes()),
+            self.timestamp,
+            BASE64URL.encode(self.nonce_bytes()?),
+            BASE64URL.encode(signature),
+        );
+        Ok((HEADER_AUTH, value))
+    }
+
+    /// Read [`HEADER_AUTH`] if present (the other four are then ignored),
+    /// else the four headers.
     pub fn from_lookup<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Self, VerifyError> {
+        match get(HEADER_AUTH) {
+            Some(value) => Self::from_compact(value),
+            None => Self::from_four(get),
+        }
+    }
+
+    /// Parse the one-header form. The nonce and signature are kept in the
+    /// four-header spelling (standard base64), which is what is signed.
+    fn from_compact(value: &str) -> Result<Self, VerifyError> {
+        let malformed = VerifyError::Malformed(HEADER_AUTH);
+        let mut parts = value.split('.');
+        let (Some(device), Some(timestamp), Some(nonce), Some(signature), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(malformed);
+        };
+        let device: [u8; 16] = BASE64URL
+            .decode(device)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| malformed.clone())?;
+        let timestamp = parse_timestamp(timestamp).map_err(|_| malformed.clone())?;
+        let nonce = match BASE64URL.decode(nonce) {
+            Ok(bytes) if bytes.len() == NONCE_LEN => bytes,
+            _ => return Err(malformed),
+        };
+        let signature = BASE64URL.decode(signature).map_err(|_| malformed)?;
+        Ok(SignedHeaders {
+            device: DeviceId(uuid::Uuid::from_bytes(device)),
+            timestamp,
+            nonce: BASE64.encode(nonce),
+            signature: BASE64.encode(signature),
+        })
+    }
+
+    /// Parse the four-header form.
+    fn from_four<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Self, VerifyError> {
         let device = get(HEADER_DEVICE).ok_or(VerifyError::Missing(HEADER_DEVICE))?;
         let timestamp = get(HEADER_TIMESTAMP).ok_or(VerifyError::Missing(HEADER_TIMESTAMP))?;
         let nonce = get(HEADER_NONCE).ok_or(VerifyError::Missing(HEADER_NONCE))?;
@@ -365,6 +431,75 @@ mod tests {
             verify_request(&s.public_key(), &h, "GET", "/", b"", 999 - MAX_SKEW_SECS),
             Err(VerifyError::StaleTimestamp)
         );
+    }
+
+    #[test]
+    fn the_one_header_form_carries_the_same_signed_values() {
+        let s = signer();
+        let h = s.sign("POST", "/v1/sync", b"body", 1_700_000_000).unwrap();
+        let (name, value) = h.compact().unwrap();
+        assert_eq!(name, HEADER_AUTH);
+        // 22 + 10 + 22 + 86 characters and three dots.
+        assert_eq!(value.len(), 143);
+        // The documented example.
+        let device: DeviceId = "0c1f2a4e-9e0e-4f0e-8a7b-0d1f2e3a4b5c".parse().unwrap();
+        let pkcs8 = generate_device_key().unwrap();
+        let example = RequestSigner::from_pkcs8(device, &pkcs8)
+            .unwrap()
+            .sign_with_nonce(
+                "POST",
+                "/v1/sync?x=1",
+                b"",
+                1_700_000_000,
+                "AAAAAAAAAAAAAAAAAAAAAA==".to_owned(),
+            );
+        assert!(
+            example
+                .compact()
+                .unwrap()
+                .1
+                .starts_with("DB8qTp4OTw6Kew0fLjpLXA.1700000000.AAAAAAAAAAAAAAAAAAAAAA.")
+        );
+        let only = |n: &str| (n == HEADER_AUTH).then_some(value.as_str());
+        let read = SignedHeaders::from_lookup(only).unwrap();
+        assert_eq!(read, h);
+        let pk = s.public_key();
+        assert_eq!(
+            verify_request(&pk, &read, "POST", "/v1/sync", b"body", 1_700_000_000),
+            Ok(())
+        );
+        assert_eq!(
+            verify_request(&pk, &read, "POST", "/v1/sync", b"bodY", 1_700_000_000),
+            Err(VerifyError::BadSignature)
+        );
+        // The same nonce in either form is the same nonce (replays are caught).
+        assert_eq!(read.nonce_bytes().unwrap(), h.nonce_bytes().unwrap());
+        // A changed timestamp is a different signed request.
+        let moved = value.replacen(".1700000000.", ".1700000001.", 1);
+        let moved =
+            SignedHeaders::from_lookup(|n| (n == HEADER_AUTH).then_some(moved.as_str())).unwrap();
+        assert_eq!(
+            verify_request(&pk, &moved, "POST", "/v1/sync", b"body", 1_700_000_000),
+            Err(VerifyError::BadSignature)
+        );
+        for bad in [
+            String::new(),
+            "a.b.c".to_owned(),
+            format!("{value}.extra"),
+            value.replacen(".1700000000.", ".+1700000000.", 1),
+            value.replacen('.', "A.", 1),
+            {
+                let mut parts: Vec<&str> = value.split('.').collect();
+                parts[2] = "AAAA";
+                parts.join(".")
+            },
+        ] {
+            assert_eq!(
+                SignedHeaders::from_lookup(|n| (n == HEADER_AUTH).then_some(bad.as_str())),
+                Err(VerifyError::Malformed(HEADER_AUTH)),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -235,7 +235,7 @@ pub struct ChangedRequest {
     pub cursor: Option<String>,
     /// Documents from an earlier response's `gone` that the device has now
     /// deleted, so the server stops listing them.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<DocKey>,
 }
 
@@ -257,10 +257,16 @@ pub struct ChangedResponse {
 
 // ---------------------------------------------------------------- sync
 
-/// `POST /v1/sync`: one Automerge sync message per document.
+/// `POST /v1/sync`: one Automerge sync message per document, and
+/// optionally the `/v1/changed` question, so a push is one round trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncRequest {
     pub docs: Vec<DocMessage>,
+    /// Ask what `/v1/changed` would answer for this cursor (and acknowledge
+    /// `dropped`); the answer comes back in [`SyncResponse::changed`].
+    /// Servers that predate it ignore it and answer without `changed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<ChangedRequest>,
 }
 
 /// A sync message for one document.
@@ -278,6 +284,11 @@ pub struct DocMessage {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncResponse {
     pub docs: Vec<DocReply>,
+    /// Present exactly when the request asked [`SyncRequest::changed`]: the
+    /// same answer `/v1/changed` gives, computed before the request's
+    /// messages were applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<ChangedResponse>,
 }
 
 /// The server's answer for one document.
@@ -482,6 +493,7 @@ mod tests {
                 key,
                 message: vec![1, 2, 3],
             }],
+            changed: None,
         };
         let bytes = to_cbor(&req).unwrap();
         // major type 2 (byte string) of length 3: 0x43 followed by 1 2 3
@@ -512,7 +524,10 @@ mod tests {
                 detail: None,
             },
         ] {
-            let resp = SyncResponse { docs: vec![reply] };
+            let resp = SyncResponse {
+                docs: vec![reply],
+                changed: None,
+            };
             assert_eq!(
                 from_cbor::<SyncResponse>(&to_cbor(&resp).unwrap()).unwrap(),
                 resp
@@ -528,6 +543,51 @@ mod tests {
             from_cbor::<OfferRequest>(&to_cbor(&offer).unwrap()).unwrap(),
             offer
         );
+    }
+
+    #[test]
+    fn the_changed_question_rides_along_and_old_bodies_still_read() {
+        let key = DocKey::Plan(ChildId::random());
+        let req = SyncRequest {
+            docs: vec![],
+            changed: Some(ChangedRequest {
+                cursor: Some("c1.7".into()),
+                dropped: vec![key],
+            }),
+        };
+        assert_eq!(
+            from_cbor::<SyncRequest>(&to_cbor(&req).unwrap()).unwrap(),
+            req
+        );
+        let resp = SyncResponse {
+            docs: vec![],
+            changed: Some(ChangedResponse {
+                cursor: "c1.9".into(),
+                changed: vec![key],
+                new: vec![],
+                gone: vec![],
+            }),
+        };
+        assert_eq!(
+            from_cbor::<SyncResponse>(&to_cbor(&resp).unwrap()).unwrap(),
+            resp
+        );
+        // Without the question the body is what it always was.
+        let plain = SyncRequest::default();
+        let bytes = to_cbor(&plain).unwrap();
+        assert!(!contains(&bytes, b"changed"));
+        assert_eq!(from_cbor::<SyncRequest>(&bytes).unwrap(), plain);
+        // An empty `dropped` is left out, and reads back as empty.
+        let bytes = to_cbor(&ChangedRequest::default()).unwrap();
+        assert!(!contains(&bytes, b"dropped"));
+        assert_eq!(
+            from_cbor::<ChangedRequest>(&bytes).unwrap(),
+            ChangedRequest::default()
+        );
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! The sync engine: `/v1/changed` and `/v1/sync` without the HTTP.
+//! The sync engine: `/v1/changed` and `/v1/sync` without the HTTP. A
+//! `/v1/sync` request may also ask the `/v1/changed` question
+//! ([`sync_batch`]), so a device pushes its work in one round trip.
 //!
 //! For each document in a batch the server:
 //! 1. answers `unavailable` unless the policy lets the device's user read it
@@ -196,7 +198,15 @@ pub fn changed(
 
 // ---------------------------------------------------------------- /v1/sync
 
-/// Answer `/v1/sync`: one reply per message, in order.
+/// Answer `/v1/sync`: one reply per message, in order, and, when the
+/// request asks it, the `/v1/changed` answer.
+///
+/// That answer is computed first, before any message is applied: its cursor
+/// then stands for a moment before this request's own changes, which never
+/// make a document `changed` for the device that made them, and every
+/// change by others after that moment is after the cursor, so the device
+/// hears of it next time. A retried request asks the same question again
+/// and gets the same (or a later) answer.
 pub fn sync_batch(
     storage: &dyn Storage,
     cache: &DocCache,
@@ -204,6 +214,10 @@ pub fn sync_batch(
     request: SyncRequest,
     now: UnixSeconds,
 ) -> Result<SyncResponse, SyncError> {
+    let changed = match &request.changed {
+        Some(question) => Some(self::changed(storage, p, question)?),
+        None => None,
+    };
     let mut teams: BTreeMap<ChildId, Option<ChildTeam>> = BTreeMap::new();
     let mut docs = Vec::with_capacity(request.docs.len());
     for DocMessage { key, message } in request.docs {
@@ -229,7 +243,7 @@ pub fn sync_batch(
         };
         docs.push(reply);
     }
-    Ok(SyncResponse { docs })
+    Ok(SyncResponse { docs, changed })
 }
 
 fn reply(key: DocKey, status: DocStatus) -> DocReply {

@@ -220,6 +220,7 @@ async fn instances_on_one_database_converge_and_survive_a_kill() {
                 key: record,
                 message: message.encode(),
             }],
+            changed: None,
         })
         .await
         .unwrap();

@@ -427,6 +427,7 @@ async fn malformed_cbor_and_garbage_sync_messages_are_4xx(backend: Backend) {
                 message: m.clone(),
             })
             .collect(),
+        changed: None,
     };
     let body = wire::to_cbor(&req).unwrap();
     let headers = device

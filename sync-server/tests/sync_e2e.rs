@@ -36,6 +36,7 @@ on_both_backends!(
     accepted_changes_and_documents_sent_are_audited,
     a_device_signs_with_the_key_it_enrolled,
     a_change_accepted_by_one_instance_reaches_devices_on_another,
+    the_changed_question_rides_on_sync_and_is_answered_before_its_messages,
 );
 
 fn server_doc(server: &TestServer, key: DocKey) -> automerge::Automerge {
@@ -132,6 +133,7 @@ async fn an_agency_record_never_reaches_a_device_of_another_agency(backend: Back
                     key: restricted,
                     message: message.encode(),
                 }],
+                changed: None,
             })
             .await
             .unwrap();
@@ -312,7 +314,13 @@ async fn malformed_input_gets_4xx_and_the_server_keeps_serving_everyone(backend:
         key: record,
         message: b"\x43garbage".to_vec(),
     });
-    let resp = attacker.sync_request(&SyncRequest { docs }).await.unwrap();
+    let resp = attacker
+        .sync_request(&SyncRequest {
+            docs,
+            changed: None,
+        })
+        .await
+        .unwrap();
     assert_eq!(resp.docs.len(), 65);
     assert!(resp.docs.iter().all(|d| d.status != DocStatus::Unavailable));
 
@@ -347,6 +355,7 @@ async fn a_dropped_response_loses_nothing_and_stores_nothing_twice(backend: Back
                 key: record,
                 message: message.encode(),
             }],
+            changed: None,
         })
         .await;
     assert_eq!(lost.unwrap().docs[0].status, DocStatus::Ok);
@@ -371,6 +380,141 @@ async fn a_dropped_response_loses_nothing_and_stores_nothing_twice(backend: Back
         server_doc(&server, record).get_heads(),
         social.docs.get_mut(&record).unwrap().get_heads()
     );
+}
+
+/// A `SyncRequest` carrying `dev`'s next message for `key` and `question`.
+fn push_with_question(
+    dev: &mut common::TestDevice,
+    key: DocKey,
+    question: Option<ChangedRequest>,
+) -> SyncRequest {
+    let mut state = wire::resume_sync_state(dev.states.get(&key).map(Vec::as_slice));
+    let message = dev
+        .docs
+        .get_mut(&key)
+        .unwrap()
+        .sync()
+        .generate_sync_message(&mut state)
+        .unwrap();
+    SyncRequest {
+        docs: vec![DocMessage {
+            key,
+            message: message.encode(),
+        }],
+        changed: question,
+    }
+}
+
+async fn the_changed_question_rides_on_sync_and_is_answered_before_its_messages(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let p = server.people;
+    let record = DocKey::Record(p.child);
+    let mut social = server.enrol(p.social_worker).await;
+    let mut health = server.enrol(p.health_visitor).await;
+    let mut police = server.enrol(p.police_officer).await;
+    social.sync().await.unwrap();
+    health.sync().await.unwrap();
+    let before = social.changed().await.unwrap().cursor;
+
+    // Someone else's visit, then social's own, pushed with the question.
+    add_visit(&mut health, record, "health's visit");
+    health.sync().await.unwrap();
+    add_visit(&mut social, record, "social's visit");
+    let stored = server.storage.changes_after(&record, 0).unwrap().len();
+    let question = ChangedRequest {
+        cursor: Some(before.clone()),
+        dropped: vec![],
+    };
+    let req = push_with_question(&mut social, record, Some(question));
+    let resp = social.sync_request(&req).await.unwrap();
+    assert_eq!(resp.docs[0].status, DocStatus::Ok);
+    assert_eq!(
+        server.storage.changes_after(&record, 0).unwrap().len(),
+        stored + 1
+    );
+    let answer = resp.changed.expect("the question is answered");
+    assert_eq!(answer.changed, vec![record], "health's visit is reported");
+    assert!(
+        answer.new.is_empty() && answer.gone.is_empty(),
+        "{answer:?}"
+    );
+    // The same question asked alone now gets the same answer: the folded
+    // answer is computed as `/v1/changed` computes it.
+    let (status, body) = social
+        .signed(
+            "POST",
+            wire::PATH_CHANGED,
+            wire::to_cbor(&ChangedRequest {
+                cursor: Some(before),
+                dropped: vec![],
+            })
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let alone: wire::ChangedResponse = wire::from_cbor(&body).unwrap();
+    assert_eq!(alone.changed, answer.changed);
+    // From the new cursor, social's own change does not count.
+    let (status, body) = social
+        .signed(
+            "POST",
+            wire::PATH_CHANGED,
+            wire::to_cbor(&ChangedRequest {
+                cursor: Some(answer.cursor.clone()),
+                dropped: vec![],
+            })
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let since: wire::ChangedResponse = wire::from_cbor(&body).unwrap();
+    assert!(since.changed.is_empty(), "{since:?}");
+
+    // Without the question there is no answer.
+    add_visit(&mut social, record, "another");
+    let req = push_with_question(&mut social, record, None);
+    assert!(social.sync_request(&req).await.unwrap().changed.is_none());
+
+    // A bad cursor refuses the whole request: no message is applied.
+    add_visit(&mut social, record, "never stored");
+    let stored = server.storage.changes_after(&record, 0).unwrap().len();
+    let bad = ChangedRequest {
+        cursor: Some("not-a-cursor".into()),
+        dropped: vec![],
+    };
+    let req = push_with_question(&mut social, record, Some(bad));
+    let (status, err) = social.sync_request(&req).await.unwrap_err();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(err.error, ErrorCode::Malformed);
+    assert_eq!(
+        server.storage.changes_after(&record, 0).unwrap().len(),
+        stored
+    );
+
+    // A device that may not read the child's documents never hears of them,
+    // even when it asks with a message for one of them.
+    let req = SyncRequest {
+        docs: vec![DocMessage {
+            key: record,
+            message: automerge::Automerge::new()
+                .generate_sync_message(&mut automerge::sync::State::new())
+                .unwrap()
+                .encode(),
+        }],
+        changed: Some(ChangedRequest::default()),
+    };
+    let resp = police.sync_request(&req).await.unwrap();
+    assert_eq!(resp.docs[0].status, DocStatus::Unavailable);
+    let answer = resp.changed.unwrap();
+    assert!(!answer.new.is_empty());
+    for key in answer.new.iter().chain(&answer.changed).chain(&answer.gone) {
+        assert_ne!(
+            key.child(),
+            p.child,
+            "{key} must not reach the police officer"
+        );
+    }
+    police.sync().await.unwrap();
 }
 
 async fn changed_lists_new_documents_then_only_others_changes_then_gone_ones(backend: Backend) {

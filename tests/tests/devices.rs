@@ -208,6 +208,9 @@ fn inspect(recorded: &Recorded) -> (BTreeSet<DocKey>, Vec<Automerge>, usize) {
             keys.extend(c.changed.iter().chain(&c.new).chain(&c.gone));
         } else if *path == wire::PATH_SYNC {
             let s: SyncResponse = wire::from_cbor(body).unwrap();
+            if let Some(c) = &s.changed {
+                keys.extend(c.changed.iter().chain(&c.new).chain(&c.gone));
+            }
             for reply in s.docs {
                 keys.insert(reply.key);
                 if let Some(m) = reply.message {
@@ -222,6 +225,98 @@ fn inspect(recorded: &Recorded) -> (BTreeSet<DocKey>, Vec<Automerge>, usize) {
         }
     }
     (keys, scratch.into_values().map(|(d, _)| d).collect(), bytes)
+}
+
+/// A device whose every request (path and status) is written down.
+async fn counted_device(
+    server: &InProcessServer,
+    name: &str,
+    person: bothy_shared::ids::PersonId,
+) -> (Device, Arc<Mutex<Vec<(&'static str, Option<u16>)>>>) {
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let sink = requests.clone();
+    let options = SyncOptions {
+        observer: Some(Arc::new(move |x: &HttpExchange<'_>| {
+            sink.lock().unwrap().push((x.path, x.status));
+        })),
+        ..SyncOptions::default()
+    };
+    let code = server.code_for(person).unwrap();
+    let device = Device::enrol(name, &server.base, &code, options)
+        .await
+        .unwrap();
+    (device, requests)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushing_one_visit_is_one_request_and_what_others_changed_comes_in_the_same_run() {
+    let server = InProcessServer::start_demo().await.unwrap();
+    let (record, plan) = (DocKey::Record(KAI), DocKey::Plan(KAI));
+    let (mut morag, requests) = counted_device(&server, "Morag", MORAG).await;
+    let mut aileen = device(&server, "Aileen", AILEEN).await;
+    morag.sync().await.unwrap();
+    aileen.sync().await.unwrap();
+
+    // One visit, nothing new from anyone else: one /v1/sync, nothing else.
+    let stored = server.change_count(&record).unwrap();
+    let mut draft = VisitDraft::new(KAI);
+    draft.observations = "Kai showed me his new bike.".into();
+    morag.client_mut().save_visit(&draft, true).unwrap();
+    requests.lock().unwrap().clear();
+    let report = morag.sync().await.unwrap();
+    assert_eq!(
+        *requests.lock().unwrap(),
+        vec![(wire::PATH_SYNC, Some(200))],
+        "a one-visit push is one request"
+    );
+    assert_eq!(report.acknowledged, 1);
+    assert_eq!(report.sync_requests, 1);
+    assert_eq!(morag.client().unsynced_changes().unwrap(), 0);
+    assert_eq!(server.change_count(&record).unwrap(), stored + 1);
+
+    // Aileen changes the plan; Morag pushes a visit and, in the same run,
+    // hears of the plan from the answer and fetches it, never asking
+    // /v1/changed.
+    aileen
+        .client_mut()
+        .add_family_view(KAI, "overall", "Gran", "Kai is sleeping better")
+        .unwrap();
+    aileen.sync().await.unwrap();
+    let mut second = VisitDraft::new(KAI);
+    second.observations = "Second visit.".into();
+    morag.client_mut().save_visit(&second, true).unwrap();
+    requests.lock().unwrap().clear();
+    let report = morag.sync().await.unwrap();
+    let seen = requests.lock().unwrap().clone();
+    assert!(
+        seen.iter().all(|r| *r == (wire::PATH_SYNC, Some(200))),
+        "only /v1/sync: {seen:?}"
+    );
+    assert_eq!(report.changed, 1, "the answer named the plan");
+    assert_eq!(report.acknowledged, 1);
+    let held = morag.client_mut().document(&plan).unwrap().unwrap();
+    assert_eq!(
+        held.get_heads(),
+        server.document(&plan).unwrap().get_heads()
+    );
+    assert_eq!(
+        morag
+            .client_mut()
+            .document(&record)
+            .unwrap()
+            .unwrap()
+            .get_heads(),
+        server.document(&record).unwrap().get_heads()
+    );
+
+    // Nothing to push: the run asks /v1/changed alone, as before.
+    requests.lock().unwrap().clear();
+    morag.sync().await.unwrap();
+    assert_eq!(
+        *requests.lock().unwrap(),
+        vec![(wire::PATH_CHANGED, Some(200))]
+    );
+    server.stop().await.unwrap();
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -163,6 +163,13 @@ async fn sync_through_a_proxy_cutting_connections_at_random_bytes_loses_and_dupl
                 .await
                 .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
             assert!(report.refused.is_empty(), "{:?}", report.refused);
+            // Work to push: `/v1/changed` was asked inside `/v1/sync`,
+            // so the cuts hit the folded request.
+            assert_eq!(
+                report.traffic.requests,
+                report.sync_requests + u32::from(report.directory_refreshed),
+                "seed {seed}: no /v1/changed in a push"
+            );
         }
     }
     // Everyone hears everything (still through the proxy).
@@ -486,6 +493,7 @@ async fn hostile_requests_are_refused_and_the_real_server_keeps_serving() {
             key: DocKey::Record(KAI),
             message: vec![0x42, 0x00, 0xff, 0x13, 0x37],
         }],
+        changed: None,
     })
     .unwrap();
     let headers = sign(wire::PATH_SYNC, &bad);

@@ -670,7 +670,12 @@ impl TestDevice {
             }
             report.sync_requests += 1;
             assert!(report.sync_requests < 50, "sync did not converge");
-            let resp = self.try_sync_request(&SyncRequest { docs }).await?;
+            let resp = self
+                .try_sync_request(&SyncRequest {
+                    docs,
+                    changed: None,
+                })
+                .await?;
             for reply in resp.docs {
                 if let Some(bytes) = &reply.message {
                     let message = automerge::sync::Message::decode(bytes).unwrap();

@@ -315,7 +315,7 @@ async fn main() -> Result<()> {
         ms(latencies.last().copied().unwrap_or_default()),
     );
     println!(
-        "per sync: {} bytes up, {} bytes down (request/response bodies); {:.2} round trips ({:.2} /v1/sync + /v1/changed); {} changes merged",
+        "per sync: {} bytes up, {} bytes down (request/response bodies); {:.2} round trips ({:.2} of them /v1/sync, the first carrying the /v1/changed question); {} changes merged",
         up / n,
         down / n,
         round_trips as f64 / n as f64,
@@ -376,7 +376,8 @@ async fn main() -> Result<()> {
         .load(std::sync::atomic::Ordering::Relaxed)
         - wire_before.1;
     println!(
-        "push one visit: change {change_bytes} bytes compressed; {} /v1/sync round trip(s) (+1 /v1/changed); bodies {} up / {} down; on the wire with HTTP headers {wire_up} up / {wire_down} down; goal up < 1.5 x {change_bytes} + 300 = {}",
+        "push one visit: change {change_bytes} bytes compressed; {} round trip(s) in all ({} /v1/sync); bodies {} up / {} down; on the wire with HTTP headers {wire_up} up / {wire_down} down; goal up < 1.5 x {change_bytes} + 300 = {}",
+        push.traffic.requests,
         push.sync_requests,
         push.traffic.bytes_sent,
         push.traffic.bytes_received,

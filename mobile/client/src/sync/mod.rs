@@ -5,11 +5,13 @@
 //!   key make this device known to the server. The key, the server's
 //!   address and the directory go into the encrypted store, in one
 //!   transaction; none of them is ever logged or printed.
-//! - [`SyncEngine::sync`]: one full sync run. `/v1/changed` says which
-//!   documents others changed since the stored cursor; those, documents with
-//!   local changes the server has not acknowledged and documents new to the
-//!   device are exchanged as Automerge sync messages, many per `/v1/sync`
-//!   request, until both sides are quiet. What arrives goes through
+//! - [`SyncEngine::sync`]: one full sync run. Documents with local changes
+//!   the server has not acknowledged, documents others changed since the
+//!   stored cursor and documents new to the device are exchanged as
+//!   Automerge sync messages, many per `/v1/sync` request, until both sides
+//!   are quiet. Which documents others changed is asked inside the first
+//!   `/v1/sync` request when there is work to push (so a push is one round
+//!   trip), or with `/v1/changed` when there is not. What arrives goes through
 //!   [`Client::merge_remote`] (on a copy, inside `robust::contain`); each
 //!   document's sync state is persisted right after the document it
 //!   describes; the cursor only when the run is complete. A connection cut
@@ -77,7 +79,8 @@ pub mod meta {
     pub const DEVICE_KEY: &str = "sync.device-key";
     /// The cursor from the last complete run.
     pub const CURSOR: &str = "sync.cursor";
-    /// Documents deleted after `gone`, to acknowledge in the next `/v1/changed`.
+    /// Documents deleted after `gone`, to acknowledge in the next run's
+    /// `/v1/changed` question.
     pub const DROPPED: &str = "sync.dropped";
     /// Unix seconds of the last complete run.
     pub const LAST_SYNC: &str = "sync.last-sync";
@@ -266,7 +269,7 @@ pub struct SyncReport {
     pub received: usize,
     /// Changes refused in this run (also kept in the store).
     pub refused: Vec<Refusal>,
-    /// `/v1/sync` requests made.
+    /// `/v1/sync` requests made (the first may carry the `/v1/changed` question).
     pub sync_requests: u32,
     /// Every request (with `/v1/changed` and `/v1/directory`), bytes each way, retries.
     pub traffic: Traffic,
@@ -516,6 +519,38 @@ struct Active {
     unacknowledged: bool,
 }
 
+/// The documents of one run.
+#[derive(Default)]
+struct Run {
+    /// Being exchanged.
+    active: BTreeMap<DocKey, Active>,
+    /// Refused, unavailable or gone in this run: not sent again in it.
+    settled: BTreeSet<DocKey>,
+    /// Every document exchanged in this run.
+    seen: BTreeSet<DocKey>,
+}
+
+impl Run {
+    /// Add `key` to the exchange, its state resumed from what was persisted.
+    fn activate<L: LocalReplica>(
+        &mut self,
+        local: &L,
+        key: DocKey,
+        unacknowledged: bool,
+    ) -> Result<(), SyncError> {
+        let state = wire::resume_sync_state(local.sync_state(&key)?.as_deref());
+        self.active.insert(
+            key,
+            Active {
+                state,
+                unacknowledged,
+            },
+        );
+        self.seen.insert(key);
+        Ok(())
+    }
+}
+
 /// Hash bytes of `heads`, concatenated (how refused heads are remembered).
 fn heads_bytes(heads: &[ChangeHash]) -> Vec<u8> {
     heads.iter().flat_map(|h| h.0).collect()
@@ -672,97 +707,48 @@ impl SyncEngine {
         local: &mut L,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
-        // 1. Which documents changed?
-        let cursor = text_meta(local, meta::CURSOR)?;
-        let dropped: Vec<DocKey> = local
-            .meta(meta::DROPPED)?
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        let changed: ChangedResponse = self
-            .transport
-            .post(
-                wire::PATH_CHANGED,
-                &ChangedRequest { cursor, dropped },
-                &mut report.traffic,
-            )
-            .await?;
-        report.changed = changed.changed.len();
-        report.new = changed.new.len();
+        // 1. The question `/v1/changed` answers, asked with the first
+        //    `/v1/sync` request when there is work to push (one round trip),
+        //    or on its own when there is not.
+        let question = ChangedRequest {
+            cursor: text_meta(local, meta::CURSOR)?,
+            dropped: local
+                .meta(meta::DROPPED)?
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default(),
+        };
+        let mut answer: Option<ChangedResponse> = None;
 
-        // 2. Delete what may no longer be read; acknowledge it next time.
-        for key in &changed.gone {
-            local.forget_document(key)?;
-            local.put_meta(&format!("{}{key}", meta::REFUSED_PREFIX), &[])?;
-        }
-        let dropped_json = serde_json::to_vec(&changed.gone).map_err(ServiceError::Directory)?;
-        local.put_meta(meta::DROPPED, &dropped_json)?;
-        report.gone = changed.gone.clone();
-
-        // 3. The directory, when documents came or went, or it is old.
-        let directory_at: i64 = text_meta(local, meta::DIRECTORY_AT)?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let max_age = i64::try_from(self.options.directory_max_age.as_secs()).unwrap_or(i64::MAX);
-        if !changed.new.is_empty()
-            || !changed.gone.is_empty()
-            || now_secs().saturating_sub(directory_at) >= max_age
-        {
-            self.refresh_directory(local, &mut report.traffic).await?;
-            report.directory_refreshed = true;
-        }
-
-        // 4. The documents to exchange.
-        let gone: BTreeSet<DocKey> = changed.gone.iter().copied().collect();
+        // 2. Documents with local changes the server has not acknowledged,
+        //    except those refused before and unchanged since: sending them
+        //    again would only be refused again (unless others changed them,
+        //    which the answer says).
         let unacknowledged: BTreeSet<DocKey> = local
             .docs_with_unacknowledged_changes()?
             .into_iter()
-            .filter(|k| !gone.contains(k))
             .collect();
-        let from_server: BTreeSet<DocKey> = changed
-            .changed
-            .iter()
-            .chain(&changed.new)
-            .copied()
-            .collect();
-        let mut active: BTreeMap<DocKey, Active> = BTreeMap::new();
-        for key in from_server.iter().chain(&unacknowledged) {
-            if active.contains_key(key) || gone.contains(key) {
-                continue;
+        let mut run = Run::default();
+        for key in &unacknowledged {
+            if !self.still_refused(local, key)? {
+                run.activate(local, *key, true)?;
             }
-            let has_local = unacknowledged.contains(key);
-            if has_local && !from_server.contains(key) && self.still_refused(local, key)? {
-                // Refused before and unchanged since: sending it again
-                // would only be refused again.
-                continue;
-            }
-            let state = wire::resume_sync_state(local.sync_state(key)?.as_deref());
-            active.insert(
-                *key,
-                Active {
-                    state,
-                    unacknowledged: has_local,
-                },
-            );
         }
-        report.documents = active.len();
-        let total = active.len();
-        self.publish(|p| {
-            p.phase = SyncPhase::Exchanging;
-            p.docs_total = total;
-            p.documents = active.keys().map(|k| (*k, DocSyncState::Waiting)).collect();
-        });
+        if !run.active.is_empty() {
+            self.publish_active(&run);
+        }
 
-        // 5. Exchange messages until both sides are quiet.
+        // 3. Exchange messages until both sides are quiet and the question
+        //    is answered.
         let empty = Automerge::new();
         let mut rounds = 0;
-        while !active.is_empty() {
+        loop {
             rounds += 1;
             if rounds > self.options.max_rounds {
                 return Err(SyncError::DidNotSettle(self.options.max_rounds));
             }
             let mut batch: Vec<DocMessage> = Vec::new();
             let mut quiet = Vec::new();
-            for (key, doc_state) in active.iter_mut() {
+            for (key, doc_state) in run.active.iter_mut() {
                 let state = &mut doc_state.state;
                 let mut generate = |doc: &Automerge| {
                     robust::contain("generate sync message", || doc.generate_sync_message(state))
@@ -781,14 +767,26 @@ impl SyncEngine {
                 }
             }
             for key in quiet {
-                active.remove(&key);
+                run.active.remove(&key);
                 self.publish(|p| {
                     p.docs_done += 1;
                     p.documents.insert(key, DocSyncState::Synced);
                 });
             }
             if batch.is_empty() {
-                break;
+                if answer.is_some() {
+                    break;
+                }
+                // Nothing to push (or a server that did not answer the
+                // question with `/v1/sync`): ask on its own.
+                let changed: ChangedResponse = self
+                    .transport
+                    .post(wire::PATH_CHANGED, &question, &mut report.traffic)
+                    .await?;
+                self.take_answer(local, &changed, &unacknowledged, &mut run, report)
+                    .await?;
+                answer = Some(changed);
+                continue;
             }
             for chunk in self.batches(batch) {
                 for m in &chunk {
@@ -797,13 +795,13 @@ impl SyncEngine {
                     });
                 }
                 let sent: Vec<DocKey> = chunk.iter().map(|m| m.key).collect();
+                let request = SyncRequest {
+                    docs: chunk,
+                    changed: answer.is_none().then(|| question.clone()),
+                };
                 let resp: SyncResponse = self
                     .transport
-                    .post(
-                        wire::PATH_SYNC,
-                        &SyncRequest { docs: chunk },
-                        &mut report.traffic,
-                    )
+                    .post(wire::PATH_SYNC, &request, &mut report.traffic)
                     .await?;
                 report.sync_requests += 1;
                 if resp.docs.len() != sent.len()
@@ -814,7 +812,12 @@ impl SyncEngine {
                     ));
                 }
                 for reply in resp.docs {
-                    self.apply_reply(local, &mut active, reply, report)?;
+                    self.apply_reply(local, &mut run, reply, report)?;
+                }
+                if let (None, Some(changed)) = (&answer, resp.changed) {
+                    self.take_answer(local, &changed, &unacknowledged, &mut run, report)
+                        .await?;
+                    answer = Some(changed);
                 }
                 let traffic = report.traffic;
                 self.publish(|p| {
@@ -823,9 +826,16 @@ impl SyncEngine {
                 });
             }
         }
+        report.documents = run.seen.len();
 
-        // 6. The run is complete: only now move the cursor.
-        local.put_meta(meta::CURSOR, changed.cursor.as_bytes())?;
+        // 4. The run is complete: only now move the cursor.
+        // The loop only ends once the question is answered.
+        let Some(answer) = answer else {
+            return Err(SyncError::BadResponse(
+                "the run ended without an answer to what changed".to_owned(),
+            ));
+        };
+        local.put_meta(meta::CURSOR, answer.cursor.as_bytes())?;
         let at = now_secs();
         local.put_meta(meta::LAST_SYNC, at.to_string().as_bytes())?;
         let traffic = report.traffic;
@@ -836,6 +846,73 @@ impl SyncEngine {
             p.bytes_received = traffic.bytes_received;
         });
         Ok(())
+    }
+
+    /// Act on the `/v1/changed` answer (on its own or from `/v1/sync`):
+    /// delete what may no longer be read (and acknowledge it next run),
+    /// refresh the directory when documents came or went or it is old, and
+    /// add the documents others changed and the new ones to the run.
+    async fn take_answer<L: LocalReplica>(
+        &self,
+        local: &mut L,
+        changed: &ChangedResponse,
+        unacknowledged: &BTreeSet<DocKey>,
+        run: &mut Run,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        report.changed = changed.changed.len();
+        report.new = changed.new.len();
+        for key in &changed.gone {
+            local.forget_document(key)?;
+            local.put_meta(&format!("{}{key}", meta::REFUSED_PREFIX), &[])?;
+            if run.active.remove(key).is_some() {
+                self.publish(|p| {
+                    p.docs_done += 1;
+                    p.documents.insert(*key, DocSyncState::Unavailable);
+                });
+            }
+            run.settled.insert(*key);
+        }
+        let dropped_json = serde_json::to_vec(&changed.gone).map_err(ServiceError::Directory)?;
+        local.put_meta(meta::DROPPED, &dropped_json)?;
+        report.gone = changed.gone.clone();
+
+        let directory_at: i64 = text_meta(local, meta::DIRECTORY_AT)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let max_age = i64::try_from(self.options.directory_max_age.as_secs()).unwrap_or(i64::MAX);
+        if !changed.new.is_empty()
+            || !changed.gone.is_empty()
+            || now_secs().saturating_sub(directory_at) >= max_age
+        {
+            self.refresh_directory(local, &mut report.traffic).await?;
+            report.directory_refreshed = true;
+        }
+
+        for key in changed.changed.iter().chain(&changed.new) {
+            // Already in the run (its exchange goes on), or refused or
+            // unavailable in this run (not sent again in it).
+            if run.active.contains_key(key) || run.settled.contains(key) {
+                continue;
+            }
+            // Synced quietly earlier in this run and changed by others:
+            // exchanged again from its persisted state.
+            run.activate(local, *key, unacknowledged.contains(key))?;
+        }
+        self.publish_active(run);
+        Ok(())
+    }
+
+    /// Show the documents of the run on the progress channel.
+    fn publish_active(&self, run: &Run) {
+        let total = run.seen.len();
+        self.publish(|p| {
+            p.phase = SyncPhase::Exchanging;
+            p.docs_total = total;
+            for key in run.active.keys() {
+                p.documents.entry(*key).or_insert(DocSyncState::Waiting);
+            }
+        });
     }
 
     /// Split messages into requests within the document and byte limits.
@@ -883,12 +960,12 @@ impl SyncEngine {
     fn apply_reply<L: LocalReplica>(
         &self,
         local: &mut L,
-        active: &mut BTreeMap<DocKey, Active>,
+        run: &mut Run,
         reply: DocReply,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         let key = reply.key;
-        let Some(doc_state) = active.get_mut(&key) else {
+        let Some(doc_state) = run.active.get_mut(&key) else {
             return Ok(());
         };
         if let Some(bytes) = &reply.message {
@@ -961,7 +1038,8 @@ impl SyncEngine {
         };
         if let Some(state) = refused_state {
             // Do not send this document again in this run.
-            active.remove(&key);
+            run.active.remove(&key);
+            run.settled.insert(key);
             self.publish(|p| {
                 p.docs_done += 1;
                 p.documents.insert(key, state);
