@@ -402,17 +402,24 @@ fn the_young_persons_navigation_has_only_my_plan() {
 
 // ------------------------------------------------------------ plan editing
 
-fn first_action(core: &AppCore) -> bothy_client::services::ActionView {
+/// Every action of Kai's plan, as the client core holds it now.
+fn kais_actions(core: &AppCore) -> Vec<bothy_client::services::ActionView> {
     core.with_client(|c| {
         c.child(KAI)
             .unwrap()
             .needs
             .into_iter()
             .flat_map(|n| n.actions)
-            .next()
-            .expect("the demo plan has an action")
+            .collect()
     })
     .unwrap()
+}
+
+fn first_action(core: &AppCore) -> bothy_client::services::ActionView {
+    kais_actions(core)
+        .into_iter()
+        .next()
+        .expect("the demo plan has an action")
 }
 
 #[test]
@@ -429,16 +436,9 @@ fn an_actions_status_and_progress_are_changed_from_its_page() {
     screen.type_into("action-progress", "Waiting for the clinic to reply");
     screen.submit("Update the action");
 
-    let now = core
-        .with_client(|c| {
-            c.child(KAI)
-                .unwrap()
-                .needs
-                .into_iter()
-                .flat_map(|n| n.actions)
-                .find(|a| a.id == action.id)
-                .unwrap()
-        })
+    let now = kais_actions(&core)
+        .into_iter()
+        .find(|a| a.id == action.id)
         .unwrap();
     assert_eq!(now.status, ActionStatus::Stuck);
     assert_eq!(now.progress, "Waiting for the clinic to reply");
@@ -470,17 +470,10 @@ fn a_new_action_is_added_to_a_need_with_an_owner_and_a_date() {
 
     screen.type_into("action-due", "2027-01-15");
     screen.submit("New action");
-    let added = core
-        .with_client(|c| {
-            c.child(KAI)
-                .unwrap()
-                .needs
-                .into_iter()
-                .flat_map(|n| n.actions)
-                .filter(|a| a.what == "Arrange a taster day at the youth club")
-                .collect::<Vec<_>>()
-        })
-        .unwrap();
+    let added: Vec<_> = kais_actions(&core)
+        .into_iter()
+        .filter(|a| a.what == "Arrange a taster day at the youth club")
+        .collect();
     assert_eq!(added.len(), 1, "added once");
     assert_eq!(
         added[0].due.map(|d| d.to_string()).as_deref(),
