@@ -65,6 +65,17 @@ impl Default for AppSettings {
 }
 
 impl AppSettings {
+    /// The defaults with the two timers the entry points let a person set,
+    /// in whole seconds (0: off).
+    pub fn with_timers(idle_lock_seconds: u64, sync_every_seconds: u64) -> Self {
+        let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+        AppSettings {
+            idle_lock: seconds(idle_lock_seconds),
+            sync_every: seconds(sync_every_seconds),
+            ..AppSettings::default()
+        }
+    }
+
     /// No timers at all: no idle lock, no automatic sync (component tests,
     /// which have no clock running).
     pub fn manual() -> Self {
@@ -360,14 +371,22 @@ impl AppCore {
         self.state().client.as_mut().map(f)
     }
 
-    /// Run `f` with the client, if unlocked.
+    /// Run `f` with the client, if unlocked ([`ServiceError::Locked`] if not).
+    fn with_service<R>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<R, ServiceError>,
+    ) -> Result<R, ServiceError> {
+        let mut state = self.state();
+        let client = state.client.as_mut().ok_or(ServiceError::Locked)?;
+        f(client)
+    }
+
+    /// [`Self::with_service`], in the words a view shows.
     fn with<R>(
         &self,
         f: impl FnOnce(&mut Client) -> Result<R, ServiceError>,
     ) -> Result<R, ViewError> {
-        let mut state = self.state();
-        let client = state.client.as_mut().ok_or(ViewError::Locked)?;
-        f(client).map_err(ViewError::from)
+        self.with_service(f).map_err(ViewError::from)
     }
 
     /// Progress of the current (or last) sync run.
@@ -474,9 +493,7 @@ impl SharedReplica {
         &self,
         f: impl FnOnce(&mut Client) -> Result<R, ServiceError>,
     ) -> Result<R, ServiceError> {
-        let mut state = self.0.state();
-        let client = state.client.as_mut().ok_or(ServiceError::Locked)?;
-        f(client)
+        self.0.with_service(f)
     }
 }
 
@@ -673,6 +690,14 @@ mod tests {
     #[test]
     fn the_core_can_be_shared_between_windows_on_other_threads() {
         send_and_sync::<AppCore>();
+    }
+
+    #[test]
+    fn zero_seconds_turns_a_timer_off() {
+        let s = AppSettings::with_timers(0, 30);
+        assert_eq!(s.idle_lock, None);
+        assert_eq!(s.sync_every, Some(Duration::from_secs(30)));
+        assert_eq!(s.retry, AppSettings::default().retry);
     }
 
     #[test]

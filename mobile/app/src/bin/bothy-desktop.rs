@@ -3,7 +3,6 @@
 //! the Dioxus CLI (see the README).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Result;
 use bothy_app::{App, AppCore, AppSettings};
@@ -29,21 +28,13 @@ struct Args {
     report_screen: bool,
 }
 
-fn seconds(s: u64) -> Option<Duration> {
-    (s > 0).then(|| Duration::from_secs(s))
-}
-
 /// Whether to report what the window shows (a root context).
 #[derive(Clone, Copy)]
 struct ReportScreen(bool);
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let settings = AppSettings {
-        idle_lock: seconds(args.idle_lock),
-        sync_every: seconds(args.sync_every),
-        ..AppSettings::default()
-    };
+    let settings = AppSettings::with_timers(args.idle_lock, args.sync_every);
     let core = AppCore::locked(&args.data, settings);
     let window = WindowBuilder::new()
         .with_title("Bothy")

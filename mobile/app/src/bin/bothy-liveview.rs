@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bothy_app::{AppCore, AppSettings};
@@ -30,10 +29,6 @@ struct Args {
     sync_every: u64,
 }
 
-fn seconds(s: u64) -> Option<Duration> {
-    (s > 0).then(|| Duration::from_secs(s))
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -50,11 +45,7 @@ async fn main() -> Result<()> {
             args.listen
         );
     }
-    let settings = AppSettings {
-        idle_lock: seconds(args.idle_lock),
-        sync_every: seconds(args.sync_every),
-        ..AppSettings::default()
-    };
+    let settings = AppSettings::with_timers(args.idle_lock, args.sync_every);
     let core = AppCore::locked(&args.data, settings);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

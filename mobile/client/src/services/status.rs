@@ -47,14 +47,18 @@ impl Client {
             sync::SyncError::Local(e) => e,
             other => ServiceError::bad("last sync", other.to_string()),
         })?;
-        let names: BTreeMap<ChildId, String> = self
-            .caseload(None)?
-            .into_iter()
-            .map(|c| (c.child, c.name))
-            .collect();
-        let mut refusals: Vec<RefusalView> = self
-            .store()
-            .rejections()?
+        let rejections = self.store().rejections()?;
+        // Children's names only when there is a refusal to name (the app
+        // asks for this status on every screen).
+        let names: BTreeMap<ChildId, String> = if rejections.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.caseload(None)?
+                .into_iter()
+                .map(|c| (c.child, c.name))
+                .collect()
+        };
+        let mut refusals: Vec<RefusalView> = rejections
             .into_iter()
             .map(|r| RefusalView {
                 document: describe(&r.doc_key, &names),
