@@ -13,6 +13,8 @@
 //! Nothing here sleeps to wait for something to happen: readiness and
 //! progress are polled or signalled.
 
+use std::path::PathBuf;
+
 pub mod device;
 pub mod memory;
 pub mod proxy;
@@ -49,3 +51,20 @@ pub enum HarnessError {
 
 /// Results of the harness.
 pub type Result<T, E = HarnessError> = std::result::Result<T, E>;
+
+/// Where the app tests keep their screenshots: `BOTHY_SCREENSHOTS`, else
+/// `bothy-screens` in the cargo target directory.
+pub fn screenshots_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("BOTHY_SCREENSHOTS") {
+        return PathBuf::from(dir);
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map(|root| root.join("target"))
+                .unwrap_or_else(|| PathBuf::from("target"))
+        })
+        .join("bothy-screens")
+}

@@ -29,6 +29,16 @@ pub struct ProxyStats {
     pub bytes_to_device: AtomicU64,
 }
 
+impl ProxyStats {
+    /// Bytes forwarded so far, (to the server, to the device).
+    pub fn bytes(&self) -> (u64, u64) {
+        (
+            self.bytes_to_server.load(Ordering::Relaxed),
+            self.bytes_to_device.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// How the proxy cuts.
 #[derive(Debug, Clone, Copy)]
 pub struct CutPlan {

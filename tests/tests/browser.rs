@@ -40,16 +40,6 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn screenshots_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("BOTHY_SCREENSHOTS") {
-        return PathBuf::from(dir);
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target"));
-    target.join("bothy-screens")
-}
-
 /// One device enrolled with the server and synced once (as `bothy enrol`
 /// then `bothy sync` leave it), its store closed again, ready for
 /// `bothy-liveview` to open with the passcode.
@@ -136,7 +126,7 @@ async fn practitioner_young_person_and_supervisor_journeys_in_headless_chromium(
     let (_fiona_app, fiona_url) =
         liveview(dirs[2].path(), &["--sync-every", "0", "--idle-lock", "0"]).await;
 
-    let shots = screenshots_dir();
+    let shots = bothy_tests::screenshots_dir();
     std::fs::create_dir_all(&shots).unwrap();
     let mut node = Command::new("node")
         .arg("journeys.mjs")

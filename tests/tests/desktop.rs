@@ -4,7 +4,8 @@
 //! virtual X display over a real encrypted store; with `--report-screen` it
 //! reads its first screen back from the webview's own DOM and prints it,
 //! which is what this test waits for (no fixed sleep). A screenshot of the
-//! display is kept in `$CARGO_TARGET_DIR/bothy-screens/desktop-unlock.png`.
+//! display is kept in `$CARGO_TARGET_DIR/bothy-screens/desktop-unlock.png`
+//! (or `BOTHY_SCREENSHOTS`).
 //!
 //! Needs `Xvfb` and ImageMagick's `import` (`scripts/setup.sh` installs them).
 
@@ -12,7 +13,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -30,18 +30,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn screenshots_dir() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .unwrap()
-                .join("target")
-        });
-    target.join("bothy-screens")
 }
 
 /// Start Xvfb on a free display; `-displayfd` makes it print the display
@@ -126,7 +114,7 @@ fn the_desktop_app_starts_under_xvfb_and_shows_the_unlock_screen() {
     );
 
     // A picture of the display, kept as an artifact.
-    let shots = screenshots_dir();
+    let shots = bothy_tests::screenshots_dir();
     std::fs::create_dir_all(&shots).unwrap();
     let shot = shots.join("desktop-unlock.png");
     let status = Command::new("import")

@@ -354,27 +354,10 @@ async fn main() -> Result<()> {
             .iter()
             .map(|c| c.bytes.len())
             .sum();
-    let wire_before = (
-        proxy
-            .stats
-            .bytes_to_server
-            .load(std::sync::atomic::Ordering::Relaxed),
-        proxy
-            .stats
-            .bytes_to_device
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
+    let wire_before = proxy.stats.bytes();
     let push = engine.sync(&mut device).await?;
-    let wire_up = proxy
-        .stats
-        .bytes_to_server
-        .load(std::sync::atomic::Ordering::Relaxed)
-        - wire_before.0;
-    let wire_down = proxy
-        .stats
-        .bytes_to_device
-        .load(std::sync::atomic::Ordering::Relaxed)
-        - wire_before.1;
+    let wire_now = proxy.stats.bytes();
+    let (wire_up, wire_down) = (wire_now.0 - wire_before.0, wire_now.1 - wire_before.1);
     println!(
         "push one visit: change {change_bytes} bytes compressed; {} round trip(s) in all ({} /v1/sync); bodies {} up / {} down; on the wire with HTTP headers {wire_up} up / {wire_down} down; goal up < 1.5 x {change_bytes} + 300 = {}",
         push.traffic.requests,
@@ -401,28 +384,11 @@ async fn main() -> Result<()> {
         first.sync_requests,
         first.traffic.bytes_received
     );
-    let wire_before = (
-        proxy
-            .stats
-            .bytes_to_server
-            .load(std::sync::atomic::Ordering::Relaxed),
-        proxy
-            .stats
-            .bytes_to_device
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
+    let wire_before = proxy.stats.bytes();
     let t = Instant::now();
     let again = busy_engine.sync(&mut busy).await?;
-    let wire_up = proxy
-        .stats
-        .bytes_to_server
-        .load(std::sync::atomic::Ordering::Relaxed)
-        - wire_before.0;
-    let wire_down = proxy
-        .stats
-        .bytes_to_device
-        .load(std::sync::atomic::Ordering::Relaxed)
-        - wire_before.1;
+    let wire_now = proxy.stats.bytes();
+    let (wire_up, wire_down) = (wire_now.0 - wire_before.0, wire_now.1 - wire_before.1);
     println!(
         "reconnect with {} unchanged documents: {} request(s), bodies {} up / {} down, on the wire {wire_up} up / {wire_down} down = {} bytes total, {:.1} ms",
         busy.document_count(),
