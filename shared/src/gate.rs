@@ -21,11 +21,13 @@ use automerge::legacy::{Key, ObjectId, Op, OpType};
 use automerge::{Automerge, Change, ChangeHash, ObjType, Prop, ReadDoc};
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::docs::{
-    DocError, DocKey, DocKind, FamilyVoice, ItemPath, SupervisionReview, ViewEntry, Visit,
-    hydrate_at, item_of, schema_version, validate_item,
+    DocError, DocKey, DocKind, FamilyVoice, Invalid, ItemPath, SupervisionReview, ViewEntry, Visit,
+    hydrate_at, item_of, schema_version, validate_item, validate_visit,
 };
 use crate::ids::{ItemId, PersonId};
 use crate::policy::{AccessPolicy, ChildTeam, Denied, Principal, Rule};
@@ -139,7 +141,9 @@ fn inspect(
     team: &ChildTeam,
 ) -> Result<Automerge, GateError> {
     for c in changes {
-        if after.get_change_by_hash(&c.hash()).is_none() {
+        // Metadata only: building the whole change again would cost as much
+        // as the rest of the check.
+        if after.get_change_meta_by_hash(&c.hash()).is_none() {
             return Err(GateError::MissingDependencies(c.hash()));
         }
     }
@@ -154,10 +158,15 @@ fn inspect(
     };
     let mut touched: Vec<(ChangeHash, ItemPath)> = Vec::new();
     let mut seen = BTreeSet::new();
+    let mut objects = ObjectPaths::default();
     for c in changes {
         let expanded = robust::expand_change(c)?;
         for op in &expanded.operations {
-            let path = op_path(&after, op)
+            if objects.passed(op) {
+                continue;
+            }
+            let path = objects
+                .op_path(&after, op)
                 .map_err(|detail| reject(c, "", Rule::InvalidDocument, detail))?;
             ctx.check(&path, op)
                 .map_err(|(rule, detail)| reject(c, &path.join("/"), rule, detail))?;
@@ -166,6 +175,7 @@ fn inspect(
             {
                 touched.push((c.hash(), item));
             }
+            objects.pass(op);
         }
     }
 
@@ -173,7 +183,11 @@ fn inspect(
     // The document before was valid and only the touched items changed, so
     // checking those items is checking the document.
     for (change, item) in &touched {
-        if let Err(problem) = robust::contain("item", || validate_item(&after, key, item))? {
+        let checked = match ctx.validated_from_cache(item) {
+            Some(checked) => checked,
+            None => robust::contain("item", || validate_item(&after, key, item))?,
+        };
+        if let Err(problem) = checked {
             return Err(GateError::Rejected(Rejection {
                 change: *change,
                 path: problem.path,
@@ -194,34 +208,100 @@ fn reject(c: &Change, path: &str, rule: Rule, detail: impl Into<String>) -> Gate
     })
 }
 
-/// The path, from the root, of what `op` acts on: the object's path in the
-/// document after, plus the map key the op sets or deletes. Operations inside
-/// a list or text stop at the list or text itself.
-fn op_path(after: &Automerge, op: &Op) -> Result<Vec<String>, String> {
-    let mut path = Vec::new();
-    if op.obj != ObjectId::Root {
-        let obj = after
-            .import_obj(&op.obj.to_string())
-            .map_err(|e| format!("unknown object {}: {e}", op.obj))?;
-        let parents = robust::contain("object path", || after.parents(&obj).map(|p| p.path()))
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("object {} has no path: {e}", op.obj))?;
-        for (_, prop) in parents {
-            path.push(match prop {
-                Prop::Map(k) => k,
-                Prop::Seq(i) => i.to_string(),
-            });
-        }
-        // Ops inside a list or text act on that object as a whole.
-        let typ = after.object_type(&obj).map_err(|e| e.to_string())?;
-        if matches!(typ, ObjType::List | ObjType::Text) {
-            return Ok(path);
+/// The paths of the objects a batch of changes acts on, each resolved once
+/// (a change typing a sentence into a visit holds one operation per
+/// character, all in the same text object), and what has passed the rules.
+#[derive(Default)]
+struct ObjectPaths {
+    resolved: HashMap<ObjectId, Resolved>,
+}
+
+struct Resolved {
+    /// The object's path from the root.
+    path: Vec<String>,
+    /// A list or text: its operations act on the object as a whole.
+    sequence: bool,
+    /// Below the root the rules depend on the path alone, so what passed
+    /// once passes again: the whole object (a sequence), or these keys.
+    passed_whole: bool,
+    passed_keys: HashSet<String>,
+}
+
+impl ObjectPaths {
+    /// Whether `op` acts on a path that has passed the rules already.
+    fn passed(&self, op: &Op) -> bool {
+        let Some(r) = self.resolved.get(&op.obj) else {
+            return false;
+        };
+        match &op.key {
+            _ if r.sequence => r.passed_whole,
+            Key::Map(k) => r.passed_keys.contains(k.as_str()),
+            Key::Seq(_) => false,
         }
     }
-    if let Key::Map(k) = &op.key {
-        path.push(k.to_string());
+
+    /// Remember that `op`'s path passed (root fields are always checked:
+    /// there the rules also look at the operation).
+    fn pass(&mut self, op: &Op) {
+        let Some(r) = self.resolved.get_mut(&op.obj) else {
+            return;
+        };
+        match &op.key {
+            _ if r.sequence => r.passed_whole = true,
+            Key::Map(k) => {
+                r.passed_keys.insert(k.to_string());
+            }
+            Key::Seq(_) => {}
+        }
     }
-    Ok(path)
+
+    /// The path, from the root, of what `op` acts on: the object's path in
+    /// the document after, plus the map key the op sets or deletes.
+    /// Operations inside a list or text stop at the list or text itself.
+    fn op_path(&mut self, after: &Automerge, op: &Op) -> Result<Vec<String>, String> {
+        let mut path = Vec::new();
+        if op.obj != ObjectId::Root {
+            let r = match self.resolved.entry(op.obj.clone()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let (path, sequence) = object_path(after, &op.obj)?;
+                    e.insert(Resolved {
+                        path,
+                        sequence,
+                        passed_whole: false,
+                        passed_keys: HashSet::new(),
+                    })
+                }
+            };
+            path.clone_from(&r.path);
+            if r.sequence {
+                return Ok(path);
+            }
+        }
+        if let Key::Map(k) = &op.key {
+            path.push(k.to_string());
+        }
+        Ok(path)
+    }
+}
+
+/// The path of object `obj` in `after`, and whether it is a list or text.
+fn object_path(after: &Automerge, obj: &ObjectId) -> Result<(Vec<String>, bool), String> {
+    let id = after
+        .import_obj(&obj.to_string())
+        .map_err(|e| format!("unknown object {obj}: {e}"))?;
+    let parents = robust::contain("object path", || after.parents(&id).map(|p| p.path()))
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("object {obj} has no path: {e}"))?;
+    let path = parents
+        .into_iter()
+        .map(|(_, prop)| match prop {
+            Prop::Map(k) => k,
+            Prop::Seq(i) => i.to_string(),
+        })
+        .collect();
+    let typ = after.object_type(&id).map_err(|e| e.to_string())?;
+    Ok((path, matches!(typ, ObjType::List | ObjType::Text)))
 }
 
 type Refusal = (Rule, String);
@@ -237,6 +317,9 @@ enum Item {
     RecordedBy(PersonId),
 }
 
+/// An item as read before (`false`) or after (`true`) the changes.
+type ItemKey = (bool, String, ItemId);
+
 struct Ctx<'a> {
     key: &'a DocKey,
     principal: &'a Principal,
@@ -244,7 +327,7 @@ struct Ctx<'a> {
     before: &'a Automerge,
     after: &'a Automerge,
     /// Items read so far: (after?, collection, id) -> item.
-    items: RefCell<HashMap<(bool, String, ItemId), Option<Item>>>,
+    items: RefCell<HashMap<ItemKey, Option<Rc<Item>>>>,
 }
 
 fn refuse<T>(rule: Rule, detail: impl Into<String>) -> Result<T, Refusal> {
@@ -260,7 +343,7 @@ fn item(path: &[String]) -> Result<ItemId, Refusal> {
 
 impl Ctx<'_> {
     /// The item `collection/id` as it was before (`after == false`) or is after the changes.
-    fn get(&self, after: bool, collection: &str, id: ItemId) -> Result<Option<Item>, Refusal> {
+    fn get(&self, after: bool, collection: &str, id: ItemId) -> Result<Option<Rc<Item>>, Refusal> {
         let k = (after, collection.to_owned(), id);
         if let Some(found) = self.items.borrow().get(&k) {
             return Ok(found.clone());
@@ -296,10 +379,30 @@ impl Ctx<'_> {
                 _ => None,
             })
         };
-        let found =
-            robust::contain("item", read).map_err(|e| (Rule::InvalidDocument, e.to_string()))??;
+        let found = robust::contain("item", read)
+            .map_err(|e| (Rule::InvalidDocument, e.to_string()))??
+            .map(Rc::new);
         self.items.borrow_mut().insert(k, found.clone());
         Ok(found)
+    }
+
+    /// The schema check of a touched item, from the copy the rules already
+    /// read (a visit is the item most changes touch, and the largest to
+    /// read); `None` when the rules did not read it.
+    fn validated_from_cache(&self, item: &ItemPath) -> Option<Result<(), Invalid>> {
+        let ItemPath::Item { collection, id } = item else {
+            return None;
+        };
+        if collection != "visits" {
+            return None;
+        }
+        let parsed: ItemId = id.parse().ok()?;
+        let items = self.items.borrow();
+        match items.get(&(true, collection.clone(), parsed))?.as_deref() {
+            Some(Item::Visit(v)) => Some(validate_visit(self.key, item, id, v)),
+            None => Some(Ok(())),
+            Some(_) => None,
+        }
     }
 
     fn check(&self, path: &[String], op: &Op) -> Result<(), Refusal> {
@@ -341,7 +444,7 @@ impl Ctx<'_> {
         match collection {
             "young_person_views" | "family_views" => {
                 let id = item(path)?;
-                let author = |i: Option<Item>| match i {
+                let author = |i: Option<Rc<Item>>| match i.as_deref() {
                     Some(Item::View(v)) => Some(v.author),
                     _ => None,
                 };
@@ -365,12 +468,12 @@ impl Ctx<'_> {
             }
             let id = item(path)?;
             let before = self.get(false, collection, id)?;
-            if let Some(Item::Review(r)) = &before
+            if let Some(Item::Review(r)) = before.as_deref()
                 && r.countersigned
             {
                 return refuse(Rule::CountersignedReviewFinal, "");
             }
-            let reviewer = |i: Option<Item>| match i {
+            let reviewer = |i: Option<Rc<Item>>| match i.as_deref() {
                 Some(Item::Review(r)) => Some(r.reviewer),
                 _ => None,
             };
@@ -384,12 +487,14 @@ impl Ctx<'_> {
             return refuse(Rule::SupervisorReviewOnly, "");
         }
         let id = item(path)?;
-        let visit = |i: Option<Item>| match i {
-            Some(Item::Visit(v)) => Some(v),
-            _ => None,
-        };
+        fn visit(i: &Option<Rc<Item>>) -> Option<&Visit> {
+            match i.as_deref() {
+                Some(Item::Visit(v)) => Some(v),
+                _ => None,
+            }
+        }
         match collection {
-            "visits" => match visit(self.get(false, collection, id)?) {
+            "visits" => match visit(&self.get(false, collection, id)?) {
                 Some(v) if v.is_finalised() => {
                     // Only a new addendum, in the principal's own name.
                     let addendum: Option<ItemId> = (path.get(2).map(String::as_str)
@@ -405,7 +510,7 @@ impl Ctx<'_> {
                             "an addendum, once shared, is not edited",
                         );
                     }
-                    let by = visit(self.get(true, collection, id)?)
+                    let by = visit(&self.get(true, collection, id)?)
                         .and_then(|v| v.addenda.get(&aid).map(|a| a.by));
                     self.own_item(None, by, Rule::AuthorIsSelf)
                 }
@@ -413,16 +518,16 @@ impl Ctx<'_> {
                     if v.practitioner != p.person {
                         return refuse(Rule::DraftVisitAuthorOnly, "");
                     }
-                    let author = visit(self.get(true, collection, id)?).map(|v| v.practitioner);
+                    let author = visit(&self.get(true, collection, id)?).map(|v| v.practitioner);
                     self.own_item(None, author, Rule::AuthorIsSelf)
                 }
                 None => {
-                    let author = visit(self.get(true, collection, id)?).map(|v| v.practitioner);
+                    let author = visit(&self.get(true, collection, id)?).map(|v| v.practitioner);
                     self.own_item(None, author, Rule::AuthorIsSelf)
                 }
             },
             "family_voice" => {
-                let by = |i: Option<Item>| match i {
+                let by = |i: Option<Rc<Item>>| match i.as_deref() {
                     Some(Item::Voice(f)) => Some(f.recorded_by),
                     _ => None,
                 };
@@ -436,8 +541,8 @@ impl Ctx<'_> {
                 if self.get(false, collection, id)?.is_some() {
                     return Ok(()); // the team keeps these together
                 }
-                let by = match self.get(true, collection, id)? {
-                    Some(Item::RecordedBy(p)) => Some(p),
+                let by = match self.get(true, collection, id)?.as_deref() {
+                    Some(Item::RecordedBy(p)) => Some(*p),
                     _ => None,
                 };
                 self.own_item(None, by, Rule::AuthorIsSelf)

@@ -85,14 +85,19 @@ pub fn load_incremental(doc: &Automerge, bytes: &[u8]) -> Result<Automerge, Malf
 
 /// Decode one change from its bytes, checking that its operations decode too.
 pub fn decode_change(bytes: &[u8]) -> Result<Change, MalformedError> {
-    let change = contain("change", || Change::from_bytes(bytes.to_vec()))?.map_err(|e| {
-        MalformedError::Invalid {
-            what: "change",
-            detail: e.to_string(),
-        }
-    })?;
+    let change = parse_change(bytes)?;
     expand_change(&change)?;
     Ok(change)
+}
+
+/// Parse a change without decoding its operations (for callers that will
+/// decode them anyway, such as the gate): malformed bytes are an error,
+/// never a panic.
+pub fn parse_change(bytes: &[u8]) -> Result<Change, MalformedError> {
+    contain("change", || Change::from_bytes(bytes.to_vec()))?.map_err(|e| MalformedError::Invalid {
+        what: "change",
+        detail: e.to_string(),
+    })
 }
 
 /// The operations of a change, one by one.

@@ -231,11 +231,16 @@ pub enum TeamRoleView {
 pub struct ChangedRequest {
     /// The cursor from the last response this device received, or `None` on
     /// first use (or after losing its data).
-    #[serde(default)]
+    #[serde(default, rename = "c", alias = "cursor")]
     pub cursor: Option<String>,
     /// Documents from an earlier response's `gone` that the device has now
     /// deleted, so the server stops listing them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        rename = "x",
+        alias = "dropped"
+    )]
     pub dropped: Vec<DocKey>,
 }
 
@@ -259,23 +264,35 @@ pub struct ChangedResponse {
 
 /// `POST /v1/sync`: one Automerge sync message per document, and
 /// optionally the `/v1/changed` question, so a push is one round trip.
+///
+/// Requests (this, [`DocMessage`] and [`ChangedRequest`]) name their fields
+/// with one letter on the wire, which keeps a one-visit push small; the
+/// server also reads the spelled-out names older devices send. Responses
+/// keep their names.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncRequest {
+    #[serde(rename = "d", alias = "docs")]
     pub docs: Vec<DocMessage>,
     /// Ask what `/v1/changed` would answer for this cursor (and acknowledge
     /// `dropped`); the answer comes back in [`SyncResponse::changed`].
     /// Servers that predate it ignore it and answer without `changed`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "q",
+        alias = "changed"
+    )]
     pub changed: Option<ChangedRequest>,
 }
 
 /// A sync message for one document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocMessage {
+    #[serde(rename = "k", alias = "key")]
     pub key: DocKey,
     /// `automerge::sync::Message::encode()` output (V2-capable, as automerge
     /// 0.12 generates).
-    #[serde(with = "bytes")]
+    #[serde(with = "bytes", rename = "m", alias = "message")]
     pub message: Vec<u8>,
 }
 
@@ -499,6 +516,57 @@ mod tests {
         // major type 2 (byte string) of length 3: 0x43 followed by 1 2 3
         assert!(bytes.windows(4).any(|w| w == [0x43, 1, 2, 3]));
         assert_eq!(from_cbor::<SyncRequest>(&bytes).unwrap(), req);
+    }
+
+    #[test]
+    fn requests_are_sent_with_one_letter_names_and_read_with_either() {
+        #[derive(Serialize)]
+        struct OldQuestion {
+            cursor: Option<String>,
+            dropped: Vec<DocKey>,
+        }
+        #[derive(Serialize)]
+        struct OldMessage {
+            key: DocKey,
+            #[serde(with = "bytes")]
+            message: Vec<u8>,
+        }
+        #[derive(Serialize)]
+        struct OldRequest {
+            docs: Vec<OldMessage>,
+            changed: OldQuestion,
+        }
+        let key = DocKey::Record(ChildId::random());
+        let gone = DocKey::Plan(ChildId::random());
+        let new = SyncRequest {
+            docs: vec![DocMessage {
+                key,
+                message: vec![7, 8],
+            }],
+            changed: Some(ChangedRequest {
+                cursor: Some("c1.42".to_owned()),
+                dropped: vec![gone],
+            }),
+        };
+        let sent = to_cbor(&new).unwrap();
+        let text = String::from_utf8_lossy(&sent);
+        for long in ["docs", "key", "message", "changed", "cursor", "dropped"] {
+            assert!(!text.contains(long), "{long} is spelled out");
+        }
+        let old = to_cbor(&OldRequest {
+            docs: vec![OldMessage {
+                key,
+                message: vec![7, 8],
+            }],
+            changed: OldQuestion {
+                cursor: Some("c1.42".to_owned()),
+                dropped: vec![gone],
+            },
+        })
+        .unwrap();
+        assert!(old.len() > sent.len());
+        assert_eq!(from_cbor::<SyncRequest>(&old).unwrap(), new);
+        assert_eq!(from_cbor::<SyncRequest>(&sent).unwrap(), new);
     }
 
     #[test]

@@ -263,6 +263,37 @@ fn malformed(key: DocKey, detail: &str) -> DocReply {
     }
 }
 
+/// The changes `copy` holds that `doc` (at `before`) does not, in causal
+/// order: the ones the message `offered`, if those are exactly them (a
+/// message may also release changes an earlier one left waiting for their
+/// dependencies), else collected from `copy`.
+fn added_changes(
+    doc: &Automerge,
+    copy: &Automerge,
+    before: &[automerge::ChangeHash],
+    offered: Option<Vec<Change>>,
+) -> Vec<Change> {
+    let added = copy.get_changes_meta(before);
+    if added.is_empty() {
+        return Vec::new();
+    }
+    if let Some(offered) = offered {
+        let mut by_hash: HashMap<automerge::ChangeHash, Change> = offered
+            .into_iter()
+            .filter(|c| doc.get_change_meta_by_hash(&c.hash()).is_none())
+            .map(|c| (c.hash(), c))
+            .collect();
+        if by_hash.len() == added.len() {
+            let ordered: Option<Vec<Change>> =
+                added.iter().map(|m| by_hash.remove(&m.hash)).collect();
+            if let Some(ordered) = ordered {
+                return ordered;
+            }
+        }
+    }
+    copy.get_changes(before)
+}
+
 /// One document's exchange; see the module documentation.
 fn sync_document(
     storage: &dyn Storage,
@@ -288,6 +319,15 @@ fn sync_document(
         .and_then(|bytes| sync::State::decode(&bytes).ok())
         .unwrap_or_default();
 
+    // The changes the message carries, when it carries them one by one (it
+    // usually does): decoding these is cheaper than collecting the new
+    // changes back out of the merged copy.
+    let offered: Option<Vec<Change>> = message
+        .changes
+        .iter()
+        .map(|bytes| robust::parse_change(bytes).ok())
+        .collect();
+
     let before = cached.doc.get_heads();
     let mut copy = cached.doc.clone();
     let received = robust::contain("receive sync message", move || {
@@ -299,7 +339,7 @@ fn sync_document(
         Ok(Ok(applied)) => applied,
         _ => return Ok(malformed(key, "the sync message could not be applied")),
     };
-    let incoming: Vec<Change> = copy.get_changes(&before);
+    let incoming = added_changes(&cached.doc, &copy, &before, offered);
 
     let mut status = DocStatus::Ok;
     let mut rejection = None;
@@ -395,4 +435,71 @@ fn sync_document(
         rejection,
         detail,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, ROOT};
+
+    fn doc_with(actor: u8, n: usize) -> Automerge {
+        let mut doc = Automerge::new().with_actor(ActorId::from(vec![actor; 16]));
+        for i in 0..n {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, format!("k{i}"), i as i64).unwrap();
+            tx.commit();
+        }
+        doc
+    }
+
+    #[test]
+    fn the_offered_changes_are_used_in_causal_order() {
+        let server = doc_with(1, 1);
+        let mut device = server.fork().with_actor(ActorId::from(vec![2; 16]));
+        for i in 0..3 {
+            let mut tx = device.transaction();
+            tx.put(ROOT, format!("d{i}"), i).unwrap();
+            tx.commit();
+        }
+        let new = device.get_changes(&server.get_heads());
+        let before = server.get_heads();
+        let mut copy = server.clone();
+        copy.apply_changes(new.clone()).unwrap();
+        // Offered newest first, plus one the server already holds.
+        let mut offered: Vec<Change> = new.iter().rev().cloned().collect();
+        offered.push(server.get_changes(&[]).remove(0));
+        let added = added_changes(&server, &copy, &before, Some(offered));
+        let hashes = |cs: &[Change]| cs.iter().map(Change::hash).collect::<Vec<_>>();
+        assert_eq!(hashes(&added), hashes(&copy.get_changes(&before)));
+        assert_eq!(added.len(), 3);
+    }
+
+    #[test]
+    fn changes_released_from_the_queue_are_not_missed() {
+        let server = doc_with(1, 1);
+        let mut device = server.fork().with_actor(ActorId::from(vec![2; 16]));
+        for i in 0..2 {
+            let mut tx = device.transaction();
+            tx.put(ROOT, format!("d{i}"), i).unwrap();
+            tx.commit();
+        }
+        let new = device.get_changes(&server.get_heads());
+        // The second change arrived first and waits for the first.
+        let mut waiting = server.clone();
+        waiting.apply_changes(vec![new[1].clone()]).unwrap();
+        assert!(waiting.get_changes_meta(&server.get_heads()).is_empty());
+        let before = waiting.get_heads();
+        let mut copy = waiting.clone();
+        copy.apply_changes(vec![new[0].clone()]).unwrap();
+        // The message offered only the first; both were added.
+        let added = added_changes(&waiting, &copy, &before, Some(vec![new[0].clone()]));
+        assert_eq!(
+            added.iter().map(Change::hash).collect::<Vec<_>>(),
+            new.iter().map(Change::hash).collect::<Vec<_>>()
+        );
+        // And nothing is made up when nothing was added.
+        assert!(added_changes(&copy, &copy, &copy.get_heads(), None).is_empty());
+    }
 }

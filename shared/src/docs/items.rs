@@ -95,7 +95,8 @@ pub fn hydrate_at<T: Hydrate, D: ReadDoc>(
     if doc.get(&obj, *last)?.is_none() {
         return Ok(None);
     }
-    autosurgeon::hydrate_prop(doc, &obj, Prop::from(*last)).map(Some)
+    // The item's own fields are read in one pass (see `MapReads`).
+    autosurgeon::hydrate_prop(&MapReads::new(doc), &obj, Prop::from(*last)).map(Some)
 }
 
 fn shape(path: &ItemPath) -> impl Fn(autosurgeon::HydrateError) -> Invalid + '_ {

@@ -21,6 +21,7 @@
 
 mod items;
 mod plan;
+mod reads;
 mod record;
 mod values;
 
@@ -36,6 +37,7 @@ use crate::ids::{Agency, ChildId};
 pub use autosurgeon::Text;
 pub use items::*;
 pub use plan::*;
+pub use reads::MapReads;
 pub use record::*;
 pub use values::*;
 
