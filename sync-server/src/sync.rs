@@ -173,19 +173,16 @@ pub fn changed(
         storage.forget_synced_documents(p.device, &acknowledged)?;
     }
     let requested = parse_cursor(request.cursor.as_deref())?;
-    let mut since = storage.changed_since(requested, p.device)?;
+    let synced: BTreeSet<DocKey> = storage.synced_documents(p.device)?.into_iter().collect();
+    // Only documents the device has synced and may still read can be `changed`.
+    let candidates: BTreeSet<DocKey> = readable.intersection(&synced).copied().collect();
+    let mut since = storage.changed_among(requested, p.device, &candidates)?;
     if requested > since.high_water {
         // A cursor from the future: this database was restored from a backup.
         // Start again from nothing so the device hears about everything.
-        since = storage.changed_since(0, p.device)?;
+        since = storage.changed_among(0, p.device, &candidates)?;
     }
-    let synced: BTreeSet<DocKey> = storage.synced_documents(p.device)?.into_iter().collect();
-    let changed = since
-        .documents
-        .iter()
-        .map(|(k, _)| *k)
-        .filter(|k| readable.contains(k) && synced.contains(k))
-        .collect();
+    let changed = since.documents.iter().map(|(k, _)| *k).collect();
     let new = readable.difference(&synced).copied().collect();
     let gone = synced.difference(&readable).copied().collect();
     Ok(ChangedResponse {

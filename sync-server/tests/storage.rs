@@ -94,6 +94,7 @@ storage_contract!(
     nonces_are_remembered_until_they_expire,
     changes_are_content_addressed_and_sequenced,
     changed_since_skips_the_asking_device,
+    changed_among_answers_for_the_documents_asked_about,
     sync_rounds_store_state_audit_and_synced_documents,
     revocation_keeps_the_first_time,
     quarantine_keeps_offers_once,
@@ -526,6 +527,66 @@ fn changes_are_content_addressed_and_sequenced(s: &dyn Storage) {
         }),
         Err(StorageError::NotFound { .. })
     ));
+}
+
+fn changed_among_answers_for_the_documents_asked_about(s: &dyn Storage) {
+    let (a, b) = (child(s), child(s));
+    let p = practitioner(s, Agency::Health);
+    let (mine, theirs) = (device(s, p), device(s, p));
+    let cursor = s.changed_since(0, mine).unwrap().high_water;
+    let round = |device, key, v: &str| SyncRound {
+        device,
+        person: p,
+        key,
+        accepted: vec![change(v)],
+        sync_state: vec![],
+        sent_content: false,
+        at: 30,
+    };
+    s.commit_sync_round(&round(theirs, DocKey::Plan(a), "a plan"))
+        .unwrap();
+    s.commit_sync_round(&round(theirs, DocKey::Record(b), "b record"))
+        .unwrap();
+    s.commit_sync_round(&round(mine, DocKey::Record(a), "my a record"))
+        .unwrap();
+    let all: BTreeSet<DocKey> = [a, b]
+        .into_iter()
+        .flat_map(|c| [DocKey::Plan(c), DocKey::Record(c)])
+        .collect();
+    // Asked about everything: the same as changed_since.
+    let everything = s.changed_since(cursor, mine).unwrap();
+    let among = s.changed_among(cursor, mine, &all).unwrap();
+    assert_eq!(among, everything);
+    assert_eq!(
+        among.documents.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+        vec![DocKey::Plan(a), DocKey::Record(b)],
+        "others' changes only, in key order"
+    );
+    // Asked about some: only those, with the same high water.
+    let some: BTreeSet<DocKey> = [DocKey::Record(a), DocKey::Record(b)].into();
+    let partial = s.changed_among(cursor, mine, &some).unwrap();
+    assert_eq!(partial.high_water, everything.high_water);
+    assert_eq!(
+        partial
+            .documents
+            .iter()
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>(),
+        vec![DocKey::Record(b)]
+    );
+    // Nothing asked, or nothing new since: nothing listed.
+    assert!(
+        s.changed_among(cursor, mine, &BTreeSet::new())
+            .unwrap()
+            .documents
+            .is_empty()
+    );
+    assert!(
+        s.changed_among(everything.high_water, theirs, &all)
+            .unwrap()
+            .documents
+            .is_empty()
+    );
 }
 
 fn changed_since_skips_the_asking_device(s: &dyn Storage) {

@@ -323,6 +323,21 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn changes_after(&self, key: &DocKey, after: u64) -> Result<Vec<StoredChange>, StorageError>;
     /// Documents changed after `cursor` by anyone but `device`.
     fn changed_since(&self, cursor: u64, device: DeviceId) -> Result<ChangedSince, StorageError>;
+    /// [`Storage::changed_since`] for the documents in `among` only (the
+    /// ones a device has synced and may read): what `/v1/changed` asks.
+    /// Backends answer it from the `(document, sequence)` index, so the cost
+    /// follows the device's documents and their new changes, not every
+    /// change anyone made since the cursor.
+    fn changed_among(
+        &self,
+        cursor: u64,
+        device: DeviceId,
+        among: &BTreeSet<DocKey>,
+    ) -> Result<ChangedSince, StorageError> {
+        let mut since = self.changed_since(cursor, device)?;
+        since.documents.retain(|(k, _)| among.contains(k));
+        Ok(since)
+    }
     /// The server's encoded sync state for a device and document.
     fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError>;
     /// Store the outcome of one sync exchange (see [`SyncRound`]); the

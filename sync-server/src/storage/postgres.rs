@@ -978,6 +978,42 @@ impl Storage for PgStorage {
         })
     }
 
+    fn changed_among(
+        &self,
+        cursor: u64,
+        device: DeviceId,
+        among: &BTreeSet<DocKey>,
+    ) -> Result<ChangedSince, StorageError> {
+        let keys: Vec<String> = among.iter().map(DocKey::to_string).collect();
+        self.read(move |db| {
+            // As `changed_since`: complete up to the committed counter.
+            let high_water: i64 = db
+                .query_one("SELECT last FROM change_counter WHERE id = 1", &[])?
+                .try_get(0)?;
+            // One range of the (doc_key, seq) index per document.
+            let documents = db
+                .query(
+                    "SELECT doc_key, MAX(seq) FROM changes
+                     WHERE doc_key = ANY($4) AND seq > $1 AND seq <= $2
+                       AND (device IS NULL OR device <> $3)
+                     GROUP BY doc_key ORDER BY doc_key",
+                    &[&seq_i64(cursor), &high_water, &device.to_string(), &keys],
+                )?
+                .iter()
+                .map(|row| {
+                    Ok((
+                        parse(&row.try_get::<_, String>(0)?)?,
+                        seq_u64(row.try_get(1)?)?,
+                    ))
+                })
+                .collect::<DbResult<_>>()?;
+            Ok(ChangedSince {
+                high_water: seq_u64(high_water)?,
+                documents,
+            })
+        })
+    }
+
     fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError> {
         let key = key.to_string();
         self.read(move |db| {

@@ -1091,6 +1091,45 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn changed_among(
+        &self,
+        cursor: u64,
+        device: DeviceId,
+        among: &BTreeSet<DocKey>,
+    ) -> Result<ChangedSince, StorageError> {
+        self.read(|tx| {
+            let high_water: i64 =
+                query_row_cached(tx, "SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| {
+                    row.get(0)
+                })
+                .map_err(backend)?;
+            // One range of the (doc_key, seq) index per document.
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT MAX(seq) FROM changes
+                     WHERE doc_key = ?1 AND seq > ?2 AND seq <= ?3 AND (device IS NULL OR device <> ?4)",
+                )
+                .map_err(backend)?;
+            let device = device.to_string();
+            let mut documents = Vec::new();
+            for key in among {
+                let seq: Option<i64> = stmt
+                    .query_row(
+                        params![key.to_string(), seq_i64(cursor), high_water, device],
+                        |row| row.get(0),
+                    )
+                    .map_err(backend)?;
+                if let Some(seq) = seq {
+                    documents.push((*key, seq_u64(seq)?));
+                }
+            }
+            Ok(ChangedSince {
+                high_water: seq_u64(high_water)?,
+                documents,
+            })
+        })
+    }
+
     fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError> {
         self.read(|tx| {
             query_row_cached(

@@ -60,9 +60,12 @@ struct Args {
     /// Length of the latency phase.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Visits each device records offline before the throughput phase.
+    /// Visits each device records offline before each throughput round.
     #[arg(long, default_value_t = 25)]
     visits: usize,
+    /// Throughput rounds (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Mean time between one device's syncs in the latency phase.
     #[arg(long, default_value_t = 1000)]
     interval_ms: u64,
@@ -119,6 +122,19 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// CPU time (user + system) this process has used, from `/proc/self/stat`
+/// (Linux; `None` elsewhere).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after `)`.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // Linux reports these in USER_HZ, 100 per second on every architecture Bothy runs on.
+    Some(ticks / 100.0)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -170,8 +186,8 @@ async fn enrol_all(base: &str, codes: Vec<String>) -> Result<Vec<Arc<Mutex<Sim>>
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    if args.devices == 0 || args.docs == 0 {
-        bail!("--devices and --docs must be at least 1");
+    if args.devices == 0 || args.docs == 0 || args.rounds == 0 {
+        bail!("--devices, --docs and --rounds must be at least 1");
     }
     let children_each = args.docs.div_ceil(3);
     let agencies = [
@@ -223,40 +239,65 @@ async fn main() -> Result<()> {
         setup.elapsed().as_secs_f64()
     );
 
-    // 1. Throughput: every device pushes its offline visits at once.
-    for sim in &sims {
-        let mut s = sim.lock().await;
-        let records = s.records.clone();
-        for v in 0..args.visits {
-            let key = records[v % records.len()];
-            s.device.add_visit(
-                key,
-                &format!("Offline visit {v}: home visit, child seen and well."),
-            )?;
-        }
-    }
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for sim in &sims {
-        let sim = sim.clone();
-        tasks.spawn(async move {
+    // 1. Throughput: every device pushes its offline visits at once, in
+    //    `--rounds` rounds (the documents grow from round to round).
+    let mut rates = Vec::new();
+    for round in 1..=args.rounds {
+        for sim in &sims {
             let mut s = sim.lock().await;
-            let Sim { device, engine, .. } = &mut *s;
-            engine.sync(device).await
-        });
+            let records = s.records.clone();
+            for v in 0..args.visits {
+                let key = records[v % records.len()];
+                s.device.add_visit(
+                    key,
+                    &format!("Offline visit {v}: home visit, child seen and well."),
+                )?;
+            }
+        }
+        let cpu_before = process_cpu_seconds();
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for sim in &sims {
+            let sim = sim.clone();
+            tasks.spawn(async move {
+                let mut s = sim.lock().await;
+                let Sim { device, engine, .. } = &mut *s;
+                engine.sync(device).await
+            });
+        }
+        let (mut merged, mut requests, mut up) = (0usize, 0u64, 0u64);
+        while let Some(joined) = tasks.join_next().await {
+            let report = joined??;
+            merged += report.acknowledged;
+            requests += u64::from(report.traffic.requests);
+            up += report.traffic.bytes_sent;
+        }
+        let wall = started.elapsed();
+        let cpu = match (cpu_before, process_cpu_seconds()) {
+            (Some(a), Some(b)) => format!(
+                "; this process used {:.2} CPU-seconds ({:.2} cores)",
+                b - a,
+                (b - a) / wall.as_secs_f64()
+            ),
+            _ => String::new(),
+        };
+        let expected = args.devices * args.visits;
+        let rate = merged as f64 / wall.as_secs_f64();
+        println!(
+            "throughput round {round}: {merged} of {expected} changes merged in {:.2} s = {rate:.0} merged changes/s ({} devices pushing {} visits each at once; {requests} requests, {up} bytes up){cpu}",
+            wall.as_secs_f64(),
+            args.devices,
+            args.visits
+        );
+        rates.push(rate);
     }
-    let mut merged = 0usize;
-    while let Some(joined) = tasks.join_next().await {
-        merged += joined??.acknowledged;
-    }
-    let wall = started.elapsed();
-    let expected = args.devices * args.visits;
+    rates.sort_by(f64::total_cmp);
     println!(
-        "throughput: {merged} of {expected} changes merged in {:.2} s = {:.0} merged changes/s ({} devices pushing {} visits each at once)",
-        wall.as_secs_f64(),
-        merged as f64 / wall.as_secs_f64(),
-        args.devices,
-        args.visits
+        "throughput: median of {} rounds {:.0} merged changes/s (lowest {:.0}, highest {:.0})",
+        rates.len(),
+        rates[rates.len() / 2],
+        rates.first().copied().unwrap_or_default(),
+        rates.last().copied().unwrap_or_default()
     );
 
     // 2. Latency: every device records a visit and syncs about every interval.
