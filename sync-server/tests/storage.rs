@@ -529,20 +529,25 @@ fn changes_are_content_addressed_and_sequenced(s: &dyn Storage) {
     ));
 }
 
-fn changed_among_answers_for_the_documents_asked_about(s: &dyn Storage) {
-    let (a, b) = (child(s), child(s));
-    let p = practitioner(s, Agency::Health);
-    let (mine, theirs) = (device(s, p), device(s, p));
-    let cursor = s.changed_since(0, mine).unwrap().high_water;
-    let round = |device, key, v: &str| SyncRound {
+/// A sync round that stores one change `v` made by `person` on `device`.
+fn one_change_round(device: DeviceId, person: PersonId, key: DocKey, v: &str) -> SyncRound {
+    SyncRound {
         device,
-        person: p,
+        person,
         key,
         accepted: vec![change(v)],
         sync_state: vec![],
         sent_content: false,
         at: 30,
-    };
+    }
+}
+
+fn changed_among_answers_for_the_documents_asked_about(s: &dyn Storage) {
+    let (a, b) = (child(s), child(s));
+    let p = practitioner(s, Agency::Health);
+    let (mine, theirs) = (device(s, p), device(s, p));
+    let cursor = s.changed_since(0, mine).unwrap().high_water;
+    let round = |device, key, v: &str| one_change_round(device, p, key, v);
     s.commit_sync_round(&round(theirs, DocKey::Plan(a), "a plan"))
         .unwrap();
     s.commit_sync_round(&round(theirs, DocKey::Record(b), "b record"))
@@ -599,15 +604,7 @@ fn changed_since_skips_the_asking_device(s: &dyn Storage) {
         vec![DocKey::Plan(c), DocKey::Record(c)]
     );
     let cursor = start.high_water;
-    let round = |device, key, v: &str| SyncRound {
-        device,
-        person: p,
-        key,
-        accepted: vec![change(v)],
-        sync_state: vec![],
-        sent_content: false,
-        at: 30,
-    };
+    let round = |device, key, v: &str| one_change_round(device, p, key, v);
     s.commit_sync_round(&round(mine, DocKey::Plan(c), "mine"))
         .unwrap();
     let after_mine = s.changed_since(cursor, mine).unwrap();

@@ -632,6 +632,14 @@ fn create_documents(
     Ok(())
 }
 
+/// The highest sequence number in the change log (0 when it is empty).
+fn log_high_water(tx: &Connection) -> Result<i64, StorageError> {
+    query_row_cached(tx, "SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| {
+        row.get(0)
+    })
+    .map_err(backend)
+}
+
 impl Storage for SqliteStorage {
     fn add_person(&self, person: &PersonRecord) -> Result<(), StorageError> {
         self.write(|tx| {
@@ -1060,11 +1068,7 @@ impl Storage for SqliteStorage {
 
     fn changed_since(&self, cursor: u64, device: DeviceId) -> Result<ChangedSince, StorageError> {
         self.read(|tx| {
-            let high_water: i64 =
-                query_row_cached(tx, "SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| {
-                    row.get(0)
-                })
-                .map_err(backend)?;
+            let high_water = log_high_water(tx)?;
             let mut stmt = tx
                 .prepare_cached(
                     "SELECT doc_key, MAX(seq) FROM changes
@@ -1098,11 +1102,7 @@ impl Storage for SqliteStorage {
         among: &BTreeSet<DocKey>,
     ) -> Result<ChangedSince, StorageError> {
         self.read(|tx| {
-            let high_water: i64 =
-                query_row_cached(tx, "SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| {
-                    row.get(0)
-                })
-                .map_err(backend)?;
+            let high_water = log_high_water(tx)?;
             // One range of the (doc_key, seq) index per document.
             let mut stmt = tx
                 .prepare_cached(
