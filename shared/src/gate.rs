@@ -307,7 +307,7 @@ fn object_path(after: &Automerge, obj: &ObjectId) -> Result<(Vec<String>, bool),
 type Refusal = (Rule, String);
 
 /// An item read from the document before or after, by its path.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Item {
     Visit(Box<Visit>),
     View(ViewEntry),

@@ -333,11 +333,7 @@ pub trait Storage: Send + Sync + fmt::Debug {
         cursor: u64,
         device: DeviceId,
         among: &BTreeSet<DocKey>,
-    ) -> Result<ChangedSince, StorageError> {
-        let mut since = self.changed_since(cursor, device)?;
-        since.documents.retain(|(k, _)| among.contains(k));
-        Ok(since)
-    }
+    ) -> Result<ChangedSince, StorageError>;
     /// The server's encoded sync state for a device and document.
     fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError>;
     /// Store the outcome of one sync exchange (see [`SyncRound`]); the
