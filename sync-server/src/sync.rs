@@ -9,11 +9,16 @@
 //!    with the device's persisted sync state, inside `robust::contain`
 //!    (a V2 message may carry a whole document, and Automerge panics on some
 //!    malformed input);
-//! 3. takes the changes the message added (`copy.get_changes(&before)`) and
-//!    asks the gate (`gate::check_applied`, on that copy) about all of them at once; only if they all
-//!    pass are they stored (one transaction, with the audit and the new sync
-//!    state), otherwise none are and the reply names the change, path and rule;
-//! 4. generates its next sync message from the document it really holds.
+//! 3. takes the changes the message added and asks the gate
+//!    (`gate::check_applied`, on that copy) about all of them at once; only
+//!    if they all pass are they kept, otherwise none are and the reply names
+//!    the change, path and rule;
+//! 4. generates its next sync message from the document it would then hold.
+//!
+//! The outcomes of every document of the request (accepted changes, audit,
+//! new sync states) are stored in one transaction, with one wait for
+//! durability, before any reply is sent or any other request sees the
+//! merged documents, which stay locked until then.
 //!
 //! The persisted sync state is `sync::State::encode()`: only `shared_heads`,
 //! which never names a change the server has not stored. Everything else in
@@ -59,7 +64,9 @@ pub enum SyncError {
 /// contract that sequence numbers become visible in order (a later change
 /// never shows up with a number below one already seen; see
 /// `storage::postgres`), else the cache could step over a change for good.
-/// The lock per document serialises this instance's writers to it; writers
+/// The lock per document serialises this instance's writers to it (a
+/// `/v1/sync` request holds the locks of its documents until its outcomes
+/// are stored, taking them in key order); writers
 /// on other instances are not serialised with them, which is fine because
 /// stored changes are content-addressed and Automerge merges them.
 #[derive(Default)]
@@ -85,8 +92,9 @@ struct CachedDoc {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while a document was locked happened in contained Automerge
-    // work on a copy or between storage calls; the cached document is then
-    // at worst behind storage, and `refresh` catches it up.
+    // work on a copy or between storage calls; a cached document is only
+    // replaced after its changes are stored, so it is then at worst behind
+    // storage, and `refresh` catches it up.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -215,9 +223,11 @@ pub fn sync_batch(
         Some(question) => Some(self::changed(storage, p, question)?),
         None => None,
     };
+
+    // Which documents the device may read (a missing one looks the same).
     let mut teams: BTreeMap<ChildId, Option<ChildTeam>> = BTreeMap::new();
-    let mut docs = Vec::with_capacity(request.docs.len());
-    for DocMessage { key, message } in request.docs {
+    let mut readable = Vec::with_capacity(request.docs.len());
+    for DocMessage { key, .. } in &request.docs {
         let team = match teams.entry(key.child()) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
@@ -228,17 +238,73 @@ pub fn sync_batch(
                 })
             }
         };
-        let team = team.as_ref();
-        let reply = match team {
-            Some(team)
-                if AccessPolicy::can_read(p, &key, team).is_ok()
-                    && storage.document_exists(&key)? =>
-            {
-                sync_document(storage, cache, p, team, key, &message, now)?
+        readable.push(match team {
+            Some(team) if AccessPolicy::can_read(p, key, team).is_ok() => {
+                storage.document_exists(key)?
             }
-            _ => reply(key, DocStatus::Unavailable),
+            _ => false,
+        });
+    }
+
+    // The readable documents stay locked until the request's outcomes are
+    // stored (one transaction, below) and folded into the cache, so nobody
+    // sees a change before it is durable. Locked in key order: two requests
+    // never wait on each other in a cycle.
+    let keys: BTreeSet<DocKey> = request
+        .docs
+        .iter()
+        .zip(&readable)
+        .filter(|(_, r)| **r)
+        .map(|(m, _)| m.key)
+        .collect();
+    let entries: Vec<(DocKey, Arc<Mutex<CachedDoc>>)> =
+        keys.iter().map(|k| (*k, cache.entry(*k))).collect();
+    let mut held: HashMap<DocKey, MutexGuard<'_, CachedDoc>> = HashMap::new();
+    for (key, entry) in &entries {
+        let mut cached = lock(entry);
+        refresh(storage, key, &mut cached)?;
+        held.insert(*key, cached);
+    }
+
+    // Each message against the document as this request has left it (a
+    // key sent twice is answered in turn, the second time from the first
+    // one's outcome).
+    let mut advanced: HashMap<DocKey, Automerge> = HashMap::new();
+    let mut states: HashMap<DocKey, Vec<u8>> = HashMap::new();
+    let mut rounds = Vec::new();
+    let mut docs = Vec::with_capacity(request.docs.len());
+    for (DocMessage { key, message }, readable) in request.docs.into_iter().zip(readable) {
+        let (Some(Some(team)), Some(cached), true) =
+            (teams.get(&key.child()), held.get(&key), readable)
+        else {
+            docs.push(reply(key, DocStatus::Unavailable));
+            continue;
         };
-        docs.push(reply);
+        let saved = match states.remove(&key) {
+            Some(state) => Some(state),
+            None => storage.sync_state(p.device, &key)?,
+        };
+        let base = advanced.get(&key).unwrap_or(&cached.doc);
+        let outcome = sync_document(base, saved, p, team, key, &message, now);
+        if let Some(round) = outcome.round {
+            states.insert(key, round.sync_state.clone());
+            rounds.push(round);
+        }
+        if let Some(after) = outcome.after {
+            advanced.insert(key, after);
+        }
+        docs.push(outcome.reply);
+    }
+
+    if !rounds.is_empty() {
+        storage.commit_sync_rounds(&rounds)?;
+    }
+    // Stored: the cache may move on. Its sequence stays behind, so the next
+    // refresh re-reads these changes, which Automerge skips.
+    for (key, doc) in advanced {
+        if let Some(cached) = held.get_mut(&key) {
+            cached.doc = doc;
+        }
     }
     Ok(SyncResponse { docs, changed })
 }
@@ -285,26 +351,42 @@ fn added_changes(
     copy.get_changes(before)
 }
 
-/// One document's exchange; see the module documentation.
+/// What one document's exchange produced: the reply, what to store (none
+/// when the message was not understood) and the merged document once
+/// stored (when changes were accepted).
+struct Outcome {
+    reply: DocReply,
+    round: Option<SyncRound>,
+    after: Option<Automerge>,
+}
+
+impl Outcome {
+    fn malformed(key: DocKey, detail: &str) -> Outcome {
+        Outcome {
+            reply: malformed(key, detail),
+            round: None,
+            after: None,
+        }
+    }
+}
+
+/// One document's exchange against `doc`, the merged document as the
+/// request has left it, with the device's sync state `saved`; see the
+/// module documentation. Nothing is stored here.
 fn sync_document(
-    storage: &dyn Storage,
-    cache: &DocCache,
+    doc: &Automerge,
+    saved: Option<Vec<u8>>,
     p: &Principal,
     team: &ChildTeam,
     key: DocKey,
     message: &[u8],
     now: UnixSeconds,
-) -> Result<DocReply, SyncError> {
+) -> Outcome {
     let message = match robust::contain("decode sync message", || sync::Message::decode(message)) {
         Ok(Ok(m)) => m,
-        _ => return Ok(malformed(key, "not an Automerge sync message")),
+        _ => return Outcome::malformed(key, "not an Automerge sync message"),
     };
 
-    let entry = cache.entry(key);
-    let mut cached = lock(&entry);
-    refresh(storage, &key, &mut cached)?;
-
-    let saved = storage.sync_state(p.device, &key)?;
     // A state that does not decode is only an optimisation lost: start afresh.
     let state = saved
         .and_then(|bytes| sync::State::decode(&bytes).ok())
@@ -319,8 +401,8 @@ fn sync_document(
         .map(|bytes| robust::parse_change(bytes).ok())
         .collect();
 
-    let before = cached.doc.get_heads();
-    let mut copy = cached.doc.clone();
+    let before = doc.get_heads();
+    let mut copy = doc.clone();
     let received = robust::contain("receive sync message", move || {
         let mut state = state;
         copy.receive_sync_message(&mut state, message)
@@ -328,7 +410,7 @@ fn sync_document(
     });
     let (copy, mut state) = match received {
         Ok(Ok(applied)) => applied,
-        _ => return Ok(malformed(key, "the sync message could not be applied")),
+        _ => return Outcome::malformed(key, "the sync message could not be applied"),
     };
     let incoming = added_changes(&copy, &before, offered);
 
@@ -339,7 +421,7 @@ fn sync_document(
     if !incoming.is_empty() {
         // The copy already holds the changes: check it rather than apply them
         // to a second copy.
-        match gate::check_applied(&key, &cached.doc, copy, &incoming, p, team) {
+        match gate::check_applied(&key, doc, copy, &incoming, p, team) {
             Ok(after) => {
                 accepted = Some((after, incoming.iter().map(NewChange::from_change).collect()))
             }
@@ -370,62 +452,62 @@ fn sync_document(
             }
         }
         if accepted.is_none() {
-            // Nothing was stored: the shared heads may only name changes we hold.
+            // Nothing is stored: the shared heads may only name changes we hold.
             state
                 .shared_heads
-                .retain(|h| cached.doc.get_change_meta_by_hash(h).is_some());
+                .retain(|h| doc.get_change_meta_by_hash(h).is_some());
         }
     }
 
-    let holding = accepted.as_ref().map(|(doc, _)| doc).unwrap_or(&cached.doc);
+    let holding = accepted.as_ref().map(|(after, _)| after).unwrap_or(doc);
     let generated = robust::contain("generate sync message", || {
         let mut state = state;
         let message = holding.generate_sync_message(&mut state);
         (message, state)
     });
     let Ok((outgoing, state)) = generated else {
-        return Ok(malformed(
-            key,
-            "the server could not answer this sync message",
-        ));
+        return Outcome::malformed(key, "the server could not answer this sync message");
     };
-    let sent_content = outgoing.as_ref().is_some_and(|m| !m.changes.is_empty());
     let message = if status == DocStatus::Malformed {
         None
     } else {
-        outgoing.map(sync::Message::encode)
+        outgoing.map(|m| {
+            let content = !m.changes.is_empty();
+            (m.encode(), content)
+        })
     };
+    // Audited as a read only if the reply carries document content.
+    let sent_content = message.as_ref().is_some_and(|(_, content)| *content);
+    let message = message.map(|(bytes, _)| bytes);
 
     let (after, accepted_changes) = match accepted {
         Some((after, changes)) => (Some(after), changes),
         None => (None, Vec::new()),
     };
-    storage.commit_sync_round(&SyncRound {
-        device: p.device,
-        person: p.person,
-        key,
-        accepted: accepted_changes,
-        sync_state: state.encode(),
-        sent_content: sent_content && message.is_some(),
-        at: now,
-    })?;
-    if let Some(after) = after {
-        // Stored: the cache may move on. Its sequence stays behind, so the
-        // next refresh re-reads these changes, which Automerge skips.
-        cached.doc = after;
-    }
     if status == DocStatus::Ok {
         tracing::debug!(%key, "document synced");
     } else {
         tracing::info!(%key, status = ?status, "document changes refused");
     }
-    Ok(DocReply {
-        key,
-        status,
-        message,
-        rejection,
-        detail,
-    })
+    Outcome {
+        reply: DocReply {
+            key,
+            status,
+            message,
+            rejection,
+            detail,
+        },
+        round: Some(SyncRound {
+            device: p.device,
+            person: p.person,
+            key,
+            accepted: accepted_changes,
+            sync_state: state.encode(),
+            sent_content,
+            at: now,
+        }),
+        after,
+    }
 }
 
 #[cfg(test)]

@@ -96,6 +96,7 @@ storage_contract!(
     changed_since_skips_the_asking_device,
     changed_among_answers_for_the_documents_asked_about,
     sync_rounds_store_state_audit_and_synced_documents,
+    a_requests_sync_rounds_are_stored_all_or_none,
     revocation_keeps_the_first_time,
     quarantine_keeps_offers_once,
 );
@@ -663,6 +664,61 @@ fn sync_rounds_store_state_audit_and_synced_documents(s: &dyn Storage) {
     s.forget_synced_documents(d, &[DocKey::Plan(c)]).unwrap();
     assert!(s.synced_documents(d).unwrap().is_empty());
     assert!(s.sync_state(d, &DocKey::Plan(c)).unwrap().is_none());
+}
+
+/// The rounds of one request are one transaction: a round that cannot be
+/// stored (its document is unknown) leaves nothing of the others; rounds
+/// that can are stored in order, the later state of a document winning.
+fn a_requests_sync_rounds_are_stored_all_or_none(s: &dyn Storage) {
+    let c = child(s);
+    let p = practitioner(s, Agency::Education);
+    let d = device(s, p);
+    let (plan, record) = (DocKey::Plan(c), DocKey::Record(c));
+    let round = |key: DocKey, accepted: Vec<NewChange>, state: u8| SyncRound {
+        device: d,
+        person: p,
+        key,
+        accepted,
+        sync_state: vec![state],
+        sent_content: false,
+        at: 50,
+    };
+    let stored_before = s.changes_after(&record, 0).unwrap().len();
+    let audited_before = s.audit_of_child(c).unwrap().len();
+    let failed = s.commit_sync_rounds(&[
+        round(record, vec![change("kept back")], 1),
+        round(plan, vec![], 2),
+        round(DocKey::Plan(ChildId::random()), vec![], 3),
+    ]);
+    assert!(
+        matches!(failed, Err(StorageError::NotFound { .. })),
+        "{failed:?}"
+    );
+    assert_eq!(s.changes_after(&record, 0).unwrap().len(), stored_before);
+    assert_eq!(s.audit_of_child(c).unwrap().len(), audited_before);
+    assert!(s.sync_state(d, &record).unwrap().is_none());
+    assert!(s.sync_state(d, &plan).unwrap().is_none());
+    assert!(s.synced_documents(d).unwrap().is_empty());
+
+    let first = change("first");
+    s.commit_sync_rounds(&[
+        round(record, vec![first.clone()], 1),
+        round(plan, vec![], 2),
+        round(record, vec![first, change("second")], 4),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.changes_after(&record, 0).unwrap().len(),
+        stored_before + 2,
+        "each change stored once"
+    );
+    assert_eq!(s.sync_state(d, &record).unwrap(), Some(vec![4]));
+    assert_eq!(s.sync_state(d, &plan).unwrap(), Some(vec![2]));
+    let mut synced = s.synced_documents(d).unwrap();
+    synced.sort();
+    let mut expected = vec![plan, record];
+    expected.sort();
+    assert_eq!(synced, expected);
 }
 
 fn revocation_keeps_the_first_time(s: &dyn Storage) {

@@ -37,6 +37,7 @@ on_both_backends!(
     a_device_signs_with_the_key_it_enrolled,
     a_change_accepted_by_one_instance_reaches_devices_on_another,
     the_changed_question_rides_on_sync_and_is_answered_before_its_messages,
+    requests_naming_the_same_documents_in_opposite_orders_all_finish,
 );
 
 fn server_doc(server: &TestServer, key: DocKey) -> automerge::Automerge {
@@ -380,6 +381,56 @@ async fn a_dropped_response_loses_nothing_and_stores_nothing_twice(backend: Back
         server_doc(&server, record).get_heads(),
         social.docs.get_mut(&record).unwrap().get_heads()
     );
+}
+
+/// A `SyncRequest` carrying `dev`'s next message for each of `keys`, in that order.
+fn push_many(dev: &mut common::TestDevice, keys: &[DocKey]) -> SyncRequest {
+    let docs = keys
+        .iter()
+        .map(|key| push_with_question(dev, *key, None).docs.remove(0))
+        .collect();
+    SyncRequest {
+        docs,
+        changed: None,
+    }
+}
+
+/// A `/v1/sync` request holds its documents until its outcomes are stored:
+/// two devices of the same team sending the same two documents in opposite
+/// orders, at the same moment, again and again, must all be answered (locks
+/// taken in key order, never in a cycle), and every visit must be kept.
+async fn requests_naming_the_same_documents_in_opposite_orders_all_finish(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let p = server.people;
+    let (plan, record) = (DocKey::Plan(p.child), DocKey::Record(p.child));
+    let mut social = server.enrol(p.social_worker).await;
+    let mut health = server.enrol(p.health_visitor).await;
+    social.sync().await.unwrap();
+    health.sync().await.unwrap();
+    let start = visits(&social.docs[&record], record).len();
+    let rounds = 12;
+    for round in 0..rounds {
+        add_visit(&mut social, record, &format!("social's visit {round}"));
+        add_visit(&mut health, record, &format!("health's visit {round}"));
+        let a = push_many(&mut social, &[record, plan]);
+        let b = push_many(&mut health, &[plan, record]);
+        let both = async { tokio::join!(social.sync_request(&a), health.sync_request(&b)) };
+        // A guard against a deadlock, not a wait for anything.
+        let (ra, rb) = tokio::time::timeout(std::time::Duration::from_secs(120), both)
+            .await
+            .expect("two requests waited on each other");
+        for reply in ra.unwrap().docs.iter().chain(&rb.unwrap().docs) {
+            assert_eq!(reply.status, DocStatus::Ok, "{reply:?}");
+        }
+    }
+    social.sync().await.unwrap();
+    health.sync().await.unwrap();
+    let held = server_doc(&server, record);
+    let on_server = visits(&AutoCommit::load(&held.save()).unwrap(), record);
+    assert_eq!(on_server.len(), start + 2 * rounds, "every visit kept");
+    for dev in [&social, &health] {
+        assert_eq!(visits(&dev.docs[&record], record), on_server);
+    }
 }
 
 /// A `SyncRequest` carrying `dev`'s next message for `key` and `question`.

@@ -336,9 +336,17 @@ pub trait Storage: Send + Sync + fmt::Debug {
     ) -> Result<ChangedSince, StorageError>;
     /// The server's encoded sync state for a device and document.
     fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError>;
-    /// Store the outcome of one sync exchange (see [`SyncRound`]); the
-    /// document then counts as synced by the device.
-    fn commit_sync_round(&self, round: &SyncRound) -> Result<(), StorageError>;
+    /// Store the outcomes of the sync exchanges of one request (see
+    /// [`SyncRound`]), all or none, in order (a later round for the same
+    /// document supersedes the sync state of an earlier one); each document
+    /// then counts as synced by the device. One transaction and one wait
+    /// for durability for the whole request, however many documents it
+    /// carried.
+    fn commit_sync_rounds(&self, rounds: &[SyncRound]) -> Result<(), StorageError>;
+    /// [`Storage::commit_sync_rounds`] for one exchange.
+    fn commit_sync_round(&self, round: &SyncRound) -> Result<(), StorageError> {
+        self.commit_sync_rounds(std::slice::from_ref(round))
+    }
     /// Documents this device has synced at least once (and not acknowledged dropping).
     fn synced_documents(&self, device: DeviceId) -> Result<Vec<DocKey>, StorageError>;
     /// The device deleted these documents: forget that it had them and its sync state.

@@ -1020,57 +1020,62 @@ impl Storage for PgStorage {
         })
     }
 
-    fn commit_sync_round(&self, round: &SyncRound) -> Result<(), StorageError> {
-        let round = round.clone();
+    fn commit_sync_rounds(&self, rounds: &[SyncRound]) -> Result<(), StorageError> {
+        let rounds = rounds.to_vec();
         self.write(move |db| {
-            let (key, device) = (round.key.to_string(), round.device.to_string());
-            if !db.exists("SELECT 1 FROM documents WHERE doc_key = $1", &[&key])? {
-                return Err(StorageError::NotFound {
-                    what: format!("document {key}"),
+            for round in &rounds {
+                let (key, device) = (round.key.to_string(), round.device.to_string());
+                if !db.exists("SELECT 1 FROM documents WHERE doc_key = $1", &[&key])? {
+                    return Err(StorageError::NotFound {
+                        what: format!("document {key}"),
+                    }
+                    .into());
                 }
-                .into());
-            }
-            db.execute(
-                "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (device, doc_key)
-                 DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                &[&device, &key, &round.sync_state, &round.at],
-            )?;
-            db.execute(
-                "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (device, doc_key) DO NOTHING",
-                &[&device, &key, &round.at],
-            )?;
-            // The counter last (see insert_changes); the audit inserts wait on nothing.
-            let fresh = insert_changes(
-                db,
-                &round.key,
-                &round.accepted,
-                Some(round.device),
-                Some(round.person),
-                round.at,
-            )?;
-            for change in fresh {
-                audit(
-                    db,
-                    round.at,
-                    AuditEvent::ChangeAccepted,
-                    &round.key,
-                    Some(change),
-                    Some(round.device),
-                    Some(round.person),
+                db.execute(
+                    "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (device, doc_key)
+                     DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                    &[&device, &key, &round.sync_state, &round.at],
+                )?;
+                db.execute(
+                    "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (device, doc_key) DO NOTHING",
+                    &[&device, &key, &round.at],
                 )?;
             }
-            if round.sent_content {
-                audit(
+            // The counter last (see insert_changes), for every round at
+            // once; the audit inserts wait on nothing.
+            for round in &rounds {
+                let fresh = insert_changes(
                     db,
-                    round.at,
-                    AuditEvent::DocumentSent,
                     &round.key,
-                    None,
+                    &round.accepted,
                     Some(round.device),
                     Some(round.person),
+                    round.at,
                 )?;
+                for change in fresh {
+                    audit(
+                        db,
+                        round.at,
+                        AuditEvent::ChangeAccepted,
+                        &round.key,
+                        Some(change),
+                        Some(round.device),
+                        Some(round.person),
+                    )?;
+                }
+                if round.sent_content {
+                    audit(
+                        db,
+                        round.at,
+                        AuditEvent::DocumentSent,
+                        &round.key,
+                        None,
+                        Some(round.device),
+                        Some(round.person),
+                    )?;
+                }
             }
             Ok(())
         })

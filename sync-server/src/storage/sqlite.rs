@@ -1143,45 +1143,8 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn commit_sync_round(&self, round: &SyncRound) -> Result<(), StorageError> {
-        self.write(|tx| {
-            let key = round.key.to_string();
-            let known = query_row_cached(tx, "SELECT 1 FROM documents WHERE doc_key = ?1", params![key], |_| Ok(()))
-                .optional()
-                .map_err(backend)?;
-            if known.is_none() {
-                return Err(StorageError::NotFound { what: format!("document {key}") });
-            }
-            let fresh =
-                insert_changes(tx, &round.key, &round.accepted, Some(round.device), Some(round.person), round.at)?;
-            for change in fresh {
-                audit(
-                    tx,
-                    round.at,
-                    AuditEvent::ChangeAccepted,
-                    &round.key,
-                    Some(change),
-                    Some(round.device),
-                    Some(round.person),
-                )?;
-            }
-            if round.sent_content {
-                audit(tx, round.at, AuditEvent::DocumentSent, &round.key, None, Some(round.device), Some(round.person))?;
-            }
-            execute_cached(tx,
-                "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (device, doc_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                params![round.device.to_string(), key, round.sync_state, round.at],
-            )
-            .map_err(backend)?;
-            execute_cached(tx,
-                "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (device, doc_key) DO NOTHING",
-                params![round.device.to_string(), key, round.at],
-            )
-            .map_err(backend)?;
-            Ok(())
-        })
+    fn commit_sync_rounds(&self, rounds: &[SyncRound]) -> Result<(), StorageError> {
+        self.write(|tx| rounds.iter().try_for_each(|round| commit_round(tx, round)))
     }
 
     fn synced_documents(&self, device: DeviceId) -> Result<Vec<DocKey>, StorageError> {
@@ -1333,4 +1296,66 @@ impl Storage for SqliteStorage {
             .collect()
         })
     }
+}
+
+/// One [`SyncRound`] inside the write of [`Storage::commit_sync_rounds`].
+fn commit_round(tx: &Connection, round: &SyncRound) -> Result<(), StorageError> {
+    let key = round.key.to_string();
+    let known = query_row_cached(
+        tx,
+        "SELECT 1 FROM documents WHERE doc_key = ?1",
+        params![key],
+        |_| Ok(()),
+    )
+    .optional()
+    .map_err(backend)?;
+    if known.is_none() {
+        return Err(StorageError::NotFound {
+            what: format!("document {key}"),
+        });
+    }
+    let fresh = insert_changes(
+        tx,
+        &round.key,
+        &round.accepted,
+        Some(round.device),
+        Some(round.person),
+        round.at,
+    )?;
+    for change in fresh {
+        audit(
+            tx,
+            round.at,
+            AuditEvent::ChangeAccepted,
+            &round.key,
+            Some(change),
+            Some(round.device),
+            Some(round.person),
+        )?;
+    }
+    if round.sent_content {
+        audit(
+            tx,
+            round.at,
+            AuditEvent::DocumentSent,
+            &round.key,
+            None,
+            Some(round.device),
+            Some(round.person),
+        )?;
+    }
+    execute_cached(tx,
+        "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (device, doc_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        params![round.device.to_string(), key, round.sync_state, round.at],
+    )
+    .map_err(backend)?;
+    execute_cached(
+        tx,
+        "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (device, doc_key) DO NOTHING",
+        params![round.device.to_string(), key, round.at],
+    )
+    .map_err(backend)?;
+    Ok(())
 }

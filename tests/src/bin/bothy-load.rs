@@ -265,11 +265,12 @@ async fn main() -> Result<()> {
                 engine.sync(device).await
             });
         }
-        let (mut merged, mut requests, mut up) = (0usize, 0u64, 0u64);
+        let (mut merged, mut requests, mut retries, mut up) = (0usize, 0u64, 0u64, 0u64);
         while let Some(joined) = tasks.join_next().await {
             let report = joined??;
             merged += report.acknowledged;
             requests += u64::from(report.traffic.requests);
+            retries += u64::from(report.traffic.retries);
             up += report.traffic.bytes_sent;
         }
         let wall = started.elapsed();
@@ -284,7 +285,7 @@ async fn main() -> Result<()> {
         let expected = args.devices * args.visits;
         let rate = merged as f64 / wall.as_secs_f64();
         println!(
-            "throughput round {round}: {merged} of {expected} changes merged in {:.2} s = {rate:.0} merged changes/s ({} devices pushing {} visits each at once; {requests} requests, {up} bytes up){cpu}",
+            "throughput round {round}: {merged} of {expected} changes merged in {:.2} s = {rate:.0} merged changes/s ({} devices pushing {} visits each at once; {requests} requests, {retries} retries, {up} bytes up){cpu}",
             wall.as_secs_f64(),
             args.devices,
             args.visits
