@@ -280,8 +280,8 @@ pub fn sync_batch(
             docs.push(reply(key, DocStatus::Unavailable));
             continue;
         };
-        let saved = match states.remove(&key) {
-            Some(state) => Some(state),
+        let saved = match states.get(&key) {
+            Some(state) => Some(state.clone()),
             None => storage.sync_state(p.device, &key)?,
         };
         let base = advanced.get(&key).unwrap_or(&cached.doc);
