@@ -226,7 +226,7 @@ pub fn sync_batch(
 
     // Which documents the device may read (a missing one looks the same).
     let mut teams: BTreeMap<ChildId, Option<ChildTeam>> = BTreeMap::new();
-    let mut readable = Vec::with_capacity(request.docs.len());
+    let mut readable: BTreeSet<DocKey> = BTreeSet::new();
     for DocMessage { key, .. } in &request.docs {
         let team = match teams.entry(key.child()) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
@@ -238,27 +238,20 @@ pub fn sync_batch(
                 })
             }
         };
-        readable.push(match team {
-            Some(team) if AccessPolicy::can_read(p, key, team).is_ok() => {
-                storage.document_exists(key)?
-            }
-            _ => false,
-        });
+        if let Some(team) = team
+            && AccessPolicy::can_read(p, key, team).is_ok()
+            && storage.document_exists(key)?
+        {
+            readable.insert(*key);
+        }
     }
 
     // The readable documents stay locked until the request's outcomes are
     // stored (one transaction, below) and folded into the cache, so nobody
     // sees a change before it is durable. Locked in key order: two requests
     // never wait on each other in a cycle.
-    let keys: BTreeSet<DocKey> = request
-        .docs
-        .iter()
-        .zip(&readable)
-        .filter(|(_, r)| **r)
-        .map(|(m, _)| m.key)
-        .collect();
     let entries: Vec<(DocKey, Arc<Mutex<CachedDoc>>)> =
-        keys.iter().map(|k| (*k, cache.entry(*k))).collect();
+        readable.iter().map(|k| (*k, cache.entry(*k))).collect();
     let mut held: HashMap<DocKey, MutexGuard<'_, CachedDoc>> = HashMap::new();
     for (key, entry) in &entries {
         let mut cached = lock(entry);
@@ -273,10 +266,9 @@ pub fn sync_batch(
     let mut states: HashMap<DocKey, Vec<u8>> = HashMap::new();
     let mut rounds = Vec::new();
     let mut docs = Vec::with_capacity(request.docs.len());
-    for (DocMessage { key, message }, readable) in request.docs.into_iter().zip(readable) {
-        let (Some(Some(team)), Some(cached), true) =
-            (teams.get(&key.child()), held.get(&key), readable)
-        else {
+    for DocMessage { key, message } in request.docs {
+        // Held exactly when readable, which needs the team.
+        let (Some(cached), Some(Some(team))) = (held.get(&key), teams.get(&key.child())) else {
             docs.push(reply(key, DocStatus::Unavailable));
             continue;
         };
@@ -468,17 +460,10 @@ fn sync_document(
     let Ok((outgoing, state)) = generated else {
         return Outcome::malformed(key, "the server could not answer this sync message");
     };
-    let message = if status == DocStatus::Malformed {
-        None
-    } else {
-        outgoing.map(|m| {
-            let content = !m.changes.is_empty();
-            (m.encode(), content)
-        })
-    };
+    let outgoing = outgoing.filter(|_| status != DocStatus::Malformed);
     // Audited as a read only if the reply carries document content.
-    let sent_content = message.as_ref().is_some_and(|(_, content)| *content);
-    let message = message.map(|(bytes, _)| bytes);
+    let sent_content = outgoing.as_ref().is_some_and(|m| !m.changes.is_empty());
+    let message = outgoing.map(sync::Message::encode);
 
     let (after, accepted_changes) = match accepted {
         Some((after, changes)) => (Some(after), changes),
@@ -517,26 +502,30 @@ mod tests {
     use automerge::transaction::Transactable;
     use automerge::{ActorId, ROOT};
 
-    fn doc_with(actor: u8, n: usize) -> Automerge {
-        let mut doc = Automerge::new().with_actor(ActorId::from(vec![actor; 16]));
-        for i in 0..n {
-            let mut tx = doc.transaction();
-            tx.put(ROOT, format!("k{i}"), i as i64).unwrap();
-            tx.commit();
-        }
+    /// The server's document: one change.
+    fn server_doc() -> Automerge {
+        let mut doc = Automerge::new().with_actor(ActorId::from(vec![1; 16]));
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "k", 0).unwrap();
+        tx.commit();
         doc
     }
 
-    #[test]
-    fn the_offered_changes_are_used_in_causal_order() {
-        let server = doc_with(1, 1);
+    /// `n` changes made on a device that forked `server`, in order.
+    fn made_on_a_device(server: &Automerge, n: i64) -> Vec<Change> {
         let mut device = server.fork().with_actor(ActorId::from(vec![2; 16]));
-        for i in 0..3 {
+        for i in 0..n {
             let mut tx = device.transaction();
             tx.put(ROOT, format!("d{i}"), i).unwrap();
             tx.commit();
         }
-        let new = device.get_changes(&server.get_heads());
+        device.get_changes(&server.get_heads())
+    }
+
+    #[test]
+    fn the_offered_changes_are_used_in_causal_order() {
+        let server = server_doc();
+        let new = made_on_a_device(&server, 3);
         let before = server.get_heads();
         let mut copy = server.clone();
         copy.apply_changes(new.clone()).unwrap();
@@ -551,14 +540,8 @@ mod tests {
 
     #[test]
     fn changes_released_from_the_queue_are_not_missed() {
-        let server = doc_with(1, 1);
-        let mut device = server.fork().with_actor(ActorId::from(vec![2; 16]));
-        for i in 0..2 {
-            let mut tx = device.transaction();
-            tx.put(ROOT, format!("d{i}"), i).unwrap();
-            tx.commit();
-        }
-        let new = device.get_changes(&server.get_heads());
+        let server = server_doc();
+        let new = made_on_a_device(&server, 2);
         // The second change arrived first and waits for the first.
         let mut waiting = server.clone();
         waiting.apply_changes(vec![new[1].clone()]).unwrap();

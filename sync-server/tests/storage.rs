@@ -93,7 +93,7 @@ storage_contract!(
     enrol_codes_are_one_time_and_expire,
     nonces_are_remembered_until_they_expire,
     changes_are_content_addressed_and_sequenced,
-    changed_since_skips_the_asking_device,
+    changed_among_skips_the_asking_device,
     changed_among_answers_for_the_documents_asked_about,
     sync_rounds_store_state_audit_and_synced_documents,
     a_requests_sync_rounds_are_stored_all_or_none,
@@ -547,7 +547,10 @@ fn changed_among_answers_for_the_documents_asked_about(s: &dyn Storage) {
     let (a, b) = (child(s), child(s));
     let p = practitioner(s, Agency::Health);
     let (mine, theirs) = (device(s, p), device(s, p));
-    let cursor = s.changed_since(0, mine).unwrap().high_water;
+    let cursor = s
+        .changed_among(0, mine, &BTreeSet::new())
+        .unwrap()
+        .high_water;
     let round = |device, key, v: &str| one_change_round(device, p, key, v);
     s.commit_sync_round(&round(theirs, DocKey::Plan(a), "a plan"))
         .unwrap();
@@ -559,10 +562,8 @@ fn changed_among_answers_for_the_documents_asked_about(s: &dyn Storage) {
         .into_iter()
         .flat_map(|c| [DocKey::Plan(c), DocKey::Record(c)])
         .collect();
-    // Asked about everything: the same as changed_since.
-    let everything = s.changed_since(cursor, mine).unwrap();
+    // Asked about every document.
     let among = s.changed_among(cursor, mine, &all).unwrap();
-    assert_eq!(among, everything);
     assert_eq!(
         among.documents.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
         vec![DocKey::Plan(a), DocKey::Record(b)],
@@ -571,7 +572,7 @@ fn changed_among_answers_for_the_documents_asked_about(s: &dyn Storage) {
     // Asked about some: only those, with the same high water.
     let some: BTreeSet<DocKey> = [DocKey::Record(a), DocKey::Record(b)].into();
     let partial = s.changed_among(cursor, mine, &some).unwrap();
-    assert_eq!(partial.high_water, everything.high_water);
+    assert_eq!(partial.high_water, among.high_water);
     assert_eq!(
         partial
             .documents
@@ -588,18 +589,19 @@ fn changed_among_answers_for_the_documents_asked_about(s: &dyn Storage) {
             .is_empty()
     );
     assert!(
-        s.changed_among(everything.high_water, theirs, &all)
+        s.changed_among(among.high_water, theirs, &all)
             .unwrap()
             .documents
             .is_empty()
     );
 }
 
-fn changed_since_skips_the_asking_device(s: &dyn Storage) {
+fn changed_among_skips_the_asking_device(s: &dyn Storage) {
     let c = child(s);
     let p = practitioner(s, Agency::Police);
     let (mine, theirs) = (device(s, p), device(s, p));
-    let start = s.changed_since(0, mine).unwrap();
+    let both: BTreeSet<DocKey> = [DocKey::Plan(c), DocKey::Record(c)].into();
+    let start = s.changed_among(0, mine, &both).unwrap();
     assert_eq!(
         start.documents.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
         vec![DocKey::Plan(c), DocKey::Record(c)]
@@ -608,17 +610,23 @@ fn changed_since_skips_the_asking_device(s: &dyn Storage) {
     let round = |device, key, v: &str| one_change_round(device, p, key, v);
     s.commit_sync_round(&round(mine, DocKey::Plan(c), "mine"))
         .unwrap();
-    let after_mine = s.changed_since(cursor, mine).unwrap();
+    let after_mine = s.changed_among(cursor, mine, &both).unwrap();
     assert!(
         after_mine.documents.is_empty(),
         "a device is not told about its own changes"
     );
     assert!(after_mine.high_water > cursor);
-    assert_eq!(s.changed_since(cursor, theirs).unwrap().documents.len(), 1);
+    assert_eq!(
+        s.changed_among(cursor, theirs, &both)
+            .unwrap()
+            .documents
+            .len(),
+        1
+    );
     s.commit_sync_round(&round(theirs, DocKey::Record(c), "theirs"))
         .unwrap();
     let docs = s
-        .changed_since(after_mine.high_water, mine)
+        .changed_among(after_mine.high_water, mine, &both)
         .unwrap()
         .documents;
     assert_eq!(
@@ -835,7 +843,7 @@ fn postgres_nonces_are_shared_between_instances() {
 
 /// Needs PostgreSQL (see `common`). Writers on two instances store changes
 /// concurrently while readers on both follow them the way devices and the
-/// document cache do: with a cursor (`changed_since`) and with the last
+/// document cache do: with a cursor (`changed_among`) and with the last
 /// sequence number seen (`changes_after`). Sequence numbers handed out in
 /// an order other than commit order would make a reader step over a
 /// change committed late with a lower number, and never see it.
@@ -863,7 +871,11 @@ fn postgres_sequences_never_let_a_reader_skip_a_change() {
             DocKey::Record(id)
         })
         .collect();
-    let start = a.changed_since(0, DeviceId::random()).unwrap().high_water;
+    let watched: BTreeSet<DocKey> = quiet.iter().copied().chain([hot]).collect();
+    let start = a
+        .changed_among(0, DeviceId::random(), &BTreeSet::new())
+        .unwrap()
+        .high_water;
     let person = PersonId::random();
     let writing = AtomicBool::new(true);
 
@@ -871,7 +883,7 @@ fn postgres_sequences_never_let_a_reader_skip_a_change() {
         let readers: Vec<_> = instances
             .iter()
             .map(|s| {
-                let writing = &writing;
+                let (writing, watched) = (&writing, &watched);
                 scope.spawn(move || {
                     let me = DeviceId::random();
                     let (mut cursor, mut last) = (start, 0);
@@ -881,7 +893,7 @@ fn postgres_sequences_never_let_a_reader_skip_a_change() {
                         // Read the flag first: a pass that starts after the
                         // writers finished sees everything they wrote.
                         let done = !writing.load(Ordering::SeqCst);
-                        let since = s.changed_since(cursor, me).unwrap();
+                        let since = s.changed_among(cursor, me, watched).unwrap();
                         told.extend(since.documents.iter().map(|(k, _)| *k));
                         cursor = since.high_water;
                         for c in s.changes_after(&hot, last).unwrap() {
@@ -954,7 +966,7 @@ fn postgres_sequences_never_let_a_reader_skip_a_change() {
     seqs.dedup();
     assert_eq!(seqs.len(), stored.len());
     let by_doc: BTreeMap<DocKey, u64> = a
-        .changed_since(start, DeviceId::random())
+        .changed_among(start, DeviceId::random(), &watched)
         .unwrap()
         .documents
         .into_iter()

@@ -321,13 +321,11 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn documents_of_child(&self, child: ChildId) -> Result<Vec<DocKey>, StorageError>;
     /// A document's changes with sequence numbers after `after`, in order.
     fn changes_after(&self, key: &DocKey, after: u64) -> Result<Vec<StoredChange>, StorageError>;
-    /// Documents changed after `cursor` by anyone but `device`.
-    fn changed_since(&self, cursor: u64, device: DeviceId) -> Result<ChangedSince, StorageError>;
-    /// [`Storage::changed_since`] for the documents in `among` only (the
-    /// ones a device has synced and may read): what `/v1/changed` asks.
-    /// Backends answer it from the `(document, sequence)` index, so the cost
-    /// follows the device's documents and their new changes, not every
-    /// change anyone made since the cursor.
+    /// Which of the documents in `among` (the ones a device has synced and
+    /// may read) anyone but `device` changed after `cursor`: what
+    /// `/v1/changed` asks. Backends answer it from the `(document, sequence)`
+    /// index, so the cost follows the device's documents and their new
+    /// changes, not every change anyone made since the cursor.
     fn changed_among(
         &self,
         cursor: u64,

@@ -544,52 +544,6 @@ fn is_foreign_key_violation(e: &DbError) -> bool {
 
 // ---------------------------------------------------------------- the trait
 
-/// Documents changed after `cursor` by anyone but `device`, with their
-/// highest such sequence number: all of them, or only those in `keys` (one
-/// range of the `(doc_key, seq)` index each).
-fn changed_in_log(
-    db: &mut Db<'_, Client>,
-    cursor: u64,
-    device: DeviceId,
-    keys: Option<&[String]>,
-) -> DbResult<ChangedSince> {
-    // Every sequence up to the committed counter is committed (see the
-    // module documentation), so the list below is complete up to it even
-    // though it is read by a later statement.
-    let high_water: i64 = db
-        .query_one("SELECT last FROM change_counter WHERE id = 1", &[])?
-        .try_get(0)?;
-    let (cursor, device) = (seq_i64(cursor), device.to_string());
-    let rows = match keys {
-        None => db.query(
-            "SELECT doc_key, MAX(seq) FROM changes
-             WHERE seq > $1 AND seq <= $2 AND (device IS NULL OR device <> $3)
-             GROUP BY doc_key ORDER BY doc_key",
-            &[&cursor, &high_water, &device],
-        )?,
-        Some(keys) => db.query(
-            "SELECT doc_key, MAX(seq) FROM changes
-             WHERE doc_key = ANY($4) AND seq > $1 AND seq <= $2
-               AND (device IS NULL OR device <> $3)
-             GROUP BY doc_key ORDER BY doc_key",
-            &[&cursor, &high_water, &device, &keys],
-        )?,
-    };
-    let documents = rows
-        .iter()
-        .map(|row| {
-            Ok((
-                parse(&row.try_get::<_, String>(0)?)?,
-                seq_u64(row.try_get(1)?)?,
-            ))
-        })
-        .collect::<DbResult<_>>()?;
-    Ok(ChangedSince {
-        high_water: seq_u64(high_water)?,
-        documents,
-    })
-}
-
 impl Storage for PgStorage {
     fn add_person(&self, person: &PersonRecord) -> Result<(), StorageError> {
         let person = person.clone();
@@ -994,10 +948,6 @@ impl Storage for PgStorage {
         })
     }
 
-    fn changed_since(&self, cursor: u64, device: DeviceId) -> Result<ChangedSince, StorageError> {
-        self.read(move |db| changed_in_log(db, cursor, device, None))
-    }
-
     fn changed_among(
         &self,
         cursor: u64,
@@ -1005,7 +955,36 @@ impl Storage for PgStorage {
         among: &BTreeSet<DocKey>,
     ) -> Result<ChangedSince, StorageError> {
         let keys: Vec<String> = among.iter().map(DocKey::to_string).collect();
-        self.read(move |db| changed_in_log(db, cursor, device, Some(&keys)))
+        let (cursor, device) = (seq_i64(cursor), device.to_string());
+        self.read(move |db| {
+            // Every sequence up to the committed counter is committed (see
+            // the module documentation), so the list below is complete up to
+            // it even though it is read by a later statement.
+            let high_water: i64 = db
+                .query_one("SELECT last FROM change_counter WHERE id = 1", &[])?
+                .try_get(0)?;
+            // One range of the (doc_key, seq) index per document.
+            let rows = db.query(
+                "SELECT doc_key, MAX(seq) FROM changes
+                 WHERE doc_key = ANY($4) AND seq > $1 AND seq <= $2
+                   AND (device IS NULL OR device <> $3)
+                 GROUP BY doc_key ORDER BY doc_key",
+                &[&cursor, &high_water, &device, &keys],
+            )?;
+            let documents = rows
+                .iter()
+                .map(|row| {
+                    Ok((
+                        parse(&row.try_get::<_, String>(0)?)?,
+                        seq_u64(row.try_get(1)?)?,
+                    ))
+                })
+                .collect::<DbResult<_>>()?;
+            Ok(ChangedSince {
+                high_water: seq_u64(high_water)?,
+                documents,
+            })
+        })
     }
 
     fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError> {

@@ -632,14 +632,6 @@ fn create_documents(
     Ok(())
 }
 
-/// The highest sequence number in the change log (0 when it is empty).
-fn log_high_water(tx: &Connection) -> Result<i64, StorageError> {
-    query_row_cached(tx, "SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| {
-        row.get(0)
-    })
-    .map_err(backend)
-}
-
 impl Storage for SqliteStorage {
     fn add_person(&self, person: &PersonRecord) -> Result<(), StorageError> {
         self.write(|tx| {
@@ -1066,35 +1058,6 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn changed_since(&self, cursor: u64, device: DeviceId) -> Result<ChangedSince, StorageError> {
-        self.read(|tx| {
-            let high_water = log_high_water(tx)?;
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT doc_key, MAX(seq) FROM changes
-                     WHERE seq > ?1 AND seq <= ?2 AND (device IS NULL OR device <> ?3)
-                     GROUP BY doc_key ORDER BY doc_key",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(
-                    params![seq_i64(cursor), high_water, device.to_string()],
-                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
-                )
-                .map_err(backend)?;
-            let documents = rows
-                .map(|r| {
-                    let (key, seq) = r.map_err(backend)?;
-                    Ok((parse(&key)?, seq_u64(seq)?))
-                })
-                .collect::<Result<_, StorageError>>()?;
-            Ok(ChangedSince {
-                high_water: seq_u64(high_water)?,
-                documents,
-            })
-        })
-    }
-
     fn changed_among(
         &self,
         cursor: u64,
@@ -1102,7 +1065,11 @@ impl Storage for SqliteStorage {
         among: &BTreeSet<DocKey>,
     ) -> Result<ChangedSince, StorageError> {
         self.read(|tx| {
-            let high_water = log_high_water(tx)?;
+            let high_water: i64 =
+                query_row_cached(tx, "SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| {
+                    row.get(0)
+                })
+                .map_err(backend)?;
             // One range of the (doc_key, seq) index per document.
             let mut stmt = tx
                 .prepare_cached(
