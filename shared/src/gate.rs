@@ -17,7 +17,7 @@
 //! change that edits a finalised visit and then puts the old value back is
 //! still refused: its operations are in the history every reader receives.
 
-use automerge::legacy::{Key, ObjectId, Op, OpType};
+use automerge::legacy::{Key, ObjectId, Op, OpId, OpType};
 use automerge::{Automerge, Change, ChangeHash, ObjType, Prop, ReadDoc};
 
 use std::cell::RefCell;
@@ -161,21 +161,24 @@ fn inspect(
     let mut objects = ObjectPaths::default();
     for c in changes {
         let expanded = robust::expand_change(c)?;
-        for op in &expanded.operations {
-            if objects.passed(op) {
-                continue;
+        let start_op = expanded.start_op.get();
+        for (i, op) in expanded.operations.iter().enumerate() {
+            if !objects.passed(op) {
+                let path = objects
+                    .op_path(&after, op)
+                    .map_err(|detail| reject(c, "", Rule::InvalidDocument, detail))?;
+                ctx.check(&path, op)
+                    .map_err(|(rule, detail)| reject(c, &path.join("/"), rule, detail))?;
+                if let Some(item) = item_of(&path)
+                    && seen.insert(item.clone())
+                {
+                    touched.push((c.hash(), item));
+                }
+                objects.pass(op);
             }
-            let path = objects
-                .op_path(&after, op)
-                .map_err(|detail| reject(c, "", Rule::InvalidDocument, detail))?;
-            ctx.check(&path, op)
-                .map_err(|(rule, detail)| reject(c, &path.join("/"), rule, detail))?;
-            if let Some(item) = item_of(&path)
-                && seen.insert(item.clone())
-            {
-                touched.push((c.hash(), item));
-            }
-            objects.pass(op);
+            // The operation's own id is the change's start plus its place.
+            let id = OpId(start_op + i as u64, expanded.actor_id.clone());
+            objects.learn_made(op, id);
         }
     }
 
@@ -253,6 +256,33 @@ impl ObjectPaths {
             }
             Key::Seq(_) => {}
         }
+    }
+
+    /// An object `op` (whose id is `id`) makes at a map key has, for good,
+    /// the path of that key: objects never move in Automerge. Remembered so
+    /// the operations filling a new visit need not ask the document where
+    /// each of its new texts and lists is. Objects made inside lists are
+    /// left to the document (their path holds an index).
+    fn learn_made(&mut self, op: &Op, id: OpId) {
+        let (OpType::Make(typ), Key::Map(key), false) = (&op.action, &op.key, op.insert) else {
+            return;
+        };
+        let mut path = match &op.obj {
+            ObjectId::Root => Vec::new(),
+            parent => match self.resolved.get(parent) {
+                Some(r) if !r.sequence => r.path.clone(),
+                _ => return,
+            },
+        };
+        path.push(key.to_string());
+        self.resolved
+            .entry(ObjectId::Id(id))
+            .or_insert_with(|| Resolved {
+                path,
+                sequence: matches!(typ, ObjType::List | ObjType::Text),
+                passed_whole: false,
+                passed_keys: HashSet::new(),
+            });
     }
 
     /// The path, from the root, of what `op` acts on: the object's path in
@@ -574,5 +604,95 @@ impl Ctx<'_> {
             return refuse(Rule::AuthorIsSelf, "");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::docs::{Text, Timestamp, VisitKind};
+    use crate::ids::{Agency, ItemId, PersonId};
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, ROOT};
+
+    /// Every object a change makes at a map key is learnt with the path the
+    /// document gives it; objects made inside lists are left to the document.
+    #[test]
+    fn paths_learnt_from_make_operations_are_the_documents() {
+        let mut doc = Automerge::new().with_actor(ActorId::from(vec![1; 16]));
+        let mut tx = doc.transaction();
+        tx.put_object(ROOT, "visits", ObjType::Map).unwrap();
+        tx.commit();
+        let before = doc.get_heads();
+        let person = PersonId::random();
+        let id = ItemId::random();
+        let visit = Visit {
+            id,
+            at: Timestamp::now(),
+            place: "Home".into(),
+            kind: VisitKind::Home,
+            practitioner: person,
+            practitioner_name: "Sam".into(),
+            agency: Agency::Health,
+            present: vec!["Mum".into(), "Kai".into()],
+            child_seen: true,
+            seen_alone: false,
+            observations: Text::with_value("Kai showed me his bird box."),
+            analysis: Text::with_value("Settled."),
+            child_said: Text::default(),
+            next_steps: Text::default(),
+            linked_actions: vec![],
+            sharing: crate::docs::Sharing::Team,
+            significant: false,
+            finalised: None,
+            addenda: Default::default(),
+        };
+        let mut tx = doc.transaction();
+        let visits = match tx.get(&ROOT, "visits").unwrap() {
+            Some((_, obj)) => obj,
+            None => unreachable!(),
+        };
+        autosurgeon::reconcile_prop(&mut tx, &visits, id.to_string().as_str(), &visit).unwrap();
+        // And a map inside a list, whose path holds an index.
+        let list = tx.put_object(ROOT, "notes", ObjType::List).unwrap();
+        let inner = tx.insert_object(&list, 0, ObjType::Map).unwrap();
+        tx.put(&inner, "x", 1).unwrap();
+        tx.commit();
+        let change = doc.get_changes(&before).remove(0);
+
+        let expanded = change.decode();
+        let start = expanded.start_op.get();
+        let mut learnt = ObjectPaths::default();
+        // The visits map is known the usual way, as the gate would have it.
+        let visits_id = ObjectId::Id(OpId(1, ActorId::from(vec![1; 16])));
+        learnt.resolved.insert(
+            visits_id,
+            Resolved {
+                path: vec!["visits".into()],
+                sequence: false,
+                passed_whole: false,
+                passed_keys: HashSet::new(),
+            },
+        );
+        let mut made = 0;
+        for (i, op) in expanded.operations.iter().enumerate() {
+            let id = OpId(start + i as u64, expanded.actor_id.clone());
+            learnt.learn_made(op, id.clone());
+            if !matches!(op.action, OpType::Make(_)) {
+                continue;
+            }
+            let obj = ObjectId::Id(id);
+            let from_doc = object_path(&doc, &obj).unwrap();
+            match learnt.resolved.get(&obj) {
+                Some(r) => {
+                    assert_eq!((r.path.clone(), r.sequence), from_doc);
+                    made += 1;
+                }
+                None => assert!(op.insert, "only objects made inside lists are left out"),
+            }
+        }
+        // The visit, its four texts, two lists, the addenda map, the list at the root.
+        assert!(made >= 8, "learnt {made}");
     }
 }

@@ -343,6 +343,44 @@ fn added_changes(
     copy.get_changes(before)
 }
 
+/// `receive_sync_message`, without Automerge parsing the message's changes
+/// a second time: when they were all parsed already (`offered`), they are
+/// applied in one batch, the shared heads advanced exactly as Automerge
+/// advances them for changes received, and the rest of the message (heads,
+/// need, have) received without them. The reply and the state the server
+/// keeps are the same either way (see the tests).
+fn receive(
+    doc: &mut Automerge,
+    state: &mut sync::State,
+    mut message: sync::Message,
+    offered: Option<&[Change]>,
+) -> Result<(), automerge::AutomergeError> {
+    if let Some(offered) = offered
+        && !offered.is_empty()
+        && !state.read_only
+    {
+        let before = doc.get_heads();
+        doc.apply_changes(offered.iter().cloned())?;
+        state.shared_heads = advance_heads(&before, &doc.get_heads(), &state.shared_heads);
+        message.changes = sync::ChunkList::empty();
+    }
+    doc.receive_sync_message(state, message)
+}
+
+/// The shared heads once the heads went from `old` to `new` by changes the
+/// peer sent (so it holds them): the new heads plus the shared heads still
+/// heads, sorted. What Automerge's `receive_sync_message` does.
+fn advance_heads(
+    old: &[automerge::ChangeHash],
+    new: &[automerge::ChangeHash],
+    shared: &[automerge::ChangeHash],
+) -> Vec<automerge::ChangeHash> {
+    let mut advanced: BTreeSet<automerge::ChangeHash> =
+        new.iter().filter(|h| !old.contains(h)).copied().collect();
+    advanced.extend(shared.iter().filter(|h| new.contains(h)).copied());
+    advanced.into_iter().collect()
+}
+
 /// What one document's exchange produced: the reply, what to store (none
 /// when the message was not understood) and the merged document once
 /// stored (when changes were accepted).
@@ -395,10 +433,9 @@ fn sync_document(
 
     let before = doc.get_heads();
     let mut copy = doc.clone();
-    let received = robust::contain("receive sync message", move || {
+    let received = robust::contain("receive sync message", || {
         let mut state = state;
-        copy.receive_sync_message(&mut state, message)
-            .map(|()| (copy, state))
+        receive(&mut copy, &mut state, message, offered.as_deref()).map(|()| (copy, state))
     });
     let (copy, mut state) = match received {
         Ok(Ok(applied)) => applied,
@@ -520,6 +557,99 @@ mod tests {
             tx.commit();
         }
         device.get_changes(&server.get_heads())
+    }
+
+    /// The reply and the kept state after receiving `message` into
+    /// `server` and answering, by `receive` (or by Automerge alone).
+    fn exchange(server: &Automerge, message: &[u8], ours: bool) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let message = sync::Message::decode(message).unwrap();
+        let offered: Option<Vec<Change>> = message
+            .changes
+            .iter()
+            .map(|b| robust::parse_change(b).ok())
+            .collect();
+        let mut state = sync::State {
+            shared_heads: server.get_heads(),
+            ..sync::State::default()
+        };
+        let mut copy = server.clone();
+        if ours {
+            receive(&mut copy, &mut state, message, offered.as_deref()).unwrap();
+        } else {
+            copy.receive_sync_message(&mut state, message).unwrap();
+        }
+        let reply = copy.generate_sync_message(&mut state).unwrap().encode();
+        let heads = copy.get_heads().iter().flat_map(|h| h.0).collect();
+        (reply, state.encode(), heads)
+    }
+
+    /// A device's first message, as Automerge builds it from a state
+    /// primed at `shared`.
+    fn push(device: &Automerge, shared: Vec<automerge::ChangeHash>) -> Vec<u8> {
+        let persisted = sync::State {
+            shared_heads: shared,
+            ..sync::State::default()
+        };
+        let mut state = bothy_shared::wire::resume_sync_state(Some(&persisted.encode()));
+        device.generate_sync_message(&mut state).unwrap().encode()
+    }
+
+    #[test]
+    fn receiving_parsed_changes_answers_as_automerge_does() {
+        let server = server_doc();
+        let new = made_on_a_device(&server, 3);
+        let mut device = server.clone();
+        device.apply_changes(new.clone()).unwrap();
+
+        // A push of three changes; the same again (the server holds them
+        // now); and the second and third without the first, which Automerge
+        // keeps waiting for its dependency.
+        let first = push(&device, server.get_heads());
+        let mut holding = server.clone();
+        holding.apply_changes(new.clone()).unwrap();
+        let mut gapped = sync::Message::decode(&first).unwrap();
+        gapped.changes = new[1..]
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect::<Vec<_>>()
+            .into();
+        let gapped = gapped.encode();
+        for (server, message) in [(&server, &first), (&holding, &first), (&server, &gapped)] {
+            assert_eq!(
+                exchange(server, message, true),
+                exchange(server, message, false)
+            );
+        }
+        // The shared heads moved to the device's in the plain case, and
+        // did not in the gapped one.
+        let (_, state, _) = exchange(&server, &first, true);
+        let state = sync::State::decode(&state).unwrap();
+        assert_eq!(state.shared_heads, device.get_heads());
+        let (_, state, heads) = exchange(&server, &gapped, true);
+        assert_eq!(
+            sync::State::decode(&state).unwrap().shared_heads,
+            server.get_heads()
+        );
+        assert_eq!(
+            heads,
+            server
+                .get_heads()
+                .iter()
+                .flat_map(|h| h.0)
+                .collect::<Vec<u8>>()
+        );
+    }
+
+    #[test]
+    fn advancing_heads_keeps_the_new_and_the_still_current() {
+        let h = |b: u8| automerge::ChangeHash([b; 32]);
+        // Old heads 1, 2; new heads 2, 3 (3 replaced 1); shared was 1, 2.
+        assert_eq!(
+            advance_heads(&[h(1), h(2)], &[h(2), h(3)], &[h(1), h(2)]),
+            vec![h(2), h(3)]
+        );
+        // Nothing new: shared heads no longer heads drop out.
+        assert_eq!(advance_heads(&[h(1)], &[h(1)], &[h(1), h(4)]), vec![h(1)]);
     }
 
     #[test]

@@ -92,11 +92,12 @@ pub fn hydrate_at<T: Hydrate, D: ReadDoc>(
             _ => return Ok(None),
         }
     }
-    if doc.get(&obj, *last)?.is_none() {
+    let Some(found) = doc.get(&obj, *last)? else {
         return Ok(None);
-    }
-    // The item's own fields are read in one pass (see `MapReads`).
-    autosurgeon::hydrate_prop(&MapReads::new(doc), &obj, Prop::from(*last)).map(Some)
+    };
+    // The item's own fields are read in one pass (see `MapReads::item`).
+    let reads = MapReads::item(doc, &obj, last, found);
+    autosurgeon::hydrate_prop(&reads, &obj, Prop::from(*last)).map(Some)
 }
 
 fn shape(path: &ItemPath) -> impl Fn(autosurgeon::HydrateError) -> Invalid + '_ {

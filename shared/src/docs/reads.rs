@@ -12,6 +12,10 @@
 //!
 //! A map is read whole only from its second `get` on: the first `get` into
 //! a large collection (`visits`, to reach one visit) stays a single seek.
+//! [`MapReads::item`] reads one item whose place is already known: the
+//! collection is never read whole, the item's own entry comes from the
+//! caller, and every map inside the item is read whole from its first
+//! `get` (an item's fields are all wanted), which saves a seek per map.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,6 +41,9 @@ enum Seen {
 pub struct MapReads<'a, D: ReadDoc> {
     doc: &'a D,
     maps: RefCell<HashMap<ObjId, Seen>>,
+    /// For [`MapReads::item`]: the collection, the item's key in it and
+    /// what the collection holds there.
+    item: Option<(ObjId, String, (Value<'static>, ObjId))>,
 }
 
 impl<D: ReadDoc> std::fmt::Debug for MapReads<'_, D> {
@@ -52,19 +59,40 @@ impl<'a, D: ReadDoc> MapReads<'a, D> {
         MapReads {
             doc,
             maps: RefCell::default(),
+            item: None,
         }
     }
 
-    /// The entries of map `obj`, if this is at least the second `get` on it.
+    /// For reading the item at `key` in `collection`, which holds `found`
+    /// there (as `doc.get(collection, key)` returned it).
+    pub fn item(doc: &'a D, collection: &ObjId, key: &str, found: (Value<'_>, ObjId)) -> Self {
+        MapReads {
+            doc,
+            maps: RefCell::default(),
+            item: Some((
+                collection.clone(),
+                key.to_owned(),
+                (found.0.into_owned(), found.1),
+            )),
+        }
+    }
+
+    /// The entries of map `obj`, if this is at least the second `get` on it
+    /// (or, reading an item, the first `get` on a map inside it).
     fn entries(&self, obj: &ObjId) -> Option<Rc<Entries>> {
+        let whole_at_once = match &self.item {
+            Some((collection, _, _)) if collection == obj => return None,
+            Some(_) => true,
+            None => false,
+        };
         let mut maps = self.maps.borrow_mut();
         match maps.get(obj) {
-            None => {
+            None if !whole_at_once => {
                 maps.insert(obj.clone(), Seen::Once);
                 None
             }
             Some(Seen::Read(entries)) => Some(entries.clone()),
-            Some(Seen::Once) => {
+            None | Some(Seen::Once) => {
                 if !matches!(
                     self.doc.object_type(obj),
                     Some(ObjType::Map | ObjType::Table)
@@ -103,10 +131,16 @@ impl<D: ReadDoc> ReadDoc for MapReads<'_, D> {
         prop: P,
     ) -> Result<Option<(Value<'_>, ObjId)>, AutomergeError> {
         let prop = prop.into();
-        if let Prop::Map(key) = &prop
-            && let Some(entries) = self.entries(obj)
-        {
-            return Ok(entries.get(key.as_str()).cloned());
+        if let Prop::Map(key) = &prop {
+            if let Some((collection, item_key, found)) = &self.item
+                && collection == obj
+                && item_key == key
+            {
+                return Ok(Some(found.clone()));
+            }
+            if let Some(entries) = self.entries(obj) {
+                return Ok(entries.get(key.as_str()).cloned());
+            }
         }
         self.doc.get(obj, prop)
     }
@@ -200,5 +234,62 @@ mod tests {
         assert!(matches!(reads.maps.borrow().get(&m), Some(Seen::Read(_))));
         let direct: Option<String> = hydrate_at(&a, &["m", "x"]).unwrap();
         assert!(direct.is_some());
+    }
+
+    #[test]
+    fn items_read_the_same_through_item_reads() {
+        use crate::docs::{Addendum, Visit};
+        // A visit with an addendum (a map inside the item), then edited
+        // concurrently so one field holds a conflict.
+        let mut a = Automerge::new().with_actor(ActorId::from(vec![1; 16]));
+        let mut tx = a.transaction();
+        let visits = tx.put_object(ROOT, "visits", ObjType::Map).unwrap();
+        tx.commit();
+        let demo_visits: Vec<Visit> = demo::partnership()
+            .children
+            .iter()
+            .flat_map(|c| std::iter::once(&c.record).chain(&c.agency_records))
+            .flat_map(|r| r.visits.values().cloned())
+            .collect();
+        assert!(demo_visits.len() >= 3);
+        for v in &demo_visits {
+            let mut v = v.clone();
+            let aid = crate::ids::ItemId::random();
+            v.addenda.insert(
+                aid,
+                Addendum {
+                    id: aid,
+                    by: v.practitioner,
+                    by_name: v.practitioner_name.clone(),
+                    agency: v.agency,
+                    at: v.at,
+                    reason: "A correction".to_owned(),
+                    text: crate::docs::Text::with_value("Added later."),
+                },
+            );
+            let mut tx = a.transaction();
+            autosurgeon::reconcile_prop(&mut tx, &visits, v.id.to_string().as_str(), &v).unwrap();
+            tx.commit();
+        }
+        let first = demo_visits[0].id.to_string();
+        let mut b = a.fork().with_actor(ActorId::from(vec![2; 16]));
+        for (doc, place) in [(&mut a, "Kitchen"), (&mut b, "Garden")] {
+            let (_, visit) = automerge::ReadDoc::get(doc, &visits, first.as_str())
+                .unwrap()
+                .unwrap();
+            let mut tx = doc.transaction();
+            tx.put(&visit, "place", place).unwrap();
+            tx.commit();
+        }
+        a.merge(&mut b).unwrap();
+
+        for v in &demo_visits {
+            let id = v.id.to_string();
+            let through: Option<Visit> = hydrate_at(&a, &["visits", id.as_str()]).unwrap();
+            let direct: Visit = autosurgeon::hydrate_prop(&a, &visits, id.as_str()).unwrap();
+            assert_eq!(through, Some(direct), "{id}");
+        }
+        let missing: Option<Visit> = hydrate_at(&a, &["visits", "no-such-visit"]).unwrap();
+        assert_eq!(missing, None);
     }
 }

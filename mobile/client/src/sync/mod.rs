@@ -38,6 +38,7 @@
 
 mod directory;
 mod local;
+mod outbox;
 mod transport;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -750,14 +751,37 @@ impl SyncEngine {
             let mut quiet = Vec::new();
             for (key, doc_state) in run.active.iter_mut() {
                 let state = &mut doc_state.state;
-                let mut generate = |doc: &Automerge| {
-                    robust::contain("generate sync message", || doc.generate_sync_message(state))
+                // A push's first message, from the outbox's bytes when it can
+                // be (see `outbox`); otherwise Automerge builds it.
+                let from_outbox = if doc_state.unacknowledged && !state.have_responded {
+                    let kept = local.unacknowledged_changes(key)?;
+                    local
+                        .with_document(key, |doc| {
+                            robust::contain("message from the outbox", || {
+                                outbox::from_outbox(doc, state, &kept)
+                            })
+                        })?
+                        .transpose()
+                        .map_err(ServiceError::from)?
+                        .flatten()
+                } else {
+                    None
                 };
-                let generated = match local.with_document(key, &mut generate)? {
-                    Some(generated) => generated,
-                    None => generate(&empty),
-                }
-                .map_err(ServiceError::from)?;
+                let generated = match from_outbox {
+                    Some(message) => Some(message),
+                    None => {
+                        let mut generate = |doc: &Automerge| {
+                            robust::contain("generate sync message", || {
+                                doc.generate_sync_message(state)
+                            })
+                        };
+                        match local.with_document(key, &mut generate)? {
+                            Some(generated) => generated,
+                            None => generate(&empty),
+                        }
+                        .map_err(ServiceError::from)?
+                    }
+                };
                 match generated {
                     Some(m) => batch.push(DocMessage {
                         key: *key,
@@ -974,20 +998,33 @@ impl SyncEngine {
                     .map_err(ServiceError::from)?
                     .map_err(|e| SyncError::BadResponse(format!("sync message for {key}: {e}")))?;
             // Receive on a copy: if Automerge fails (or panics) half way,
-            // neither the stored document nor the state has moved.
+            // neither the stored document nor the state has moved. A
+            // message without changes (the usual reply to a push) only
+            // reads the document, so it needs no copy.
             let state_before = doc_state.state.clone();
             let (received, added) = local.merge_remote(key, move |doc| {
-                let mut copy = doc.clone();
-                let outcome = robust::contain("receive sync message", move || {
-                    let mut state = state_before;
-                    copy.receive_sync_message(&mut state, message)
-                        .map(|()| (copy, state))
-                });
+                let outcome = if message.changes.is_empty() {
+                    robust::contain("receive sync message", move || {
+                        let mut state = state_before;
+                        doc.receive_sync_message(&mut state, message)
+                            .map(|()| state)
+                    })
+                } else {
+                    let mut copy = doc.clone();
+                    robust::contain("receive sync message", move || {
+                        let mut state = state_before;
+                        copy.receive_sync_message(&mut state, message)
+                            .map(|()| (copy, state))
+                    })
+                    .map(|received| {
+                        received.map(|(copy, state)| {
+                            *doc = copy;
+                            state
+                        })
+                    })
+                };
                 match outcome {
-                    Ok(Ok((copy, state))) => {
-                        *doc = copy;
-                        Ok(state)
-                    }
+                    Ok(Ok(state)) => Ok(state),
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(e) => Err(e.to_string()),
                 }
