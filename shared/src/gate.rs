@@ -611,8 +611,6 @@ impl Ctx<'_> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::docs::{Text, Timestamp, VisitKind};
-    use crate::ids::{Agency, ItemId, PersonId};
     use automerge::transaction::Transactable;
     use automerge::{ActorId, ROOT};
 
@@ -625,29 +623,15 @@ mod tests {
         tx.put_object(ROOT, "visits", ObjType::Map).unwrap();
         tx.commit();
         let before = doc.get_heads();
-        let person = PersonId::random();
-        let id = ItemId::random();
-        let visit = Visit {
-            id,
-            at: Timestamp::now(),
-            place: "Home".into(),
-            kind: VisitKind::Home,
-            practitioner: person,
-            practitioner_name: "Sam".into(),
-            agency: Agency::Health,
-            present: vec!["Mum".into(), "Kai".into()],
-            child_seen: true,
-            seen_alone: false,
-            observations: Text::with_value("Kai showed me his bird box."),
-            analysis: Text::with_value("Settled."),
-            child_said: Text::default(),
-            next_steps: Text::default(),
-            linked_actions: vec![],
-            sharing: crate::docs::Sharing::Team,
-            significant: false,
-            finalised: None,
-            addenda: Default::default(),
-        };
+        // A visit as a practitioner records it (texts, lists, an addenda map).
+        let visit = crate::demo::partnership()
+            .children
+            .iter()
+            .flat_map(|c| c.record.visits.values())
+            .next()
+            .cloned()
+            .unwrap();
+        let id = visit.id;
         let mut tx = doc.transaction();
         let visits = match tx.get(&ROOT, "visits").unwrap() {
             Some((_, obj)) => obj,
