@@ -154,6 +154,24 @@ pub struct SyncRound {
     pub at: UnixSeconds,
 }
 
+impl SyncRound {
+    /// The audit entries storing this round makes, given which of its
+    /// accepted changes were new (`fresh`): one per new change, and one for
+    /// the content sent, if any. Both backends write exactly these.
+    pub(crate) fn audit_events<'c>(
+        &self,
+        fresh: Vec<&'c NewChange>,
+    ) -> impl Iterator<Item = (AuditEvent, Option<&'c NewChange>)> {
+        fresh
+            .into_iter()
+            .map(|c| (AuditEvent::ChangeAccepted, Some(c)))
+            .chain(
+                self.sent_content
+                    .then_some((AuditEvent::DocumentSent, None)),
+            )
+    }
+}
+
 /// Documents with changes after a cursor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChangedSince {

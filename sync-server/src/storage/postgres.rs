@@ -1033,24 +1033,13 @@ impl Storage for PgStorage {
                     Some(round.person),
                     round.at,
                 )?;
-                for change in fresh {
+                for (event, change) in round.audit_events(fresh) {
                     audit(
                         db,
                         round.at,
-                        AuditEvent::ChangeAccepted,
+                        event,
                         &round.key,
-                        Some(change),
-                        Some(round.device),
-                        Some(round.person),
-                    )?;
-                }
-                if round.sent_content {
-                    audit(
-                        db,
-                        round.at,
-                        AuditEvent::DocumentSent,
-                        &round.key,
-                        None,
+                        change,
                         Some(round.device),
                         Some(round.person),
                     )?;

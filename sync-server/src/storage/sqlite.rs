@@ -1289,24 +1289,13 @@ fn commit_round(tx: &Connection, round: &SyncRound) -> Result<(), StorageError> 
         Some(round.person),
         round.at,
     )?;
-    for change in fresh {
+    for (event, change) in round.audit_events(fresh) {
         audit(
             tx,
             round.at,
-            AuditEvent::ChangeAccepted,
+            event,
             &round.key,
-            Some(change),
-            Some(round.device),
-            Some(round.person),
-        )?;
-    }
-    if round.sent_content {
-        audit(
-            tx,
-            round.at,
-            AuditEvent::DocumentSent,
-            &round.key,
-            None,
+            change,
             Some(round.device),
             Some(round.person),
         )?;
