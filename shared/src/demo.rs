@@ -2,6 +2,8 @@
 //!
 //! Every name, date and event here is invented. Ids are fixed so that scripts
 //! and tests can refer to the same people and children on every run.
+//!
+//! Behind the `demo` feature: the model itself never needs it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,9 +15,7 @@ use crate::ids::{Agency, ChildId, DeviceId, ItemId, PersonId};
 use crate::policy::{ChildTeam, PersonKind, Principal, TeamMember, TeamRole};
 
 /// The actor the server uses for documents it creates itself.
-pub fn server_actor() -> ActorId {
-    ActorId::from(&b"bothy-server-000"[..])
-}
+pub use crate::ids::server_actor;
 
 /// One person in the demo directory.
 #[derive(Debug, Clone)]

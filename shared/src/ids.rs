@@ -121,6 +121,14 @@ impl DeviceId {
     }
 }
 
+/// The Automerge actor the server uses for documents it creates itself (an
+/// administrator's new child, the demo seed): the ASCII bytes
+/// `bothy-server-000`. It is the same everywhere, so the same value created
+/// as a document anywhere gives the same first change.
+pub fn server_actor() -> automerge::ActorId {
+    automerge::ActorId::from(&b"bothy-server-000"[..])
+}
+
 /// The agencies of a children's services partnership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
@@ -141,44 +149,17 @@ pub enum Agency {
 )]
 pub struct BadAgency(pub String);
 
-impl Agency {
-    /// Every agency, in the order they are listed to people.
-    pub const ALL: [Agency; 7] = [
-        Agency::SocialWork,
-        Agency::Health,
-        Agency::Education,
-        Agency::EarlyLearning,
-        Agency::Police,
-        Agency::YouthJustice,
-        Agency::ThirdSector,
-    ];
-
-    /// The stable slug used in document keys, the wire and the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Agency::SocialWork => "social-work",
-            Agency::Health => "health",
-            Agency::Education => "education",
-            Agency::EarlyLearning => "early-learning",
-            Agency::Police => "police",
-            Agency::YouthJustice => "youth-justice",
-            Agency::ThirdSector => "third-sector",
-        }
-    }
-
-    /// The name practitioners use.
-    pub fn label(self) -> &'static str {
-        match self {
-            Agency::SocialWork => "Social work",
-            Agency::Health => "Health",
-            Agency::Education => "Education",
-            Agency::EarlyLearning => "Early learning and childcare",
-            Agency::Police => "Police",
-            Agency::YouthJustice => "Youth justice",
-            Agency::ThirdSector => "Third sector",
-        }
-    }
-}
+// The slug is used in document keys, the wire and the command line; the
+// label is the name practitioners use.
+crate::slug::slugs!(Agency {
+    SocialWork => "social-work", "Social work";
+    Health => "health", "Health";
+    Education => "education", "Education";
+    EarlyLearning => "early-learning", "Early learning and childcare";
+    Police => "police", "Police";
+    YouthJustice => "youth-justice", "Youth justice";
+    ThirdSector => "third-sector", "Third sector";
+});
 
 impl fmt::Display for Agency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -189,10 +170,7 @@ impl fmt::Display for Agency {
 impl FromStr for Agency {
     type Err = BadAgency;
     fn from_str(s: &str) -> Result<Self, BadAgency> {
-        Agency::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| BadAgency(s.to_owned()))
+        Agency::from_slug(s).ok_or_else(|| BadAgency(s.to_owned()))
     }
 }
 

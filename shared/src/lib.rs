@@ -4,7 +4,13 @@
 //! ([`docs`]), the single access policy both the device and the server call
 //! ([`policy`], [`gate`]), containment of malformed bytes ([`robust`]), and the
 //! sync wire types and request signing ([`wire`], [`signing`]).
+//!
+//! With the `demo` feature (off by default) it also holds `demo`: a fictional
+//! partnership, built in memory, for the demo server, the app's demo mode and
+//! tests. The sync server, the client and the test crates turn it on; nothing
+//! in the model depends on it.
 
+#[cfg(any(test, feature = "demo"))]
 pub mod demo;
 pub mod docs;
 pub mod gate;
@@ -12,4 +18,5 @@ pub mod ids;
 pub mod policy;
 pub mod robust;
 pub mod signing;
+mod slug;
 pub mod wire;

@@ -48,25 +48,11 @@ pub enum TeamRole {
     NamedPerson,
 }
 
-impl TeamRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TeamRole::Member => "member",
-            TeamRole::LeadProfessional => "lead-professional",
-            TeamRole::NamedPerson => "named-person",
-        }
-    }
-
-    pub fn from_slug(s: &str) -> Option<TeamRole> {
-        [
-            TeamRole::Member,
-            TeamRole::LeadProfessional,
-            TeamRole::NamedPerson,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-    }
-}
+crate::slug::slugs!(TeamRole {
+    Member => "member",
+    LeadProfessional => "lead-professional",
+    NamedPerson => "named-person",
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamMember {
@@ -124,44 +110,25 @@ pub enum Rule {
     InvalidDocument,
 }
 
+// The slug is the rule's stable name, used on the wire and in logs.
+crate::slug::slugs!(Rule {
+    ReadScope => "read-scope",
+    WriteScope => "write-scope",
+    RevokedDevice => "revoked-device",
+    ActorNotDevice => "actor-not-device",
+    YoungPersonOwnViewsOnly => "young-person-own-views-only",
+    FinalisedVisitAddendumOnly => "finalised-visit-addendum-only",
+    DraftVisitAuthorOnly => "draft-visit-author-only",
+    AuthorIsSelf => "author-is-self",
+    OwnWordsAuthorOnly => "own-words-author-only",
+    SupervisionSupervisorsOnly => "supervision-supervisors-only",
+    SupervisorReviewOnly => "supervisor-review-only",
+    CountersignedReviewFinal => "countersigned-review-final",
+    DocumentStructure => "document-structure",
+    InvalidDocument => "invalid-document",
+});
+
 impl Rule {
-    pub const ALL: [Rule; 14] = [
-        Rule::ReadScope,
-        Rule::WriteScope,
-        Rule::RevokedDevice,
-        Rule::ActorNotDevice,
-        Rule::YoungPersonOwnViewsOnly,
-        Rule::FinalisedVisitAddendumOnly,
-        Rule::DraftVisitAuthorOnly,
-        Rule::AuthorIsSelf,
-        Rule::OwnWordsAuthorOnly,
-        Rule::SupervisionSupervisorsOnly,
-        Rule::SupervisorReviewOnly,
-        Rule::CountersignedReviewFinal,
-        Rule::DocumentStructure,
-        Rule::InvalidDocument,
-    ];
-
-    /// The rule's stable name, used on the wire and in logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::ReadScope => "read-scope",
-            Rule::WriteScope => "write-scope",
-            Rule::RevokedDevice => "revoked-device",
-            Rule::ActorNotDevice => "actor-not-device",
-            Rule::YoungPersonOwnViewsOnly => "young-person-own-views-only",
-            Rule::FinalisedVisitAddendumOnly => "finalised-visit-addendum-only",
-            Rule::DraftVisitAuthorOnly => "draft-visit-author-only",
-            Rule::AuthorIsSelf => "author-is-self",
-            Rule::OwnWordsAuthorOnly => "own-words-author-only",
-            Rule::SupervisionSupervisorsOnly => "supervision-supervisors-only",
-            Rule::SupervisorReviewOnly => "supervisor-review-only",
-            Rule::CountersignedReviewFinal => "countersigned-review-final",
-            Rule::DocumentStructure => "document-structure",
-            Rule::InvalidDocument => "invalid-document",
-        }
-    }
-
     /// What the rule says, in words a practitioner can act on.
     pub fn explain(self) -> &'static str {
         match self {
@@ -196,8 +163,9 @@ impl Rule {
         }
     }
 
+    /// The rule named `s` (its slug), if any.
     pub fn from_name(s: &str) -> Option<Rule> {
-        Rule::ALL.into_iter().find(|r| r.as_str() == s)
+        Rule::from_slug(s)
     }
 }
 

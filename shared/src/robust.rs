@@ -130,6 +130,32 @@ mod tests {
         assert_eq!(CONTAINING.with(|c| c.get()), 0);
     }
 
+    /// `docs/sync-protocol.md`: a change chunk, in a sync message or an
+    /// offer, may be raw or compressed; both decode to the same change.
+    #[test]
+    fn a_change_decodes_from_its_raw_and_its_compressed_bytes() {
+        use automerge::transaction::Transactable;
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(
+            automerge::ROOT,
+            "note",
+            "words worth compressing ".repeat(40),
+        )
+        .unwrap();
+        let mut change = doc.get_last_local_change().unwrap();
+        let raw = change.raw_bytes().to_vec();
+        let compressed = change.bytes().to_vec();
+        assert!(
+            compressed.len() < raw.len(),
+            "the change was not compressed"
+        );
+        let from_raw = decode_change(&raw).unwrap();
+        let from_compressed = decode_change(&compressed).unwrap();
+        assert_eq!(from_raw.hash(), change.hash());
+        assert_eq!(from_compressed.hash(), change.hash());
+        assert_eq!(from_compressed.raw_bytes(), &raw[..]);
+    }
+
     #[test]
     fn garbage_is_not_a_document_or_a_change() {
         assert!(load_document(b"\x85\x6f\x4a\x83garbage").is_err());

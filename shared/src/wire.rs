@@ -31,9 +31,14 @@ pub const PATH_HEALTH: &str = "/health";
 /// The most documents one `/v1/sync` or `/v1/offer` request may carry.
 pub const MAX_DOCS_PER_REQUEST: usize = 256;
 
-/// Serde for `Vec<u8>` as a CBOR byte string (not an array of integers).
+/// Serde for `Vec<u8>` as a CBOR byte string.
+///
+/// Strict on input: an array of integers where a byte string belongs is
+/// refused (serde's default for a sequence), as `docs/sync-protocol.md`
+/// says, so a client that sends one learns at once instead of meeting a
+/// server that happens to be lenient.
 pub mod bytes {
-    use serde::de::{self, SeqAccess, Visitor};
+    use serde::de::{self, Visitor};
     use serde::{Deserializer, Serializer};
     use std::fmt;
 
@@ -51,7 +56,7 @@ pub mod bytes {
         type Value = Vec<u8>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a byte string")
+            f.write_str("a byte string (CBOR major type 2), not an array of integers")
         }
 
         fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
@@ -60,14 +65,6 @@ pub mod bytes {
 
         fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
             Ok(v)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(b) = seq.next_element::<u8>()? {
-                out.push(b);
-            }
-            Ok(out)
         }
     }
 
@@ -126,7 +123,42 @@ pub struct EnrolRequest {
     #[serde(with = "bytes")]
     pub public_key: Vec<u8>,
     /// A name the person recognises ("Morag's work phone"); shown to admins.
+    /// Trimmed, then not empty and at most [`MAX_DEVICE_NAME_CHARS`]
+    /// characters ([`EnrolRequest::checked_device_name`]).
     pub device_name: String,
+}
+
+/// The most characters (Unicode scalar values, after trimming) a device name
+/// may have: room for "Morag Fraser's work phone (Inverness office)" twice
+/// over, and short enough for an administrator's one-line device list.
+pub const MAX_DEVICE_NAME_CHARS: usize = 100;
+
+/// A device name the server does not accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadDeviceName {
+    #[error("device_name must not be empty")]
+    Empty,
+    #[error(
+        "device_name has {chars} characters; at most {MAX_DEVICE_NAME_CHARS} are accepted (nothing is cut)"
+    )]
+    TooLong { chars: usize },
+}
+
+impl EnrolRequest {
+    /// The device name as it is stored: trimmed, not empty, and at most
+    /// [`MAX_DEVICE_NAME_CHARS`] characters. A longer name is refused, never
+    /// cut, so what the person typed is what administrators see.
+    pub fn checked_device_name(&self) -> Result<&str, BadDeviceName> {
+        let name = self.device_name.trim();
+        let chars = name.chars().count();
+        if chars == 0 {
+            Err(BadDeviceName::Empty)
+        } else if chars > MAX_DEVICE_NAME_CHARS {
+            Err(BadDeviceName::TooLong { chars })
+        } else {
+            Ok(name)
+        }
+    }
 }
 
 impl std::fmt::Debug for EnrolRequest {
@@ -456,46 +488,63 @@ pub enum ErrorCode {
     Internal,
 }
 
-impl ErrorCode {
-    /// The kebab-case name used on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Malformed => "malformed",
-            ErrorCode::Unsigned => "unsigned",
-            ErrorCode::BadSignature => "bad-signature",
-            ErrorCode::StaleTimestamp => "stale-timestamp",
-            ErrorCode::ReplayedNonce => "replayed-nonce",
-            ErrorCode::UnknownDevice => "unknown-device",
-            ErrorCode::InvalidCode => "invalid-code",
-            ErrorCode::DeviceRevoked => "device-revoked",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not-found",
-            ErrorCode::TooLarge => "too-large",
-            ErrorCode::UnsupportedMediaType => "unsupported-media-type",
-            ErrorCode::Timeout => "timeout",
-            ErrorCode::Internal => "internal",
-        }
-    }
-}
+// The slug is the kebab-case name used on the wire (serde's name).
+crate::slug::slugs!(ErrorCode {
+    Malformed => "malformed",
+    Unsigned => "unsigned",
+    BadSignature => "bad-signature",
+    StaleTimestamp => "stale-timestamp",
+    ReplayedNonce => "replayed-nonce",
+    UnknownDevice => "unknown-device",
+    InvalidCode => "invalid-code",
+    DeviceRevoked => "device-revoked",
+    Forbidden => "forbidden",
+    NotFound => "not-found",
+    TooLarge => "too-large",
+    UnsupportedMediaType => "unsupported-media-type",
+    Timeout => "timeout",
+    Internal => "internal",
+});
 
 // ---------------------------------------------------------------- CBOR helpers
 
 /// A body that could not be encoded or decoded as CBOR.
 #[derive(Debug, thiserror::Error)]
-#[error("bad CBOR: {0}")]
-pub struct CborError(pub String);
+pub enum CborError {
+    #[error("could not encode CBOR: {0}")]
+    Encode(#[source] ciborium::ser::Error<std::io::Error>),
+    #[error("bad CBOR: {0}")]
+    Decode(#[source] ciborium::de::Error<std::io::Error>),
+}
+
+impl CborError {
+    /// Why a body did not decode, in a sentence fit to send back to the
+    /// client that sent it: where it stops being CBOR, or which value does
+    /// not have the type its field needs ("invalid type: sequence, expected
+    /// a byte string…"). It quotes nothing but the body itself.
+    pub fn reason(&self) -> String {
+        use ciborium::de::Error;
+        match self {
+            CborError::Encode(_) => "the value could not be encoded".to_owned(),
+            CborError::Decode(Error::Io(_)) => "the body ends before its CBOR does".to_owned(),
+            CborError::Decode(Error::Syntax(at)) => format!("not well-formed CBOR at byte {at}"),
+            CborError::Decode(Error::Semantic(_, what)) => what.clone(),
+            CborError::Decode(Error::RecursionLimitExceeded) => "nested too deeply".to_owned(),
+        }
+    }
+}
 
 /// Encode a wire value as CBOR.
 pub fn to_cbor<T: Serialize>(value: &T) -> Result<Vec<u8>, CborError> {
     let mut out = Vec::new();
-    ciborium::into_writer(value, &mut out).map_err(|e| CborError(e.to_string()))?;
+    ciborium::into_writer(value, &mut out).map_err(CborError::Encode)?;
     Ok(out)
 }
 
 /// Decode a wire value from CBOR (untrusted bytes: never panics; nesting is
 /// limited by ciborium's default recursion limit).
 pub fn from_cbor<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CborError> {
-    ciborium::from_reader(bytes).map_err(|e| CborError(e.to_string()))
+    ciborium::from_reader(bytes).map_err(CborError::Decode)
 }
 
 #[cfg(test)]
@@ -656,6 +705,99 @@ mod tests {
 
     fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn a_byte_field_sent_as_an_array_of_integers_is_refused() {
+        // {"k": "plan/<child>", "m": [1, 2, 3]}: the message as an array.
+        #[derive(Serialize)]
+        struct AsArray {
+            k: DocKey,
+            m: Vec<u8>,
+        }
+        let key = DocKey::Plan(ChildId::random());
+        let body = to_cbor(&AsArray {
+            k: key,
+            m: vec![1, 2, 3],
+        })
+        .unwrap();
+        let err = from_cbor::<DocMessage>(&body).unwrap_err();
+        assert!(
+            err.reason()
+                .starts_with("invalid type: sequence, expected a byte string"),
+            "{err}"
+        );
+        // The same bytes as a byte string read.
+        let ok = to_cbor(&DocMessage {
+            key,
+            message: vec![1, 2, 3],
+        })
+        .unwrap();
+        assert_eq!(from_cbor::<DocMessage>(&ok).unwrap().message, [1, 2, 3]);
+
+        // Every byte field is as strict: the optional and the listed ones too.
+        #[derive(Serialize)]
+        struct ReplyAsArray {
+            key: DocKey,
+            status: DocStatus,
+            message: Vec<u8>,
+        }
+        let reply = to_cbor(&ReplyAsArray {
+            key,
+            status: DocStatus::Ok,
+            message: vec![1],
+        })
+        .unwrap();
+        assert!(from_cbor::<DocReply>(&reply).is_err());
+        #[derive(Serialize)]
+        struct OfferedAsArrays {
+            key: DocKey,
+            changes: Vec<Vec<u8>>,
+        }
+        let offered = to_cbor(&OfferedAsArrays {
+            key,
+            changes: vec![vec![1, 2]],
+        })
+        .unwrap();
+        assert!(from_cbor::<OfferedDoc>(&offered).is_err());
+        #[derive(Serialize)]
+        struct EnrolAsArray {
+            code: String,
+            public_key: Vec<u8>,
+            device_name: String,
+        }
+        let enrol = to_cbor(&EnrolAsArray {
+            code: "C".into(),
+            public_key: vec![0; 32],
+            device_name: "phone".into(),
+        })
+        .unwrap();
+        assert!(from_cbor::<EnrolRequest>(&enrol).is_err());
+    }
+
+    #[test]
+    fn device_names_are_trimmed_and_refused_when_empty_or_too_long() {
+        let req = |name: &str| EnrolRequest {
+            code: "C".into(),
+            public_key: vec![0; 32],
+            device_name: name.into(),
+        };
+        assert_eq!(
+            req("  Morag's phone ").checked_device_name(),
+            Ok("Morag's phone")
+        );
+        assert_eq!(req(" \t ").checked_device_name(), Err(BadDeviceName::Empty));
+        let longest = "é".repeat(MAX_DEVICE_NAME_CHARS);
+        assert_eq!(
+            req(&format!(" {longest} ")).checked_device_name(),
+            Ok(longest.as_str())
+        );
+        assert_eq!(
+            req(&format!("{longest}x")).checked_device_name(),
+            Err(BadDeviceName::TooLong {
+                chars: MAX_DEVICE_NAME_CHARS + 1
+            })
+        );
     }
 
     #[test]

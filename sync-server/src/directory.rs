@@ -25,7 +25,7 @@ use crate::storage::{
 /// document): the one `bothy_shared` defines, so the demo's documents and
 /// the admin CLI's agree.
 pub fn server_actor() -> ActorId {
-    bothy_shared::demo::server_actor()
+    bothy_shared::ids::server_actor()
 }
 
 /// Why an administrator's operation on the directory failed.

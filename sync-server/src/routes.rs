@@ -46,8 +46,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Cbor<T> {
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    wire::from_cbor(body)
-        .map_err(|_| ApiError::Malformed("the body is not the expected CBOR".to_owned()))
+    // The reason says which field has the wrong type (a byte string sent
+    // as an array of integers, say), so a client's author can fix it.
+    wire::from_cbor(body).map_err(|e| {
+        ApiError::Malformed(format!("the body is not the expected CBOR: {}", e.reason()))
+    })
 }
 
 impl From<SyncError> for ApiError {
@@ -76,12 +79,12 @@ pub async fn enrol(
             "public_key must be a raw 32-byte Ed25519 key".to_owned(),
         ));
     }
-    let device_name: String = req.device_name.trim().chars().take(100).collect();
-    if device_name.is_empty() {
-        return Err(ApiError::Malformed(
-            "device_name must not be empty".to_owned(),
-        ));
-    }
+    // Refused, never cut: an empty or over-long name is a 400 that does not
+    // use the code up.
+    let device_name = req
+        .checked_device_name()
+        .map_err(|e| ApiError::Malformed(e.to_string()))?
+        .to_owned();
     let now = crate::now();
     let response = state
         .blocking(move |state| {

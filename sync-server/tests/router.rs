@@ -35,6 +35,8 @@ on_both_backends!(
     a_revoked_device_gets_403_device_revoked,
     malformed_cbor_and_garbage_sync_messages_are_4xx,
     an_oversized_body_gets_413_before_anything_else,
+    a_byte_string_sent_as_an_array_of_integers_is_refused,
+    an_over_long_device_name_is_refused_not_cut,
 );
 
 struct Fixture {
@@ -475,4 +477,111 @@ async fn an_oversized_body_gets_413_before_anything_else(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+fn message(body: &[u8]) -> String {
+    serde_json::from_slice::<ErrorBody>(body).unwrap().message
+}
+
+/// `docs/sync-protocol.md`: a `bstr` is a byte string, never an array of
+/// integers. The same request with the bytes as an array gets `400
+/// malformed`, saying which type was expected, and does not use the code up.
+async fn a_byte_string_sent_as_an_array_of_integers_is_refused(backend: Backend) {
+    #[derive(serde::Serialize)]
+    struct EnrolAsArray {
+        code: String,
+        public_key: Vec<u8>,
+        device_name: String,
+    }
+    let f = fixture(backend);
+    let code = common::code_for(f.storage.as_ref(), f.people.social_worker);
+    let pkcs8 = signing::generate_device_key().unwrap();
+    let key = RequestSigner::from_pkcs8(DeviceId::random(), &pkcs8).unwrap();
+    let as_array = EnrolAsArray {
+        code: code.clone(),
+        public_key: key.public_key(),
+        device_name: "phone".into(),
+    };
+    let (status, body) = call(
+        &f.router,
+        cbor_post(wire::PATH_ENROL, wire::to_cbor(&as_array).unwrap()),
+    )
+    .await;
+    assert_eq!(
+        (status, error(&body)),
+        (StatusCode::BAD_REQUEST, ErrorCode::Malformed)
+    );
+    assert!(
+        message(&body).contains("expected a byte string"),
+        "{}",
+        message(&body)
+    );
+
+    // A sync message sent as an array of integers, on a signed request.
+    let device = enrol(&f.router, &code).await.unwrap();
+    #[derive(serde::Serialize)]
+    struct MessageAsArray {
+        k: bothy_shared::docs::DocKey,
+        m: Vec<u8>,
+    }
+    #[derive(serde::Serialize)]
+    struct SyncAsArray {
+        d: Vec<MessageAsArray>,
+    }
+    let body = wire::to_cbor(&SyncAsArray {
+        d: vec![MessageAsArray {
+            k: bothy_shared::docs::DocKey::Record(f.people.child),
+            m: vec![0x42, 0x01],
+        }],
+    })
+    .unwrap();
+    let headers = device
+        .signer
+        .sign("POST", wire::PATH_SYNC, &body, now())
+        .unwrap();
+    let (status, resp) = call(&f.router, signed_request(wire::PATH_SYNC, body, &headers)).await;
+    assert_eq!(
+        (status, error(&resp)),
+        (StatusCode::BAD_REQUEST, ErrorCode::Malformed)
+    );
+    assert!(message(&resp).contains("expected a byte string"));
+}
+
+/// A device name is trimmed, then at most `MAX_DEVICE_NAME_CHARS`
+/// characters: a longer one is refused (never cut) without using the code up.
+async fn an_over_long_device_name_is_refused_not_cut(backend: Backend) {
+    let f = fixture(backend);
+    let code = common::code_for(f.storage.as_ref(), f.people.social_worker);
+    let pkcs8 = signing::generate_device_key().unwrap();
+    let key = RequestSigner::from_pkcs8(DeviceId::random(), &pkcs8).unwrap();
+    let request = |name: String| EnrolRequest {
+        code: code.clone(),
+        public_key: key.public_key(),
+        device_name: name,
+    };
+    let longest = "ü".repeat(wire::MAX_DEVICE_NAME_CHARS);
+    for refused in [format!("{longest}x"), "   ".to_owned()] {
+        let (status, body) = call(
+            &f.router,
+            cbor_post(wire::PATH_ENROL, wire::to_cbor(&request(refused)).unwrap()),
+        )
+        .await;
+        assert_eq!(
+            (status, error(&body)),
+            (StatusCode::BAD_REQUEST, ErrorCode::Malformed)
+        );
+        assert!(message(&body).contains("device_name"), "{}", message(&body));
+    }
+    let (status, body) = call(
+        &f.router,
+        cbor_post(
+            wire::PATH_ENROL,
+            wire::to_cbor(&request(format!("  {longest} "))).unwrap(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let enrolled: EnrolResponse = wire::from_cbor(&body).unwrap();
+    let stored = f.storage.device(enrolled.device).unwrap().unwrap();
+    assert_eq!(stored.name, longest);
 }

@@ -13,6 +13,7 @@ use autosurgeon::{Hydrate, Reconcile, Text};
 
 use super::{CaseDocument, DocKey, Invalid, IsoDate, SCHEMA_VERSION, Timestamp, check_keys};
 use crate::ids::{Agency, ChildId, ItemId, PersonId};
+use crate::slug::slugs;
 
 /// The child's plan.
 #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
@@ -102,49 +103,16 @@ pub enum Indicator {
     Included,
 }
 
-impl Indicator {
-    pub const ALL: [Indicator; 8] = [
-        Indicator::Safe,
-        Indicator::Healthy,
-        Indicator::Achieving,
-        Indicator::Nurtured,
-        Indicator::Active,
-        Indicator::Respected,
-        Indicator::Responsible,
-        Indicator::Included,
-    ];
-
-    /// The field name in documents and paths.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Indicator::Safe => "safe",
-            Indicator::Healthy => "healthy",
-            Indicator::Achieving => "achieving",
-            Indicator::Nurtured => "nurtured",
-            Indicator::Active => "active",
-            Indicator::Respected => "respected",
-            Indicator::Responsible => "responsible",
-            Indicator::Included => "included",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Indicator::Safe => "Safe",
-            Indicator::Healthy => "Healthy",
-            Indicator::Achieving => "Achieving",
-            Indicator::Nurtured => "Nurtured",
-            Indicator::Active => "Active",
-            Indicator::Respected => "Respected",
-            Indicator::Responsible => "Responsible",
-            Indicator::Included => "Included",
-        }
-    }
-
-    pub fn from_slug(s: &str) -> Option<Indicator> {
-        Indicator::ALL.into_iter().find(|i| i.as_str() == s)
-    }
-}
+slugs!(Indicator {
+    Safe => "safe", "Safe";
+    Healthy => "healthy", "Healthy";
+    Achieving => "achieving", "Achieving";
+    Nurtured => "nurtured", "Nurtured";
+    Active => "active", "Active";
+    Respected => "respected", "Respected";
+    Responsible => "responsible", "Responsible";
+    Included => "included", "Included";
+});
 
 /// The wellbeing assessment: one entry per SHANARRI indicator.
 #[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate)]
@@ -285,39 +253,15 @@ pub enum ActionStatus {
     NoLongerNeeded,
 }
 
+slugs!(ActionStatus {
+    NotStarted => "not-started", "Not started";
+    InProgress => "in-progress", "In progress";
+    Done => "done", "Done";
+    Stuck => "stuck", "Stuck";
+    NoLongerNeeded => "no-longer-needed", "No longer needed";
+});
+
 impl ActionStatus {
-    pub const ALL: [ActionStatus; 5] = [
-        ActionStatus::NotStarted,
-        ActionStatus::InProgress,
-        ActionStatus::Done,
-        ActionStatus::Stuck,
-        ActionStatus::NoLongerNeeded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionStatus::NotStarted => "not-started",
-            ActionStatus::InProgress => "in-progress",
-            ActionStatus::Done => "done",
-            ActionStatus::Stuck => "stuck",
-            ActionStatus::NoLongerNeeded => "no-longer-needed",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ActionStatus::NotStarted => "Not started",
-            ActionStatus::InProgress => "In progress",
-            ActionStatus::Done => "Done",
-            ActionStatus::Stuck => "Stuck",
-            ActionStatus::NoLongerNeeded => "No longer needed",
-        }
-    }
-
-    pub fn from_slug(s: &str) -> Option<Self> {
-        ActionStatus::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
     /// Still something someone has to do.
     pub fn is_open(self) -> bool {
         matches!(

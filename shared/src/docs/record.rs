@@ -12,6 +12,7 @@ use autosurgeon::{Hydrate, Reconcile, Text};
 
 use super::{CaseDocument, DocKey, Invalid, IsoDate, SCHEMA_VERSION, Timestamp, check_keys};
 use crate::ids::{Agency, ChildId, ItemId, PersonId};
+use crate::slug::slugs;
 
 /// The team record or one agency's record for a child.
 #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
@@ -56,42 +57,14 @@ pub enum VisitKind {
     Other,
 }
 
-impl VisitKind {
-    pub const ALL: [VisitKind; 6] = [
-        VisitKind::Home,
-        VisitKind::School,
-        VisitKind::Office,
-        VisitKind::Phone,
-        VisitKind::Video,
-        VisitKind::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VisitKind::Home => "home",
-            VisitKind::School => "school",
-            VisitKind::Office => "office",
-            VisitKind::Phone => "phone",
-            VisitKind::Video => "video",
-            VisitKind::Other => "other",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            VisitKind::Home => "Home visit",
-            VisitKind::School => "School",
-            VisitKind::Office => "Office",
-            VisitKind::Phone => "Phone call",
-            VisitKind::Video => "Video call",
-            VisitKind::Other => "Other",
-        }
-    }
-
-    pub fn from_slug(s: &str) -> Option<Self> {
-        VisitKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
+slugs!(VisitKind {
+    Home => "home", "Home visit";
+    School => "school", "School";
+    Office => "office", "Office";
+    Phone => "phone", "Phone call";
+    Video => "video", "Video call";
+    Other => "other", "Other";
+});
 
 /// Who a visit is shared with.
 #[derive(
@@ -188,29 +161,13 @@ pub enum VoiceOf {
     Other,
 }
 
-impl VoiceOf {
-    pub const ALL: [VoiceOf; 5] = [
-        VoiceOf::Child,
-        VoiceOf::Parent,
-        VoiceOf::Carer,
-        VoiceOf::Sibling,
-        VoiceOf::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VoiceOf::Child => "child",
-            VoiceOf::Parent => "parent",
-            VoiceOf::Carer => "carer",
-            VoiceOf::Sibling => "sibling",
-            VoiceOf::Other => "other",
-        }
-    }
-
-    pub fn from_slug(s: &str) -> Option<Self> {
-        VoiceOf::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
+slugs!(VoiceOf {
+    Child => "child",
+    Parent => "parent",
+    Carer => "carer",
+    Sibling => "sibling",
+    Other => "other",
+});
 
 /// Highest point of the 0-10 scaling question.
 pub const SCALE_MAX: u8 = 10;
@@ -257,27 +214,12 @@ pub enum Impact {
     NotKnown,
 }
 
-impl Impact {
-    pub const ALL: [Impact; 4] = [
-        Impact::Positive,
-        Impact::Negative,
-        Impact::Mixed,
-        Impact::NotKnown,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Impact::Positive => "positive",
-            Impact::Negative => "negative",
-            Impact::Mixed => "mixed",
-            Impact::NotKnown => "not-known",
-        }
-    }
-
-    pub fn from_slug(s: &str) -> Option<Self> {
-        Impact::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
+slugs!(Impact {
+    Positive => "positive",
+    Negative => "negative",
+    Mixed => "mixed",
+    NotKnown => "not-known",
+});
 
 #[derive(
     Debug,
@@ -299,25 +241,11 @@ pub enum Significance {
     Critical,
 }
 
-impl Significance {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Significance::Routine => "routine",
-            Significance::Significant => "significant",
-            Significance::Critical => "critical",
-        }
-    }
-
-    pub fn from_slug(s: &str) -> Option<Self> {
-        [
-            Significance::Routine,
-            Significance::Significant,
-            Significance::Critical,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-}
+slugs!(Significance {
+    Routine => "routine",
+    Significant => "significant",
+    Critical => "critical",
+});
 
 /// One significant event in the integrated multi-agency chronology.
 #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
