@@ -1,8 +1,9 @@
 //! The sync protocol's wire types: what a device and the server send each other.
 //!
 //! Request and response bodies of `/v1/*` are CBOR (RFC 8949) maps with the
-//! field names below (`application/cbor`); byte fields are CBOR byte strings;
-//! ids and document keys are text. Error bodies are JSON ([`ErrorBody`]) so
+//! field names below (`application/cbor`); byte fields are CBOR byte strings
+//! (an array of integers in their place is refused); ids and document keys
+//! are text. Error bodies are JSON ([`ErrorBody`]) so
 //! they read the same from curl and from a client. `docs/sync-protocol.md`
 //! is the full specification, written so a client can be built from it alone.
 
