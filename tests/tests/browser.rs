@@ -107,9 +107,7 @@ async fn practitioner_young_person_and_supervisor_journeys_in_headless_chromium(
             .map(|(_, p)| code_for(storage.as_ref(), *p).unwrap())
             .collect()
     };
-    let mut server = ServerProcess::start(Path::new(SERVER_BIN), &db_url, &[])
-        .await
-        .unwrap();
+    let mut server = ServerProcess::start(Path::new(SERVER_BIN), &db_url, &[]).unwrap();
 
     // Three devices, each with the app served over its own store. Morag's
     // app syncs by itself every second (backing off while the server is
@@ -156,7 +154,7 @@ async fn practitioner_young_person_and_supervisor_journeys_in_headless_chromium(
                 to_node.write_all(b"ok\n").await.unwrap();
             }
             "CONTROL start-server" => {
-                server.restart().await.unwrap();
+                server.restart().unwrap();
                 stopped_and_started.1 += 1;
                 to_node.write_all(b"ok\n").await.unwrap();
             }
