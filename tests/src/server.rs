@@ -39,6 +39,20 @@ pub fn code_for(storage: &dyn Storage, person: PersonId) -> Result<String> {
     Ok(db::code_for(storage, person)?)
 }
 
+/// A SQLite server database in `dir` with the demo partnership (Aileen on
+/// Kai's team), for [`ServerProcess`]: its URL, and a code for each of
+/// `people`.
+pub fn demo_database(dir: &Path, people: &[PersonId]) -> Result<(String, Vec<String>)> {
+    let db_url = format!("sqlite://{}", dir.join("server.db").display());
+    let storage = storage::open(&db_url)?;
+    seed_demo_with_aileen_on_kais_team(storage.as_ref())?;
+    let codes = people
+        .iter()
+        .map(|p| code_for(storage.as_ref(), *p))
+        .collect::<Result<_>>()?;
+    Ok((db_url, codes))
+}
+
 /// The server's merged copy of a document, as stored now.
 pub fn stored_document(storage: &dyn Storage, key: &DocKey) -> Result<Automerge> {
     bothy_server::sync::DocCache::default()

@@ -21,15 +21,12 @@ use bothy_client::sync::{HttpExchange, RetryPolicy, SyncError, SyncOptions, meta
 use bothy_server::storage::{self, Storage};
 use bothy_shared::demo::{AILEEN, DAVID, ELLIE, KAI, MORAG};
 use bothy_shared::docs::{ActionStatus, DocKey, PlanDoc};
-use bothy_shared::ids::PersonId;
 use bothy_shared::robust;
 use bothy_shared::signing::RequestSigner;
 use bothy_shared::wire::{self, ChangedRequest, DocMessage, DocStatus, SyncRequest, SyncResponse};
 use bothy_tests::device::{Device, TEST_PASSCODE};
 use bothy_tests::proxy::{CutPlan, CuttingProxy};
-use bothy_tests::server::{
-    ServerProcess, TestServer, code_for, seed_demo_with_aileen_on_kais_team, stored_change_count,
-};
+use bothy_tests::server::{ServerProcess, TestServer, demo_database, stored_change_count};
 
 const SERVER_BIN: &str = env!("CARGO_BIN_EXE_bothy-server-under-test");
 const BOTHY_BIN: &str = env!("CARGO_BIN_EXE_bothy-under-test");
@@ -200,22 +197,10 @@ async fn sync_through_a_proxy_cutting_connections_at_random_bytes_loses_and_dupl
     server.stop().await.unwrap();
 }
 
-/// A server database in `dir` with the demo partnership, and codes for `people`.
-fn seeded_db(dir: &Path, people: &[PersonId]) -> (String, Vec<String>) {
-    let db_url = format!("sqlite://{}", dir.join("server.db").display());
-    let storage = storage::open(&db_url).unwrap();
-    seed_demo_with_aileen_on_kais_team(storage.as_ref()).unwrap();
-    let codes = people
-        .iter()
-        .map(|p| code_for(storage.as_ref(), *p).unwrap())
-        .collect();
-    (db_url, codes)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_killed_mid_sync_loses_no_accepted_change_and_devices_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let (db_url, codes) = seeded_db(dir.path(), &[MORAG, AILEEN, MORAG]);
+    let (db_url, codes) = demo_database(dir.path(), &[MORAG, AILEEN, MORAG]).unwrap();
     let server = Arc::new(Mutex::new(
         ServerProcess::start(Path::new(SERVER_BIN), &db_url, &[]).unwrap(),
     ));
@@ -412,7 +397,7 @@ async fn raw(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_are_refused_and_the_real_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let (db_url, codes) = seeded_db(dir.path(), &[MORAG]);
+    let (db_url, codes) = demo_database(dir.path(), &[MORAG]).unwrap();
     let server = ServerProcess::start(
         Path::new(SERVER_BIN),
         &db_url,
