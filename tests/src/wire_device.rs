@@ -342,6 +342,32 @@ impl WireDevice {
         Ok(report)
     }
 
+    /// Send `key`'s next sync message from the persisted sync state, as a
+    /// dropped connection would leave it: the request reaches the server,
+    /// the response never reaches the device, whose state stays as it was.
+    /// Returns what the server answered, for the test to look at.
+    pub async fn sync_and_lose_the_answer(
+        &mut self,
+        key: DocKey,
+    ) -> Result<SyncResponse, (StatusCode, ErrorBody)> {
+        let mut state = wire::resume_sync_state(self.states.get(&key).map(Vec::as_slice));
+        let message = self
+            .docs
+            .get_mut(&key)
+            .unwrap_or_else(|| panic!("device does not hold {key}"))
+            .sync()
+            .generate_sync_message(&mut state)
+            .unwrap_or_else(|| panic!("nothing to send for {key}"));
+        self.sync_request(&SyncRequest {
+            docs: vec![DocMessage {
+                key,
+                message: message.encode(),
+            }],
+            changed: None,
+        })
+        .await
+    }
+
     /// Make a change on this device (actor = the device's actor).
     pub fn edit(&mut self, key: DocKey, f: impl FnOnce(&mut AutoCommit)) {
         let doc = self

@@ -12,12 +12,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use automerge::sync::SyncDoc;
 use bothy_server::storage::AuditEvent;
 use bothy_shared::docs::DocKey;
 use bothy_shared::ids::ItemId;
 use bothy_shared::signing::SignedHeaders;
-use bothy_shared::wire::{self, ChangedRequest, DocMessage, DocStatus, ErrorCode, SyncRequest};
+use bothy_shared::wire::{self, ChangedRequest, DocStatus, ErrorCode};
 use bothy_tests::db::{self, Backend, TestDb, now};
 use bothy_tests::server::ServerProcess;
 use bothy_tests::wire_device::{RunError, WireDevice, add_visit, error_of, visits};
@@ -140,24 +139,7 @@ async fn instances_on_one_database_converge_and_survive_a_kill() {
     for dev in &mut devices {
         made.insert(add_visit(dev, record, "before the kill"));
     }
-    let mut state = wire::resume_sync_state(devices[0].states.get(&record).map(Vec::as_slice));
-    let message = devices[0]
-        .docs
-        .get_mut(&record)
-        .unwrap()
-        .sync()
-        .generate_sync_message(&mut state)
-        .unwrap();
-    let lost = devices[0]
-        .sync_request(&SyncRequest {
-            docs: vec![DocMessage {
-                key: record,
-                message: message.encode(),
-            }],
-            changed: None,
-        })
-        .await
-        .unwrap();
+    let lost = devices[0].sync_and_lose_the_answer(record).await.unwrap();
     assert_eq!(lost.docs[0].status, DocStatus::Ok);
     let running = tokio::spawn(sync_all(devices));
     instances[0].kill().unwrap();

@@ -338,23 +338,7 @@ async fn a_dropped_response_loses_nothing_and_stores_nothing_twice(backend: Back
 
     // The request reaches the server, the response never reaches the device:
     // the device keeps its old persisted sync state.
-    let mut state = wire::resume_sync_state(social.states.get(&record).map(Vec::as_slice));
-    let message = social
-        .docs
-        .get_mut(&record)
-        .unwrap()
-        .sync()
-        .generate_sync_message(&mut state)
-        .unwrap();
-    let lost = social
-        .sync_request(&SyncRequest {
-            docs: vec![DocMessage {
-                key: record,
-                message: message.encode(),
-            }],
-            changed: None,
-        })
-        .await;
+    let lost = social.sync_and_lose_the_answer(record).await;
     assert_eq!(lost.unwrap().docs[0].status, DocStatus::Ok);
     let stored = server.storage.changes_after(&record, 0).unwrap().len();
 
