@@ -59,7 +59,7 @@ fn fixture_with(backend: Backend, limits: Limits) -> Fixture {
             (db.open(), Some(db))
         }
     };
-    let people = seed(storage.as_ref());
+    let people = seed(storage.as_ref()).unwrap();
     let router = app_with_limits(AppState::new(storage.clone()), limits);
     Fixture {
         storage,
@@ -155,7 +155,7 @@ async fn health_answers_ok_json(backend: Backend) {
 
 async fn an_enrolment_code_works_once_and_returns_the_directory_view(backend: Backend) {
     let f = fixture(backend);
-    let code = common::code_for(f.storage.as_ref(), f.people.health_visitor);
+    let code = common::code_for(f.storage.as_ref(), f.people.health_visitor).unwrap();
     let device = enrol(&f.router, &code.to_lowercase()).await.unwrap();
     assert_eq!(device.response.person, f.people.health_visitor);
     let view = &device.response.directory;
@@ -199,7 +199,7 @@ async fn an_expired_enrolment_code_is_refused(backend: Backend) {
 
 async fn enrolment_refuses_a_bad_public_key_and_non_cbor(backend: Backend) {
     let f = fixture(backend);
-    let code = common::code_for(f.storage.as_ref(), f.people.social_worker);
+    let code = common::code_for(f.storage.as_ref(), f.people.social_worker).unwrap();
     let req = EnrolRequest {
         code: code.clone(),
         public_key: vec![1; 31],
@@ -234,7 +234,7 @@ async fn a_signed_request_is_accepted_once(backend: Backend) {
     let f = fixture(backend);
     let device = enrol(
         &f.router,
-        &common::code_for(f.storage.as_ref(), f.people.social_worker),
+        &common::code_for(f.storage.as_ref(), f.people.social_worker).unwrap(),
     )
     .await
     .unwrap();
@@ -266,7 +266,7 @@ async fn bad_signatures_stale_timestamps_and_unknown_devices_get_401(backend: Ba
     let f = fixture(backend);
     let device = enrol(
         &f.router,
-        &common::code_for(f.storage.as_ref(), f.people.social_worker),
+        &common::code_for(f.storage.as_ref(), f.people.social_worker).unwrap(),
     )
     .await
     .unwrap();
@@ -367,7 +367,7 @@ async fn a_revoked_device_gets_403_device_revoked(backend: Backend) {
     let f = fixture(backend);
     let device = enrol(
         &f.router,
-        &common::code_for(f.storage.as_ref(), f.people.social_worker),
+        &common::code_for(f.storage.as_ref(), f.people.social_worker).unwrap(),
     )
     .await
     .unwrap();
@@ -395,7 +395,7 @@ async fn malformed_cbor_and_garbage_sync_messages_are_4xx(backend: Backend) {
     let f = fixture(backend);
     let device = enrol(
         &f.router,
-        &common::code_for(f.storage.as_ref(), f.people.social_worker),
+        &common::code_for(f.storage.as_ref(), f.people.social_worker).unwrap(),
     )
     .await
     .unwrap();
@@ -457,7 +457,7 @@ async fn an_oversized_body_gets_413_before_anything_else(backend: Backend) {
     );
     let device = enrol(
         &f.router,
-        &common::code_for(f.storage.as_ref(), f.people.social_worker),
+        &common::code_for(f.storage.as_ref(), f.people.social_worker).unwrap(),
     )
     .await
     .unwrap();

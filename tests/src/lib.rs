@@ -1,11 +1,19 @@
-//! Support for Bothy's end-to-end tests and the `bothy-load` command.
+//! The one harness that runs devices against a server: Bothy's end-to-end
+//! tests (`tests/tests/`), the browser and desktop journeys, and the
+//! `bothy-load` command.
 //!
-//! - [`server`]: a real sync server, in this process on port 0 or as the
-//!   real `bothy-server` program (child process, for SIGKILL and restart),
-//!   with readiness polled on `GET /health`;
+//! - [`db`]: a database for one test on SQLite or PostgreSQL, and the small
+//!   partnership the protocol tests seed (also compiled into the server's
+//!   own router and storage tests, which need no devices);
+//! - [`server`]: a real sync server, in this process on port 0 (either
+//!   backend, the small or the demo partnership, several instances on one
+//!   database) or as the real `bothy-server` program (child process, for
+//!   SIGKILL and restart);
 //! - [`device`]: a real headless device: an encrypted store in a temporary
 //!   folder, the client core and its sync engine; plus ways to tamper with
 //!   it as a dishonest client would;
+//! - [`wire_device`]: a device made of Automerge documents and a signing
+//!   key that speaks the protocol directly, for the server's edges;
 //! - [`proxy`]: a TCP proxy that cuts connections at random byte offsets;
 //! - [`memory`]: a device kept in memory, driving the same sync engine, for
 //!   load runs with hundreds of devices.
@@ -13,12 +21,18 @@
 //! Nothing here sleeps to wait for something to happen: readiness and
 //! progress are polled or signalled.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use bothy_shared::docs::{DocKey, Sharing, Text, Timestamp, Visit, VisitKind};
+use bothy_shared::ids::{Agency, ItemId, PersonId};
+
+pub mod db;
 pub mod device;
 pub mod memory;
 pub mod proxy;
 pub mod server;
+pub mod wire_device;
 
 /// What can go wrong setting up or driving a test partnership.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +59,10 @@ pub enum HarnessError {
     CreateStore(#[from] bothy_client::store::CreateError),
     #[error(transparent)]
     Document(#[from] bothy_shared::docs::DocError),
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    #[error("the server refused: {0} {1:?}")]
+    Refused(reqwest::StatusCode, bothy_shared::wire::ErrorBody),
     #[error("{0}")]
     Setup(String),
 }
@@ -67,4 +85,42 @@ pub fn screenshots_dir() -> PathBuf {
                 .unwrap_or_else(|| PathBuf::from("target"))
         })
         .join("bothy-screens")
+}
+
+/// A home visit by `practitioner` (`name`, of `agency`), with `words` as
+/// its observations, shared as widely as the document `key` it goes into
+/// allows: what the simulated devices of this harness record.
+pub fn home_visit(
+    key: DocKey,
+    practitioner: PersonId,
+    name: String,
+    agency: Agency,
+    words: &str,
+) -> Visit {
+    let id = ItemId::random();
+    Visit {
+        id,
+        at: Timestamp::now(),
+        place: "Home".into(),
+        kind: VisitKind::Home,
+        practitioner,
+        practitioner_name: name,
+        agency,
+        present: vec![],
+        child_seen: true,
+        seen_alone: false,
+        observations: Text::with_value(words),
+        analysis: Text::default(),
+        child_said: Text::default(),
+        next_steps: Text::default(),
+        linked_actions: vec![],
+        sharing: if matches!(key, DocKey::Agency(..)) {
+            Sharing::Agency
+        } else {
+            Sharing::Team
+        },
+        significant: false,
+        finalised: None,
+        addenda: BTreeMap::new(),
+    }
 }

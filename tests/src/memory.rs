@@ -10,9 +10,7 @@ use bothy_client::ServiceError;
 use bothy_client::store::UnacknowledgedChange;
 use bothy_client::store::tx::NewRejection;
 use bothy_client::sync::{self, LocalReplica, SyncEngine, SyncOptions, meta};
-use bothy_shared::docs::{
-    CaseDocument, DocKey, Sharing, Text, Timestamp, Visit, VisitKind, change_document,
-};
+use bothy_shared::docs::{CaseDocument, DocKey, Timestamp, change_document};
 use bothy_shared::ids::{Agency, DeviceId, ItemId, PersonId};
 use bothy_shared::wire::DirectoryView;
 
@@ -143,32 +141,14 @@ impl MemoryDevice {
     /// keeps hundreds of simulated devices cheap without changing a byte of
     /// what goes over the wire.
     pub fn add_visit(&mut self, key: DocKey, words: &str) -> Result<ItemId> {
-        let id = ItemId::random();
-        let visit = Visit {
-            id,
-            at: Timestamp::now(),
-            place: "Home".into(),
-            kind: VisitKind::Home,
-            practitioner: self.person,
-            practitioner_name: self.name.clone(),
-            agency: self.agency.unwrap_or(Agency::SocialWork),
-            present: vec![],
-            child_seen: true,
-            seen_alone: false,
-            observations: Text::with_value(words),
-            analysis: Text::default(),
-            child_said: Text::default(),
-            next_steps: Text::default(),
-            linked_actions: vec![],
-            sharing: if matches!(key, DocKey::Agency(..)) {
-                Sharing::Agency
-            } else {
-                Sharing::Team
-            },
-            significant: false,
-            finalised: None,
-            addenda: BTreeMap::new(),
-        };
+        let visit = crate::home_visit(
+            key,
+            self.person,
+            self.name.clone(),
+            self.agency.unwrap_or(Agency::SocialWork),
+            words,
+        );
+        let id = visit.id;
         let actor = self.device.actor_id();
         let doc = self
             .docs

@@ -26,7 +26,7 @@ use bothy_shared::demo::{FIONA, KAI, KAI_YP, MORAG};
 use bothy_shared::docs::{DocKey, RecordDoc, read_document};
 use bothy_shared::ids::PersonId;
 use bothy_tests::device::{Device, TEST_PASSCODE};
-use bothy_tests::server::{ServerProcess, code_for, seed_demo_with_aileen_on_kais_team};
+use bothy_tests::server::{ServerProcess, demo_database};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -95,21 +95,12 @@ async fn practitioner_young_person_and_supervisor_journeys_in_headless_chromium(
         "tests/browser/node_modules is missing: run scripts/setup.sh (npm ci in tests/browser)"
     );
 
-    // The server, as a real process on a fixed port so it can be stopped and
-    // started again with the same database.
+    // The server, as a real process that keeps its port when it is stopped
+    // and started again with the same database.
     let work = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", work.path().join("server.db").display());
-    let codes: Vec<String> = {
-        let storage = bothy_server::storage::open(&db_url).unwrap();
-        seed_demo_with_aileen_on_kais_team(storage.as_ref()).unwrap();
-        people()
-            .iter()
-            .map(|(_, p)| code_for(storage.as_ref(), *p).unwrap())
-            .collect()
-    };
-    let mut server = ServerProcess::start(Path::new(SERVER_BIN), &db_url, &[])
-        .await
-        .unwrap();
+    let everyone: Vec<PersonId> = people().iter().map(|(_, p)| *p).collect();
+    let (db_url, codes) = demo_database(work.path(), &everyone).unwrap();
+    let mut server = ServerProcess::start(Path::new(SERVER_BIN), &db_url, &[]).unwrap();
 
     // Three devices, each with the app served over its own store. Morag's
     // app syncs by itself every second (backing off while the server is
@@ -156,7 +147,7 @@ async fn practitioner_young_person_and_supervisor_journeys_in_headless_chromium(
                 to_node.write_all(b"ok\n").await.unwrap();
             }
             "CONTROL start-server" => {
-                server.restart().await.unwrap();
+                server.restart().unwrap();
                 stopped_and_started.1 += 1;
                 to_node.write_all(b"ok\n").await.unwrap();
             }

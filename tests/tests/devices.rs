@@ -14,24 +14,16 @@ use bothy_client::services::{ActionInput, VisitDraft};
 use bothy_client::sync::{HttpExchange, SyncOptions, SyncOutcome, SyncPhase};
 use bothy_shared::demo::{AILEEN, DAVID, FIONA, KAI, KAI_YP, MORAG};
 use bothy_shared::docs::{ActionStatus, DocKey, PlanDoc, RecordDoc, Sharing, Text, read_document};
-use bothy_shared::ids::{Agency, DeviceId};
+use bothy_shared::ids::{Agency, DeviceId, PersonId};
 use bothy_shared::wire::{self, ChangedResponse, DocStatus, SyncResponse};
 use bothy_tests::device::Device;
-use bothy_tests::server::InProcessServer;
+use bothy_tests::server::TestServer;
 
-async fn device(
-    server: &InProcessServer,
-    name: &str,
-    person: bothy_shared::ids::PersonId,
-) -> Device {
-    Device::enrol(
-        name,
-        &server.base,
-        &server.code_for(person).unwrap(),
-        SyncOptions::default(),
-    )
-    .await
-    .unwrap()
+async fn device(server: &TestServer, name: &str, person: PersonId) -> Device {
+    server
+        .enrol_device(name, person, SyncOptions::default())
+        .await
+        .unwrap()
 }
 
 fn plan_of(doc: &Automerge) -> PlanDoc {
@@ -58,7 +50,7 @@ async fn three_agencies_edit_one_plan_offline_and_converge_in_every_sync_order()
         ActionStatus::NoLongerNeeded,
     ];
     for order in permutations() {
-        let server = InProcessServer::start_demo().await.unwrap();
+        let server = TestServer::start_demo().await.unwrap();
         let mut devices = vec![
             device(&server, "Morag", MORAG).await,
             device(&server, "Aileen", AILEEN).await,
@@ -229,9 +221,9 @@ fn inspect(recorded: &Recorded) -> (BTreeSet<DocKey>, Vec<Automerge>, usize) {
 
 /// A device whose every request (path and status) is written down.
 async fn counted_device(
-    server: &InProcessServer,
+    server: &TestServer,
     name: &str,
-    person: bothy_shared::ids::PersonId,
+    person: PersonId,
 ) -> (Device, Arc<Mutex<Vec<(&'static str, Option<u16>)>>>) {
     let requests = Arc::new(Mutex::new(Vec::new()));
     let sink = requests.clone();
@@ -241,16 +233,13 @@ async fn counted_device(
         })),
         ..SyncOptions::default()
     };
-    let code = server.code_for(person).unwrap();
-    let device = Device::enrol(name, &server.base, &code, options)
-        .await
-        .unwrap();
+    let device = server.enrol_device(name, person, options).await.unwrap();
     (device, requests)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushing_one_visit_is_one_request_and_what_others_changed_comes_in_the_same_run() {
-    let server = InProcessServer::start_demo().await.unwrap();
+    let server = TestServer::start_demo().await.unwrap();
     let (record, plan) = (DocKey::Record(KAI), DocKey::Plan(KAI));
     let (mut morag, requests) = counted_device(&server, "Morag", MORAG).await;
     let mut aileen = device(&server, "Aileen", AILEEN).await;
@@ -325,7 +314,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agency_restricted_record_never_reaches_a_device_of_another_agency() {
-    let server = InProcessServer::start_demo().await.unwrap();
+    let server = TestServer::start_demo().await.unwrap();
     let marker = "AGENCY-ONLY-MARKER-7f3a9c1e-social-work-case-note";
     let restricted = DocKey::Agency(KAI, Agency::SocialWork);
 
@@ -344,14 +333,7 @@ async fn an_agency_restricted_record_never_reaches_a_device_of_another_agency() 
     // Morag's supervisor may read it: the positive control, so this test
     // can tell "not sent" from "not looked for".
     let (fiona_seen, options) = recording();
-    let mut fiona = Device::enrol(
-        "Fiona",
-        &server.base,
-        &server.code_for(FIONA).unwrap(),
-        options,
-    )
-    .await
-    .unwrap();
+    let mut fiona = server.enrol_device("Fiona", FIONA, options).await.unwrap();
     fiona.sync().await.unwrap();
     let (keys, docs, _) = inspect(&fiona_seen.lock().unwrap());
     assert!(keys.contains(&restricted));
@@ -366,14 +348,7 @@ async fn an_agency_restricted_record_never_reaches_a_device_of_another_agency() 
     // A health visitor and a teacher on the same team never get a byte of it.
     for (name, person) in [("Aileen", AILEEN), ("David", DAVID)] {
         let (seen, options) = recording();
-        let mut d = Device::enrol(
-            name,
-            &server.base,
-            &server.code_for(person).unwrap(),
-            options,
-        )
-        .await
-        .unwrap();
+        let mut d = server.enrol_device(name, person, options).await.unwrap();
         d.sync().await.unwrap();
         // Morag adds more to both records; they sync again.
         let mut more = VisitDraft::new(KAI);
@@ -424,7 +399,7 @@ async fn an_agency_restricted_record_never_reaches_a_device_of_another_agency() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_young_person_gets_only_their_plan_adds_views_and_a_tampered_edit_is_refused_and_kept() {
-    let server = InProcessServer::start_demo().await.unwrap();
+    let server = TestServer::start_demo().await.unwrap();
     let plan = DocKey::Plan(KAI);
     let mut kai = device(&server, "Kai", KAI_YP).await;
     let first = kai.sync().await.unwrap();
@@ -514,7 +489,7 @@ async fn a_young_person_gets_only_their_plan_adds_views_and_a_tampered_edit_is_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_finalised_visit_cannot_be_changed_and_a_forged_actor_is_refused() {
-    let server = InProcessServer::start_demo().await.unwrap();
+    let server = TestServer::start_demo().await.unwrap();
     let record = DocKey::Record(KAI);
     let mut morag = device(&server, "Morag", MORAG).await;
     let mut david = device(&server, "David", DAVID).await;
@@ -565,7 +540,7 @@ async fn a_finalised_visit_cannot_be_changed_and_a_forged_actor_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_device_offers_its_unsynced_visit_then_wipes_itself() {
-    let server = InProcessServer::start_demo().await.unwrap();
+    let server = TestServer::start_demo().await.unwrap();
     let mut morag = device(&server, "Morag", MORAG).await;
     morag.sync().await.unwrap();
     let mut draft = VisitDraft::new(KAI);

@@ -21,16 +21,12 @@ use bothy_client::sync::{HttpExchange, RetryPolicy, SyncError, SyncOptions, meta
 use bothy_server::storage::{self, Storage};
 use bothy_shared::demo::{AILEEN, DAVID, ELLIE, KAI, MORAG};
 use bothy_shared::docs::{ActionStatus, DocKey, PlanDoc};
-use bothy_shared::ids::PersonId;
 use bothy_shared::robust;
 use bothy_shared::signing::RequestSigner;
 use bothy_shared::wire::{self, ChangedRequest, DocMessage, DocStatus, SyncRequest, SyncResponse};
 use bothy_tests::device::{Device, TEST_PASSCODE};
 use bothy_tests::proxy::{CutPlan, CuttingProxy};
-use bothy_tests::server::{
-    InProcessServer, ServerProcess, code_for, seed_demo_with_aileen_on_kais_team,
-    stored_change_count, wait_healthy,
-};
+use bothy_tests::server::{ServerProcess, TestServer, demo_database, stored_change_count};
 
 const SERVER_BIN: &str = env!("CARGO_BIN_EXE_bothy-server-under-test");
 const BOTHY_BIN: &str = env!("CARGO_BIN_EXE_bothy-under-test");
@@ -84,7 +80,7 @@ fn stored_hashes(storage: &dyn Storage, key: &DocKey) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_through_a_proxy_cutting_connections_at_random_bytes_loses_and_duplicates_nothing() {
     let seed = seed();
-    let server = InProcessServer::start_demo().await.unwrap();
+    let server = TestServer::start_demo().await.unwrap();
     let upstream = server.base.trim_start_matches("http://").parse().unwrap();
     let proxy = CuttingProxy::start(
         upstream,
@@ -201,26 +197,12 @@ async fn sync_through_a_proxy_cutting_connections_at_random_bytes_loses_and_dupl
     server.stop().await.unwrap();
 }
 
-/// A server database in `dir` with the demo partnership, and codes for `people`.
-fn seeded_db(dir: &Path, people: &[PersonId]) -> (String, Vec<String>) {
-    let db_url = format!("sqlite://{}", dir.join("server.db").display());
-    let storage = storage::open(&db_url).unwrap();
-    seed_demo_with_aileen_on_kais_team(storage.as_ref()).unwrap();
-    let codes = people
-        .iter()
-        .map(|p| code_for(storage.as_ref(), *p).unwrap())
-        .collect();
-    (db_url, codes)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_killed_mid_sync_loses_no_accepted_change_and_devices_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let (db_url, codes) = seeded_db(dir.path(), &[MORAG, AILEEN, MORAG]);
+    let (db_url, codes) = demo_database(dir.path(), &[MORAG, AILEEN, MORAG]).unwrap();
     let server = Arc::new(Mutex::new(
-        ServerProcess::start(Path::new(SERVER_BIN), &db_url, &[])
-            .await
-            .unwrap(),
+        ServerProcess::start(Path::new(SERVER_BIN), &db_url, &[]).unwrap(),
     ));
     let base = server.lock().unwrap().base.clone();
 
@@ -333,11 +315,9 @@ async fn the_server_killed_mid_sync_loses_no_accepted_change_and_devices_resume(
         .collect();
     drop(storage);
 
-    // Restart on the same database; the device resumes and finishes.
-    server.lock().unwrap().launch().unwrap();
-    wait_healthy(&base, 400, Duration::from_millis(25))
-        .await
-        .unwrap();
+    // Restart on the same database (the port it had); the device resumes
+    // and finishes.
+    server.lock().unwrap().restart().unwrap();
     let resumed = morag.sync().await.unwrap();
     assert!(resumed.refused.is_empty());
     assert_eq!(resumed.acknowledged, 3);
@@ -417,13 +397,12 @@ async fn raw(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_are_refused_and_the_real_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let (db_url, codes) = seeded_db(dir.path(), &[MORAG]);
+    let (db_url, codes) = demo_database(dir.path(), &[MORAG]).unwrap();
     let server = ServerProcess::start(
         Path::new(SERVER_BIN),
         &db_url,
         &["--max-body-bytes", "65536"],
     )
-    .await
     .unwrap();
     let base = server.base.clone();
     let mut morag = Device::enrol("Morag", &base, &codes[0], SyncOptions::default())
@@ -543,7 +522,7 @@ async fn bothy(data: &Path, args: &[&str]) -> (i32, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bothy_command_enrols_syncs_shows_status_and_exits_7_offline_and_8_revoked() {
-    let server = InProcessServer::start_demo().await.unwrap();
+    let server = TestServer::start_demo().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("phone");
     let code = server.code_for(MORAG).unwrap();

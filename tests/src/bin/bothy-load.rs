@@ -29,9 +29,10 @@ use bothy_server::storage::{self, Storage};
 use bothy_shared::docs::DocKey;
 use bothy_shared::ids::{Agency, ChildId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamRole};
+use bothy_tests::db::Backend;
 use bothy_tests::memory::MemoryDevice;
 use bothy_tests::proxy::{CutPlan, CuttingProxy};
-use bothy_tests::server::{InProcessServer, code_for};
+use bothy_tests::server::{TestServer, code_for};
 use clap::Parser;
 use rand::Rng;
 use tokio::sync::Mutex;
@@ -204,7 +205,7 @@ async fn main() -> Result<()> {
             (server.trim_end_matches('/').to_owned(), storage::open(db)?)
         }
         _ => {
-            let server = InProcessServer::start_with(|_| Ok(()), |_| {}).await?;
+            let server = TestServer::seeded(Backend::Sqlite, |_| Ok(()), |_| {}).await?;
             let pair = (server.base.clone(), server.storage.clone());
             embedded = Some(server);
             pair

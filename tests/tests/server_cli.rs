@@ -1,17 +1,18 @@
-//! The `bothy-server` binary: admin commands and the demo.
+//! The `bothy-server` program: admin commands and the demo, with devices
+//! enrolled through it.
 
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
 use bothy_shared::ids::{Agency, DeviceId};
-use common::TestDevice;
+use bothy_tests::server::listening_port;
+use bothy_tests::wire_device::WireDevice;
 
-const BIN: &str = env!("CARGO_BIN_EXE_bothy-server");
+/// The real `bothy-server` program, built from the server's `main.rs`.
+const BIN: &str = env!("CARGO_BIN_EXE_bothy-server-under-test");
 
 fn run(args: &[&str]) -> String {
     let out = Command::new(BIN)
@@ -147,7 +148,7 @@ async fn an_administrator_builds_a_team_enrols_a_device_revokes_it_and_reads_the
             let _ = rx.await;
         },
     ));
-    let mut device = TestDevice::enrol(&base, &code, "work phone").await.unwrap();
+    let mut device = WireDevice::enrol(&base, &code, "work phone").await.unwrap();
     let report = device.sync().await.unwrap();
     assert_eq!(report.changed.new.len(), 3);
     tx.send(()).unwrap();
@@ -231,24 +232,9 @@ async fn demo_seeds_prints_one_enrol_line_per_person_and_serves() {
 
     // The server logs where it listens; enrol the first person with their code.
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let addr = loop {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "server exited before listening"
-        );
-        if let Some(at) = line.find("127.0.0.1:") {
-            let port: String = line[at + 10..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            if !port.is_empty() {
-                break format!("127.0.0.1:{port}");
-            }
-        }
-    };
+    let addr = format!("127.0.0.1:{}", listening_port(&mut stderr).unwrap());
     let code = lines[0].split(' ').nth(4).unwrap();
-    let mut device = TestDevice::enrol(&format!("http://{addr}"), code, "demo phone")
+    let mut device = WireDevice::enrol(&format!("http://{addr}"), code, "demo phone")
         .await
         .unwrap();
     assert_eq!(device.person, people[0].id);

@@ -3,97 +3,27 @@
 //! documents offline and converge, nothing is lost or stored twice when an
 //! instance is killed mid-sync, and nonces are shared.
 //!
-//! Needs PostgreSQL at `BOTHY_PG_URL` (see `common`); fails if it is
-//! unreachable.
+//! Needs PostgreSQL at `BOTHY_PG_URL` (see `bothy_tests::db`); fails if it
+//! is unreachable.
 
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
-use automerge::sync::SyncDoc;
 use bothy_server::storage::AuditEvent;
 use bothy_shared::docs::DocKey;
 use bothy_shared::ids::ItemId;
 use bothy_shared::signing::SignedHeaders;
-use bothy_shared::wire::{self, ChangedRequest, DocMessage, DocStatus, ErrorCode, SyncRequest};
-use common::{Backend, RunError, TestDb, TestDevice, add_visit, error_of, visits};
+use bothy_shared::wire::{self, ChangedRequest, DocStatus, ErrorCode};
+use bothy_tests::db::{self, Backend, TestDb, now};
+use bothy_tests::server::ServerProcess;
+use bothy_tests::wire_device::{RunError, WireDevice, add_visit, error_of, visits};
 use reqwest::StatusCode;
 
-const BIN: &str = env!("CARGO_BIN_EXE_bothy-server");
-
-/// One `bothy-server serve` process on a port the kernel chose.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Instance {
-    /// Start a server; returns once it logged the address it listens on (it
-    /// has bound its listener then, so requests queue until it serves).
-    fn spawn(db_url: &str) -> Instance {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", db_url])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut log = String::new();
-        let addr = loop {
-            let mut line = String::new();
-            assert!(
-                stderr.read_line(&mut line).unwrap() > 0,
-                "the server exited before listening:\n{log}"
-            );
-            log.push_str(&line);
-            if !line.contains("listening") {
-                continue;
-            }
-            let at = line.find("127.0.0.1:").unwrap();
-            let port: String = line[at + 10..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            break format!("127.0.0.1:{port}");
-        };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while stderr.read_line(&mut sink).is_ok_and(|n| n > 0) {
-                sink.clear();
-            }
-        });
-        Instance {
-            child,
-            base: format!("http://{addr}"),
-        }
-    }
-
-    async fn wait_ready(&self) {
-        let resp = reqwest::get(format!("{}/health", self.base)).await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-    }
-
-    /// SIGKILL: no graceful shutdown, in-flight transactions die with it.
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// The real `bothy-server` program, built from the server's `main.rs`.
+const BIN: &str = env!("CARGO_BIN_EXE_bothy-server-under-test");
 
 /// POST a signed `/v1/changed` to one instance.
 async fn send_to(base: &str, body: &[u8], headers: &SignedHeaders) -> (StatusCode, Vec<u8>) {
@@ -108,7 +38,7 @@ async fn send_to(base: &str, body: &[u8], headers: &SignedHeaders) -> (StatusCod
 }
 
 /// Sync every device at once; each task hands its device back.
-async fn sync_all(devices: Vec<TestDevice>) -> Vec<(TestDevice, Result<usize, RunError>)> {
+async fn sync_all(devices: Vec<WireDevice>) -> Vec<(WireDevice, Result<usize, RunError>)> {
     let tasks: Vec<_> = devices
         .into_iter()
         .map(|mut dev| {
@@ -129,7 +59,7 @@ async fn sync_all(devices: Vec<TestDevice>) -> Vec<(TestDevice, Result<usize, Ru
 }
 
 /// Sync everyone until a whole pass has nothing to exchange.
-async fn converge(mut devices: Vec<TestDevice>) -> Vec<TestDevice> {
+async fn converge(mut devices: Vec<WireDevice>) -> Vec<WireDevice> {
     for _ in 0..6 {
         let results = sync_all(devices).await;
         let quiet = results.iter().all(|(_, r)| matches!(r, Ok(0)));
@@ -151,11 +81,14 @@ async fn converge(mut devices: Vec<TestDevice>) -> Vec<TestDevice> {
 async fn instances_on_one_database_converge_and_survive_a_kill() {
     let db = TestDb::new(Backend::Postgres);
     let storage = db.open();
-    let people = common::seed(storage.as_ref());
+    let people = db::seed(storage.as_ref()).unwrap();
     let record = DocKey::Record(people.child);
-    let mut instances: Vec<Instance> = (0..3).map(|_| Instance::spawn(&db.url)).collect();
+    let mut instances: Vec<ServerProcess> = (0..3)
+        .map(|_| ServerProcess::start(Path::new(BIN), &db.url, &[]).unwrap())
+        .collect();
     for i in &instances {
-        i.wait_ready().await;
+        let resp = reqwest::get(format!("{}/health", i.base)).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
     }
 
     // Six devices, two per instance, enrolled through the instance they use.
@@ -167,8 +100,8 @@ async fn instances_on_one_database_converge_and_survive_a_kill() {
             people.health_visitor
         };
         let base = &instances[i % 3].base;
-        let code = common::code_for(storage.as_ref(), person);
-        devices.push(TestDevice::enrol(base, &code, "phone").await.unwrap());
+        let code = db::code_for(storage.as_ref(), person).unwrap();
+        devices.push(WireDevice::enrol(base, &code, "phone").await.unwrap());
     }
     let mut made: BTreeSet<ItemId> = BTreeSet::new();
     let mut devices = converge(devices).await;
@@ -206,28 +139,11 @@ async fn instances_on_one_database_converge_and_survive_a_kill() {
     for dev in &mut devices {
         made.insert(add_visit(dev, record, "before the kill"));
     }
-    let mut state = wire::resume_sync_state(devices[0].states.get(&record).map(Vec::as_slice));
-    let message = devices[0]
-        .docs
-        .get_mut(&record)
-        .unwrap()
-        .sync()
-        .generate_sync_message(&mut state)
-        .unwrap();
-    let lost = devices[0]
-        .sync_request(&SyncRequest {
-            docs: vec![DocMessage {
-                key: record,
-                message: message.encode(),
-            }],
-            changed: None,
-        })
-        .await
-        .unwrap();
+    let lost = devices[0].sync_and_lose_the_answer(record).await.unwrap();
     assert_eq!(lost.docs[0].status, DocStatus::Ok);
     let running = tokio::spawn(sync_all(devices));
-    instances[0].kill();
-    let mut devices: Vec<TestDevice> = Vec::new();
+    instances[0].kill().unwrap();
+    let mut devices: Vec<WireDevice> = Vec::new();
     let mut cut = 0;
     for (i, (mut dev, outcome)) in running.await.unwrap().into_iter().enumerate() {
         match outcome {
@@ -273,7 +189,7 @@ async fn instances_on_one_database_converge_and_survive_a_kill() {
     let body = wire::to_cbor(&ChangedRequest::default()).unwrap();
     let headers = dev
         .signer
-        .sign("POST", wire::PATH_CHANGED, &body, common::now())
+        .sign("POST", wire::PATH_CHANGED, &body, now())
         .unwrap();
     let (first, second) = (&instances[1].base, &instances[2].base);
     let (status, _) = send_to(first, &body, &headers).await;
@@ -285,7 +201,7 @@ async fn instances_on_one_database_converge_and_survive_a_kill() {
     );
     let headers = dev
         .signer
-        .sign("POST", wire::PATH_CHANGED, &body, common::now())
+        .sign("POST", wire::PATH_CHANGED, &body, now())
         .unwrap();
     let (a, b) = tokio::join!(
         send_to(first, &body, &headers),

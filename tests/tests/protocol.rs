@@ -4,9 +4,6 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[macro_use]
-mod common;
-
 use std::collections::BTreeMap;
 
 use automerge::AutoCommit;
@@ -22,7 +19,10 @@ use bothy_shared::wire::{
     self, ChangedRequest, DocMessage, DocStatus, ErrorCode, OfferRequest, OfferResponse,
     OfferedDoc, SyncRequest,
 };
-use common::{Backend, TestServer, add_visit, error_of, visits};
+use bothy_tests::db::{Backend, now};
+use bothy_tests::on_both_backends;
+use bothy_tests::server::TestServer;
+use bothy_tests::wire_device::{WireDevice, add_visit, error_of, visits};
 use reqwest::StatusCode;
 
 on_both_backends!(
@@ -40,17 +40,11 @@ on_both_backends!(
     requests_naming_the_same_documents_in_opposite_orders_all_finish,
 );
 
-fn server_doc(server: &TestServer, key: DocKey) -> automerge::Automerge {
-    bothy_server::sync::DocCache::default()
-        .load(server.storage.as_ref(), &key)
-        .unwrap()
-}
-
 async fn two_devices_sync_a_visit_through_the_real_server(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend).await.unwrap();
     let p = server.people;
-    let mut social = server.enrol(p.social_worker).await;
-    let mut health = server.enrol(p.health_visitor).await;
+    let mut social = server.enrol(p.social_worker).await.unwrap();
+    let mut health = server.enrol(p.health_visitor).await.unwrap();
 
     let first = social.sync().await.unwrap();
     assert!(first.refused().is_empty(), "{:?}", first.refused());
@@ -85,7 +79,7 @@ async fn two_devices_sync_a_visit_through_the_real_server(backend: Backend) {
         health.docs.get_mut(&record).unwrap().get_heads()
     );
     assert_eq!(
-        server_doc(&server, record).get_heads(),
+        server.document(&record).unwrap().get_heads(),
         health.docs.get_mut(&record).unwrap().get_heads()
     );
 
@@ -93,21 +87,21 @@ async fn two_devices_sync_a_visit_through_the_real_server(backend: Backend) {
     let quiet = health.sync().await.unwrap();
     assert!(quiet.changed.changed.is_empty() && quiet.changed.new.is_empty());
     assert_eq!(quiet.sync_requests, 0);
-    server.stop().await;
+    server.stop().await.unwrap();
 }
 
 async fn an_agency_record_never_reaches_a_device_of_another_agency(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend).await.unwrap();
     let p = server.people;
     let restricted = DocKey::Agency(p.child, Agency::SocialWork);
-    let mut social = server.enrol(p.social_worker).await;
+    let mut social = server.enrol(p.social_worker).await.unwrap();
     social.sync().await.unwrap();
     add_visit(&mut social, restricted, "Social work only");
     assert!(social.sync().await.unwrap().refused().is_empty());
 
-    let mut health = server.enrol(p.health_visitor).await;
-    let mut police = server.enrol(p.police_officer).await;
-    let mut supervisor = server.enrol(p.supervisor).await;
+    let mut health = server.enrol(p.health_visitor).await.unwrap();
+    let mut police = server.enrol(p.police_officer).await.unwrap();
+    let mut supervisor = server.enrol(p.supervisor).await.unwrap();
     for dev in [&mut health, &mut police] {
         assert!(
             dev.directory
@@ -163,10 +157,10 @@ async fn an_agency_record_never_reaches_a_device_of_another_agency(backend: Back
 }
 
 async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend).await.unwrap();
     let p = server.people;
     let plan = DocKey::Plan(p.child);
-    let mut social = server.enrol(p.social_worker).await;
+    let mut social = server.enrol(p.social_worker).await.unwrap();
     social.sync().await.unwrap();
     let (need_id, action_id) = (ItemId::random(), ItemId::random());
     let author = social.person;
@@ -197,7 +191,7 @@ async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name(backen
     });
     assert!(social.sync().await.unwrap().refused().is_empty());
 
-    let mut young = server.enrol(p.young_person).await;
+    let mut young = server.enrol(p.young_person).await.unwrap();
     young.sync().await.unwrap();
     assert_eq!(
         young.docs.keys().copied().collect::<Vec<_>>(),
@@ -205,7 +199,7 @@ async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name(backen
         "a young person reads only their plan"
     );
 
-    let before = server_doc(&server, plan).get_heads();
+    let before = server.document(&plan).unwrap().get_heads();
     young.edit(plan, |doc| {
         let mut value: PlanDoc = read_document(&*doc, &plan).unwrap();
         value
@@ -228,13 +222,13 @@ async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name(backen
     assert_eq!(rejection.change, hex::encode(bad_change.0));
     assert!(rejection.path.starts_with("needs/"), "{}", rejection.path);
     assert_eq!(
-        server_doc(&server, plan).get_heads(),
+        server.document(&plan).unwrap().get_heads(),
         before,
         "nothing of the rejected change was stored"
     );
 
     // Their own views are welcome (on a device without the refused change).
-    let mut fresh = server.enrol(p.young_person).await;
+    let mut fresh = server.enrol(p.young_person).await.unwrap();
     fresh.sync().await.unwrap();
     let yp = fresh.person;
     fresh.edit(plan, |doc| {
@@ -255,14 +249,16 @@ async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name(backen
     });
     let report = fresh.sync().await.unwrap();
     assert!(report.refused().is_empty(), "{:?}", report.refused());
-    assert_ne!(server_doc(&server, plan).get_heads(), before);
+    assert_ne!(server.document(&plan).unwrap().get_heads(), before);
 }
 
 async fn malformed_input_gets_4xx_and_the_server_keeps_serving_everyone(backend: Backend) {
-    let server = TestServer::start_with(backend, |c| c.max_body_bytes = 256 * 1024).await;
+    let server = TestServer::start_with(backend, |c| c.max_body_bytes = 256 * 1024)
+        .await
+        .unwrap();
     let p = server.people;
-    let mut attacker = server.enrol(p.health_visitor).await;
-    let mut bystander = server.enrol(p.social_worker).await;
+    let mut attacker = server.enrol(p.health_visitor).await.unwrap();
+    let mut bystander = server.enrol(p.social_worker).await.unwrap();
     attacker.sync().await.unwrap();
     let record = DocKey::Record(p.child);
 
@@ -326,39 +322,23 @@ async fn malformed_input_gets_4xx_and_the_server_keeps_serving_everyone(backend:
     assert!(resp.docs.iter().all(|d| d.status != DocStatus::Unavailable));
 
     // Everyone else carries on.
-    assert_eq!(server.health().await, StatusCode::OK);
+    assert_eq!(server.health().await.unwrap(), StatusCode::OK);
     bystander.sync().await.unwrap();
     add_visit(&mut bystander, record, "still working");
     assert!(bystander.sync().await.unwrap().refused().is_empty());
 }
 
 async fn a_dropped_response_loses_nothing_and_stores_nothing_twice(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend).await.unwrap();
     let p = server.people;
     let record = DocKey::Record(p.child);
-    let mut social = server.enrol(p.social_worker).await;
+    let mut social = server.enrol(p.social_worker).await.unwrap();
     social.sync().await.unwrap();
     add_visit(&mut social, record, "sent twice");
 
     // The request reaches the server, the response never reaches the device:
     // the device keeps its old persisted sync state.
-    let mut state = wire::resume_sync_state(social.states.get(&record).map(Vec::as_slice));
-    let message = social
-        .docs
-        .get_mut(&record)
-        .unwrap()
-        .sync()
-        .generate_sync_message(&mut state)
-        .unwrap();
-    let lost = social
-        .sync_request(&SyncRequest {
-            docs: vec![DocMessage {
-                key: record,
-                message: message.encode(),
-            }],
-            changed: None,
-        })
-        .await;
+    let lost = social.sync_and_lose_the_answer(record).await;
     assert_eq!(lost.unwrap().docs[0].status, DocStatus::Ok);
     let stored = server.storage.changes_after(&record, 0).unwrap().len();
 
@@ -378,13 +358,13 @@ async fn a_dropped_response_loses_nothing_and_stores_nothing_twice(backend: Back
         .count();
     assert_eq!(accepted, 1);
     assert_eq!(
-        server_doc(&server, record).get_heads(),
+        server.document(&record).unwrap().get_heads(),
         social.docs.get_mut(&record).unwrap().get_heads()
     );
 }
 
 /// A `SyncRequest` carrying `dev`'s next message for each of `keys`, in that order.
-fn push_many(dev: &mut common::TestDevice, keys: &[DocKey]) -> SyncRequest {
+fn push_many(dev: &mut WireDevice, keys: &[DocKey]) -> SyncRequest {
     let docs = keys
         .iter()
         .map(|key| push_with_question(dev, *key, None).docs.remove(0))
@@ -400,11 +380,11 @@ fn push_many(dev: &mut common::TestDevice, keys: &[DocKey]) -> SyncRequest {
 /// orders, at the same moment, again and again, must all be answered (locks
 /// taken in key order, never in a cycle), and every visit must be kept.
 async fn requests_naming_the_same_documents_in_opposite_orders_all_finish(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend).await.unwrap();
     let p = server.people;
     let (plan, record) = (DocKey::Plan(p.child), DocKey::Record(p.child));
-    let mut social = server.enrol(p.social_worker).await;
-    let mut health = server.enrol(p.health_visitor).await;
+    let mut social = server.enrol(p.social_worker).await.unwrap();
+    let mut health = server.enrol(p.health_visitor).await.unwrap();
     social.sync().await.unwrap();
     health.sync().await.unwrap();
     let start = visits(&social.docs[&record], record).len();
@@ -425,7 +405,7 @@ async fn requests_naming_the_same_documents_in_opposite_orders_all_finish(backen
     }
     social.sync().await.unwrap();
     health.sync().await.unwrap();
-    let held = server_doc(&server, record);
+    let held = server.document(&record).unwrap();
     let on_server = visits(&AutoCommit::load(&held.save()).unwrap(), record);
     assert_eq!(on_server.len(), start + 2 * rounds, "every visit kept");
     for dev in [&social, &health] {
@@ -435,7 +415,7 @@ async fn requests_naming_the_same_documents_in_opposite_orders_all_finish(backen
 
 /// A `SyncRequest` carrying `dev`'s next message for `key` and `question`.
 fn push_with_question(
-    dev: &mut common::TestDevice,
+    dev: &mut WireDevice,
     key: DocKey,
     question: Option<ChangedRequest>,
 ) -> SyncRequest {
@@ -457,12 +437,12 @@ fn push_with_question(
 }
 
 async fn the_changed_question_rides_on_sync_and_is_answered_before_its_messages(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend).await.unwrap();
     let p = server.people;
     let record = DocKey::Record(p.child);
-    let mut social = server.enrol(p.social_worker).await;
-    let mut health = server.enrol(p.health_visitor).await;
-    let mut police = server.enrol(p.police_officer).await;
+    let mut social = server.enrol(p.social_worker).await.unwrap();
+    let mut health = server.enrol(p.health_visitor).await.unwrap();
+    let mut police = server.enrol(p.police_officer).await.unwrap();
     social.sync().await.unwrap();
     health.sync().await.unwrap();
     let before = social.changed().await.unwrap().cursor;
@@ -569,10 +549,10 @@ async fn the_changed_question_rides_on_sync_and_is_answered_before_its_messages(
 }
 
 async fn changed_lists_new_documents_then_only_others_changes_then_gone_ones(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend).await.unwrap();
     let p = server.people;
-    let mut health = server.enrol(p.health_visitor).await;
-    let mut social = server.enrol(p.social_worker).await;
+    let mut health = server.enrol(p.health_visitor).await.unwrap();
+    let mut social = server.enrol(p.social_worker).await.unwrap();
     let first = health.changed().await.unwrap();
     let readable = vec![
         DocKey::Agency(p.child, Agency::Health),
@@ -631,19 +611,14 @@ async fn changed_lists_new_documents_then_only_others_changes_then_gone_ones(bac
 }
 
 async fn a_revoked_device_is_told_so_and_can_offer_its_unsynced_work(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend).await.unwrap();
     let p = server.people;
     let record = DocKey::Record(p.child);
-    let mut social = server.enrol(p.social_worker).await;
+    let mut social = server.enrol(p.social_worker).await.unwrap();
     social.sync().await.unwrap();
-    let before = server_doc(&server, record).get_heads();
+    let before = server.document(&record).unwrap().get_heads();
     add_visit(&mut social, record, "written after the phone was lost");
-    assert!(
-        server
-            .storage
-            .revoke_device(social.device, common::now())
-            .unwrap()
-    );
+    assert!(server.storage.revoke_device(social.device, now()).unwrap());
 
     let (status, body) = social.sync().await.unwrap_err();
     assert_eq!(
@@ -679,7 +654,7 @@ async fn a_revoked_device_is_told_so_and_can_offer_its_unsynced_work(backend: Ba
     }
     assert_eq!(server.storage.quarantined().unwrap().len(), 1);
     assert_eq!(
-        server_doc(&server, record).get_heads(),
+        server.document(&record).unwrap().get_heads(),
         before,
         "quarantined work is not applied"
     );
@@ -692,11 +667,11 @@ async fn a_revoked_device_is_told_so_and_can_offer_its_unsynced_work(backend: Ba
 }
 
 async fn accepted_changes_and_documents_sent_are_audited(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend).await.unwrap();
     let p = server.people;
     let record = DocKey::Record(p.child);
-    let mut social = server.enrol(p.social_worker).await;
-    let mut health = server.enrol(p.health_visitor).await;
+    let mut social = server.enrol(p.social_worker).await.unwrap();
+    let mut health = server.enrol(p.health_visitor).await.unwrap();
     social.sync().await.unwrap();
     add_visit(&mut social, record, "audited");
     let hash = social.docs.get_mut(&record).unwrap().get_heads()[0];
@@ -733,58 +708,9 @@ async fn accepted_changes_and_documents_sent_are_audited(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn the_server_speaks_tls_and_refuses_plain_http_off_loopback() {
-    let dir = tempfile::tempdir().unwrap();
-    let rcgen::CertifiedKey { cert, key_pair } =
-        rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key_pair.serialize_pem()).unwrap();
-    let db = format!("sqlite://{}", dir.path().join("tls.db").display());
-
-    let mut config = bothy_server::ServerConfig::for_tests(&db);
-    config.tls_cert = Some(cert_path);
-    config.tls_key = Some(key_path);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(bothy_server::launch_with_tcp_listener(
-        config,
-        listener,
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap())
-        .build()
-        .unwrap();
-    let resp = client
-        .get(format!("https://localhost:{port}/health"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    tx.send(()).unwrap();
-    task.await.unwrap().unwrap();
-
-    let open = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
-    let refused = bothy_server::launch_with_tcp_listener(
-        bothy_server::ServerConfig::for_tests(&db),
-        open,
-        async {},
-    )
-    .await;
-    assert!(matches!(
-        refused,
-        Err(bothy_server::ServerError::PlainHttpNotLoopback(_))
-    ));
-}
-
 async fn a_device_signs_with_the_key_it_enrolled(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    let mut social = server.enrol(server.people.social_worker).await;
+    let server = TestServer::start(backend).await.unwrap();
+    let mut social = server.enrol(server.people.social_worker).await.unwrap();
     // Swap in another key under the same device id: every request is refused.
     let pkcs8 = bothy_shared::signing::generate_device_key().unwrap();
     social.signer = RequestSigner::from_pkcs8(social.device, &pkcs8).unwrap();
@@ -798,12 +724,12 @@ async fn a_device_signs_with_the_key_it_enrolled(backend: Backend) {
 /// Two servers on one database, as behind a load balancer: each has its own
 /// connection and document cache, and a device may talk to either.
 async fn a_change_accepted_by_one_instance_reaches_devices_on_another(backend: Backend) {
-    let first = TestServer::start(backend).await;
-    let second = first.another_instance().await;
+    let first = TestServer::start(backend).await.unwrap();
+    let second = first.another_instance().await.unwrap();
     let p = first.people;
     let record = DocKey::Record(p.child);
-    let mut social = first.enrol(p.social_worker).await;
-    let mut health = second.enrol(p.health_visitor).await;
+    let mut social = first.enrol(p.social_worker).await.unwrap();
+    let mut health = second.enrol(p.health_visitor).await.unwrap();
     social.sync().await.unwrap();
     // The second instance now holds the record in its cache.
     health.sync().await.unwrap();
@@ -830,8 +756,8 @@ async fn a_change_accepted_by_one_instance_reaches_devices_on_another(backend: B
     assert_eq!(s.keys().collect::<Vec<_>>(), h.keys().collect::<Vec<_>>());
     let heads = social.docs.get_mut(&record).unwrap().get_heads();
     assert_eq!(heads, health.docs.get_mut(&record).unwrap().get_heads());
-    assert_eq!(server_doc(&first, record).get_heads(), heads);
-    assert_eq!(server_doc(&second, record).get_heads(), heads);
-    second.stop().await;
-    first.stop().await;
+    assert_eq!(first.document(&record).unwrap().get_heads(), heads);
+    assert_eq!(second.document(&record).unwrap().get_heads(), heads);
+    second.stop().await.unwrap();
+    first.stop().await.unwrap();
 }
