@@ -55,7 +55,7 @@ pub enum SyncError {
     CorruptDocument {
         key: DocKey,
         #[source]
-        cause: StoredChangesError,
+        cause: Box<StoredChangesError>,
     },
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -178,7 +178,10 @@ fn fold(
     let Some(last) = stored.last().map(|c| c.seq) else {
         return Ok(());
     };
-    let corrupt = |cause: StoredChangesError| SyncError::CorruptDocument { key: *key, cause };
+    let corrupt = |cause: StoredChangesError| SyncError::CorruptDocument {
+        key: *key,
+        cause: Box::new(cause),
+    };
     // Most are changes this instance stored itself and already holds (its
     // sequence stays behind after a commit): skip those without decoding.
     let fresh: Vec<&StoredChange> = stored
