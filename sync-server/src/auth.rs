@@ -16,12 +16,15 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{Method, header};
 use bothy_shared::ids::PersonId;
 use bothy_shared::policy::Principal;
-use bothy_shared::signing::{self, MAX_SKEW_SECS, SignedHeaders};
+use bothy_shared::signing::{
+    self, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, MAX_SKEW_SECS,
+    SignedHeaders, VerifyError,
+};
 use bothy_shared::wire::CBOR_CONTENT_TYPE;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::directory;
-use crate::error::ApiError;
+use crate::error::{ApiError, InternalError};
 use crate::state::AppState;
 use crate::storage::{DeviceRecord, PersonRecord, Storage, StorageError, UnixSeconds};
 
@@ -30,6 +33,15 @@ use crate::storage::{DeviceRecord, PersonRecord, Storage, StorageError, UnixSeco
 const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Characters in a code (5 bits each: 80 bits of randomness).
 const CODE_CHARS: usize = 16;
+
+/// The four-header spelling of a signature, which [`signing::HEADER_AUTH`]
+/// replaces (still accepted).
+const FOUR_HEADERS: [&str; 4] = [
+    HEADER_DEVICE,
+    HEADER_TIMESTAMP,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+];
 
 /// How long an enrolment code stays valid unless the administrator says otherwise.
 pub const DEFAULT_CODE_TTL: Duration = Duration::from_secs(72 * 3600);
@@ -152,7 +164,7 @@ pub(crate) async fn read_body(
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge
         } else {
-            ApiError::Malformed("the body could not be read".to_owned())
+            ApiError::UnreadableBody(rejection)
         }
     })?;
     if !bytes.is_empty() || parts.method == Method::POST {
@@ -171,8 +183,15 @@ pub(crate) async fn read_body(
 
 async fn authenticate(req: Request, state: &AppState) -> Result<Authenticated, ApiError> {
     let (parts, body) = read_body(req, state).await?;
-    let headers =
-        SignedHeaders::from_lookup(|name| parts.headers.get(name).and_then(|v| v.to_str().ok()))?;
+    let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let headers = match SignedHeaders::from_lookup(lookup) {
+        // Nothing of a signature at all: name the header to send, not the
+        // first of the older four-header form that happens to be missing.
+        Err(VerifyError::Missing(_)) if FOUR_HEADERS.iter().all(|&h| lookup(h).is_none()) => {
+            return Err(ApiError::NotSigned);
+        }
+        other => other?,
+    };
     let now = crate::now();
     // Cheap checks first: a stale request never reaches the database.
     if now.abs_diff(headers.timestamp) > MAX_SKEW_SECS.unsigned_abs() {
@@ -204,7 +223,7 @@ async fn authenticate(req: Request, state: &AppState) -> Result<Authenticated, A
             }
             let person = storage
                 .person(device.person)?
-                .ok_or_else(|| ApiError::Internal(format!("device {} has no person", device.id)))?;
+                .ok_or(InternalError::DeviceWithoutPerson(device.id))?;
             let principal = directory::principal(storage, &device, &person)?;
             Ok(Authenticated {
                 device,

@@ -74,7 +74,7 @@ pub fn seed_if_empty(storage: &dyn Storage, now: UnixSeconds) -> Result<bool, De
     for child in &demo.children {
         let documents: Vec<_> = child
             .documents(&directory::server_actor())
-            .map_err(|e| DirectoryError::Document(e.to_string()))?
+            .map_err(DirectoryError::Document)?
             .iter()
             .map(|(key, doc)| directory::existing_document(*key, doc))
             .collect();

@@ -41,8 +41,8 @@ pub enum DirectoryError {
     UnknownPerson(PersonId),
     #[error("{0} is a young person: only practitioners and supervisors join a team")]
     NotAPractitioner(PersonId),
-    #[error("could not create the document: {0}")]
-    Document(String),
+    #[error("could not create the document")]
+    Document(#[source] docs::DocError),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -242,7 +242,7 @@ pub fn new_server_document(key: &DocKey, child_name: &str) -> Result<NewDocument
             docs::new_document(key, &RecordDoc::new(child, Some(*agency)), server_actor())
         }
     }
-    .map_err(|e| DirectoryError::Document(e.to_string()))?;
+    .map_err(DirectoryError::Document)?;
     Ok(NewDocument {
         key: *key,
         changes: document_changes(&doc),

@@ -1,23 +1,39 @@
 //! The one error type of the HTTP API and its one status mapping.
 //!
-//! Internal details (storage errors, panics contained) are logged here and
-//! never returned: the client gets the stable code and a generic sentence.
+//! Internal details (storage errors, panics contained) are logged here,
+//! with every cause in their chain, and never returned: the client gets the
+//! stable code and a generic sentence.
 
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bothy_shared::ids::DeviceId;
 use bothy_shared::signing::VerifyError;
-use bothy_shared::wire::{ErrorBody, ErrorCode};
+use bothy_shared::wire::{CborError, ErrorBody, ErrorCode};
 
 use crate::storage::StorageError;
+use crate::sync::SyncError;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// The client's mistake, in the words it is told.
     #[error("malformed request: {0}")]
     Malformed(String),
+    #[error("malformed request: the body could not be read")]
+    UnreadableBody(#[source] BytesRejection),
+    #[error("malformed request: the body is not the expected CBOR: {}", .0.reason())]
+    BadCbor(#[source] CborError),
     #[error("request bodies must be application/cbor")]
     UnsupportedMediaType,
+    /// No signature header at all.
+    #[error(
+        "the request is not signed: send the {} header (see docs/sync-protocol.md)",
+        bothy_shared::signing::HEADER_AUTH
+    )]
+    NotSigned,
+    /// A signature header is there but incomplete or malformed.
     #[error("{0}")]
     Unsigned(VerifyError),
     #[error("the signature does not match the request")]
@@ -39,15 +55,47 @@ pub enum ApiError {
     #[error("the request body is too large")]
     TooLarge,
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] InternalError),
+}
+
+/// What failed inside the server: logged with its causes, never returned.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A stored document that does not load.
+    #[error(transparent)]
+    Sync(SyncError),
+    #[error("device {0} has no person in the directory")]
+    DeviceWithoutPerson(DeviceId),
+    #[error("encoding the response failed")]
+    Encode(#[source] CborError),
+    #[error("the blocking task running the request failed")]
+    Task(#[source] tokio::task::JoinError),
+    #[error("a layer of the router failed")]
+    Layer(#[source] tower::BoxError),
+}
+
+impl From<InternalError> for ApiError {
+    fn from(e: InternalError) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        ApiError::Internal(InternalError::Storage(e))
+    }
 }
 
 impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::Malformed(_) => ErrorCode::Malformed,
+            ApiError::Malformed(_) | ApiError::UnreadableBody(_) | ApiError::BadCbor(_) => {
+                ErrorCode::Malformed
+            }
             ApiError::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
-            ApiError::Unsigned(_) => ErrorCode::Unsigned,
+            ApiError::NotSigned | ApiError::Unsigned(_) => ErrorCode::Unsigned,
             ApiError::BadSignature => ErrorCode::BadSignature,
             ApiError::StaleTimestamp => ErrorCode::StaleTimestamp,
             ApiError::ReplayedNonce => ErrorCode::ReplayedNonce,
@@ -100,12 +148,13 @@ pub fn error_response(code: ErrorCode, message: String) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let message = match &self {
-            ApiError::Internal(detail) => {
-                tracing::error!(%detail, "request failed");
+            ApiError::Internal(e) => {
+                // Causes name rows and files, never record content.
+                tracing::error!(error = %chain(e), "request failed");
                 "the server failed; nothing was half-stored, try again later".to_owned()
             }
             other => {
-                tracing::debug!(code = other.code().as_str(), "request refused");
+                tracing::debug!(code = other.code().as_str(), error = %chain(other), "request refused");
                 other.to_string()
             }
         };
@@ -113,9 +162,25 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StorageError> for ApiError {
-    fn from(e: StorageError) -> Self {
-        ApiError::Internal(e.to_string())
+/// An error and each of its causes, `: `-separated.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::BadCursor => ApiError::Malformed(e.to_string()),
+            SyncError::Storage(e) => e.into(),
+            SyncError::CorruptDocument { .. } => ApiError::Internal(InternalError::Sync(e)),
+        }
     }
 }
 

@@ -121,8 +121,22 @@ pub enum ServerError {
     PlainHttpNotLoopback(SocketAddr),
     #[error("TLS needs both --tls-cert and --tls-key")]
     TlsIncomplete,
-    #[error("TLS configuration: {0}")]
-    Tls(String),
+    #[error("TLS: {what} failed")]
+    TlsPem {
+        what: &'static str,
+        #[source]
+        cause: rustls::pki_types::pem::Error,
+    },
+    #[error("TLS: {what} failed")]
+    Tls {
+        what: &'static str,
+        #[source]
+        cause: rustls::Error,
+    },
+    #[error("TLS: the certificate file holds no certificate")]
+    TlsNoCertificate,
+    #[error("the task opening the database failed")]
+    OpenTask(#[source] tokio::task::JoinError),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -163,7 +177,7 @@ async fn timeout_response(err: tower::BoxError) -> Response {
     if err.is::<tower::timeout::error::Elapsed>() {
         error::error_response(ErrorCode::Timeout, "the request took too long".to_owned())
     } else {
-        ApiError::Internal(err.to_string()).into_response()
+        ApiError::Internal(error::InternalError::Layer(err)).into_response()
     }
 }
 
@@ -178,7 +192,7 @@ pub async fn launch_with_tcp_listener(
     let db = config.db.clone();
     let storage = tokio::task::spawn_blocking(move || storage::open(&db))
         .await
-        .map_err(|e| StorageError::Backend(format!("opening the database: {e}")))??;
+        .map_err(ServerError::OpenTask)??;
     launch_with_storage(config, storage, listener, shutdown).await
 }
 
@@ -233,24 +247,23 @@ pub fn tls_config(
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-    let tls = |what: &str, e: &dyn std::fmt::Display| ServerError::Tls(format!("{what}: {e}"));
+    let pem = |what| move |cause| ServerError::TlsPem { what, cause };
+    let tls = |what| move |cause| ServerError::Tls { what, cause };
     let certs = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| tls("reading the certificate", &e))?
+        .map_err(pem("reading the certificate"))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| tls("parsing the certificate", &e))?;
+        .map_err(pem("parsing the certificate"))?;
     if certs.is_empty() {
-        return Err(ServerError::Tls(
-            "the certificate file holds no certificate".to_owned(),
-        ));
+        return Err(ServerError::TlsNoCertificate);
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| tls("reading the private key", &e))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(pem("reading the private key"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| tls("protocol versions", &e))?
+        .map_err(tls("choosing the protocol versions"))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| tls("certificate and key", &e))?;
+        .map_err(tls("loading the certificate and key"))?;
     server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(axum_server::tls_rustls::RustlsConfig::from_config(
         Arc::new(server),

@@ -18,10 +18,10 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::{self, Signed, SignedAllowRevoked};
 use crate::directory;
-use crate::error::ApiError;
+use crate::error::{ApiError, InternalError};
 use crate::state::AppState;
 use crate::storage::{NewChange, NewDevice};
-use crate::sync::{self, SyncError};
+use crate::sync;
 
 /// A CBOR body (request) or CBOR response.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ impl<T: Serialize> IntoResponse for Cbor<T> {
     fn into_response(self) -> Response {
         match wire::to_cbor(&self.0) {
             Ok(bytes) => ([(header::CONTENT_TYPE, CBOR_CONTENT_TYPE)], bytes).into_response(),
-            Err(e) => ApiError::Internal(e.to_string()).into_response(),
+            Err(e) => ApiError::Internal(InternalError::Encode(e)).into_response(),
         }
     }
 }
@@ -46,22 +46,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Cbor<T> {
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    // The reason says which field has the wrong type (a byte string sent
+    // The error names which field has the wrong type (a byte string sent
     // as an array of integers, say), so a client's author can fix it.
-    wire::from_cbor(body).map_err(|e| {
-        ApiError::Malformed(format!("the body is not the expected CBOR: {}", e.reason()))
-    })
-}
-
-impl From<SyncError> for ApiError {
-    fn from(e: SyncError) -> Self {
-        match e {
-            SyncError::BadCursor => ApiError::Malformed(e.to_string()),
-            SyncError::CorruptDocument { .. } | SyncError::Storage(_) => {
-                ApiError::Internal(e.to_string())
-            }
-        }
-    }
+    wire::from_cbor(body).map_err(ApiError::BadCbor)
 }
 
 /// `GET /health`.
@@ -99,7 +86,7 @@ pub async fn enrol(
                 .ok_or(ApiError::InvalidCode)?;
             let person = storage
                 .person(device.person)?
-                .ok_or_else(|| ApiError::Internal(format!("device {} has no person", device.id)))?;
+                .ok_or(InternalError::DeviceWithoutPerson(device.id))?;
             let principal = directory::principal(storage, &device, &person)?;
             let view = directory::directory_view(storage, &principal, &person)?;
             tracing::info!(device = %device.id, person = %person.id, "device enrolled");

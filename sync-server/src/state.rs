@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, InternalError};
 use crate::storage::Storage;
 use crate::sync::DocCache;
 
@@ -54,6 +54,6 @@ impl AppState {
         let state = self.clone();
         tokio::task::spawn_blocking(move || f(&state))
             .await
-            .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
+            .map_err(InternalError::Task)?
     }
 }

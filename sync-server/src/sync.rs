@@ -27,13 +27,13 @@
 //! device resends) and duplicates nothing (changes are stored by hash).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, Change};
 use bothy_shared::docs::DocKey;
 use bothy_shared::gate::{self, GateError};
-use bothy_shared::ids::ChildId;
 use bothy_shared::policy::{AccessPolicy, ChildTeam, Principal};
 use bothy_shared::robust;
 use bothy_shared::wire::{
@@ -42,23 +42,39 @@ use bothy_shared::wire::{
 };
 
 use crate::directory;
-use crate::storage::{NewChange, Storage, StorageError, StoredChange, SyncRound, UnixSeconds};
+use crate::storage::{
+    MayRead, NewChange, Storage, StorageError, StoredChange, SyncReads, SyncRound, UnixSeconds,
+};
 
 /// Why the engine failed as a whole (per-document problems are answers, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("the cursor is not one this server issued")]
     BadCursor,
-    #[error("a stored change of {key} cannot be loaded: {detail}")]
-    CorruptDocument { key: DocKey, detail: String },
+    #[error("the stored changes of {key} cannot be loaded")]
+    CorruptDocument {
+        key: DocKey,
+        #[source]
+        cause: Box<StoredChangesError>,
+    },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
+/// Why stored changes did not fold into a document.
+#[derive(Debug, thiserror::Error)]
+pub enum StoredChangesError {
+    /// A change does not decode, or Automerge failed on it (contained).
+    #[error(transparent)]
+    Malformed(#[from] robust::MalformedError),
+    #[error("Automerge refused them")]
+    Apply(#[source] automerge::AutomergeError),
+}
+
 /// The merged documents the server has loaded, each with the sequence
 /// number of the last stored change folded in. Documents are brought up to
-/// date from storage on every use (`changes_after` the cached sequence, one
-/// query), so several server instances sharing one database stay correct: a
+/// date from storage on every use (the changes after the cached sequence,
+/// read with everything else a request needs), so several server instances sharing one database stay correct: a
 /// change another instance stored is folded in before this instance gates
 /// or answers anything for that document. That relies on the storage
 /// contract that sequence numbers become visible in order (a later change
@@ -71,7 +87,7 @@ pub enum SyncError {
 /// stored changes are content-addressed and Automerge merges them.
 #[derive(Default)]
 pub struct DocCache {
-    entries: Mutex<HashMap<DocKey, Arc<Mutex<CachedDoc>>>>,
+    entries: Mutex<HashMap<DocKey, Arc<CacheEntry>>>,
 }
 
 impl std::fmt::Debug for DocCache {
@@ -83,6 +99,24 @@ impl std::fmt::Debug for DocCache {
 /// How many documents stay loaded; past this the cache starts again (the
 /// documents reload from storage on next use).
 const CACHE_LIMIT: usize = 4096;
+
+#[derive(Default)]
+struct CacheEntry {
+    /// `doc`'s sequence, readable while another request holds the document.
+    folded: AtomicU64,
+    doc: Mutex<CachedDoc>,
+}
+
+impl CacheEntry {
+    fn lock(&self) -> MutexGuard<'_, CachedDoc> {
+        lock(&self.doc)
+    }
+
+    /// Publish how far `cached` (this entry's document) has got.
+    fn folded_to(&self, cached: &CachedDoc) {
+        self.folded.store(cached.seq, Ordering::Release);
+    }
+}
 
 #[derive(Default)]
 struct CachedDoc {
@@ -99,7 +133,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl DocCache {
-    fn entry(&self, key: DocKey) -> Arc<Mutex<CachedDoc>> {
+    fn entry(&self, key: DocKey) -> Arc<CacheEntry> {
         let mut entries = lock(&self.entries);
         if entries.len() >= CACHE_LIMIT && !entries.contains_key(&key) {
             entries.retain(|_, doc| Arc::strong_count(doc) > 1);
@@ -107,22 +141,47 @@ impl DocCache {
         entries.entry(key).or_default().clone()
     }
 
+    /// The sequence the cached copy of a document has folded in (0 if it
+    /// is not cached), without waiting for a request working on it: where
+    /// to read its new changes from. Only ever grows for a cached entry.
+    fn folded(&self, key: &DocKey) -> u64 {
+        lock(&self.entries)
+            .get(key)
+            .map_or(0, |entry| entry.folded.load(Ordering::Acquire))
+    }
+
     /// The merged document as stored now (a copy), for tests and tools.
     pub fn load(&self, storage: &dyn Storage, key: &DocKey) -> Result<Automerge, SyncError> {
         let entry = self.entry(*key);
-        let mut cached = lock(&entry);
+        let mut cached = entry.lock();
         refresh(storage, key, &mut cached)?;
+        entry.folded_to(&cached);
         Ok(cached.doc.clone())
     }
 }
 
-/// Fold stored changes newer than the cached document into it, in one batch.
+/// Fold stored changes newer than the cached document into it.
 fn refresh(storage: &dyn Storage, key: &DocKey, cached: &mut CachedDoc) -> Result<(), SyncError> {
     let stored = storage.changes_after(key, cached.seq)?;
+    fold(key, cached, stored)
+}
+
+/// Fold into the cached document, in one batch, those of `stored` (every
+/// stored change after some sequence at or below the cached one, in order)
+/// that are newer than it.
+fn fold(
+    key: &DocKey,
+    cached: &mut CachedDoc,
+    mut stored: Vec<StoredChange>,
+) -> Result<(), SyncError> {
+    stored.retain(|c| c.seq > cached.seq);
     let Some(last) = stored.last().map(|c| c.seq) else {
         return Ok(());
     };
-    let corrupt = |detail: String| SyncError::CorruptDocument { key: *key, detail };
+    let corrupt = |cause: StoredChangesError| SyncError::CorruptDocument {
+        key: *key,
+        cause: Box::new(cause),
+    };
     // Most are changes this instance stored itself and already holds (its
     // sequence stays behind after a commit): skip those without decoding.
     let fresh: Vec<&StoredChange> = stored
@@ -137,17 +196,17 @@ fn refresh(storage: &dyn Storage, key: &DocKey, cached: &mut CachedDoc) -> Resul
         .iter()
         .map(|c| robust::decode_change(&c.bytes))
         .collect::<Result<Vec<Change>, _>>()
-        .map_err(|e| corrupt(e.to_string()))?;
+        .map_err(|e| corrupt(e.into()))?;
     let mut doc = cached.doc.clone();
     robust::contain("apply stored changes", move || {
         doc.apply_changes(changes).map(|()| doc)
     })
-    .map_err(|e| corrupt(e.to_string()))?
+    .map_err(|e| corrupt(e.into()))?
     .map(|doc| {
         cached.doc = doc;
         cached.seq = last;
     })
-    .map_err(|e| corrupt(e.to_string()))
+    .map_err(|e| corrupt(StoredChangesError::Apply(e)))
 }
 
 // ---------------------------------------------------------------- /v1/changed
@@ -224,38 +283,48 @@ pub fn sync_batch(
         None => None,
     };
 
-    // Which documents the device may read (a missing one looks the same).
-    let mut teams: BTreeMap<ChildId, Option<ChildTeam>> = BTreeMap::new();
-    let mut readable: BTreeSet<DocKey> = BTreeSet::new();
-    for DocMessage { key, .. } in &request.docs {
-        let team = match teams.entry(key.child()) {
-            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(match storage.team(key.child()) {
-                    Ok(team) => Some(team),
-                    Err(StorageError::NotFound { .. }) => None,
-                    Err(e) => return Err(e.into()),
-                })
-            }
-        };
-        if let Some(team) = team
-            && AccessPolicy::can_read(p, key, team).is_ok()
-            && storage.document_exists(key)?
-        {
-            readable.insert(*key);
-        }
-    }
+    // Everything the documents need from storage, in one read: their
+    // teams, and for those the device may read (a missing one looks the
+    // same) the changes the cached copy lacks and the device's sync state.
+    let wanted: BTreeMap<DocKey, u64> = request
+        .docs
+        .iter()
+        .map(|m| (m.key, cache.folded(&m.key)))
+        .collect();
+    let reads = if wanted.is_empty() {
+        SyncReads::default()
+    } else {
+        let reader = p.clone();
+        let may_read: MayRead = Arc::new(move |key: &DocKey, team: &ChildTeam| {
+            AccessPolicy::can_read(&reader, key, team).is_ok()
+        });
+        storage.read_for_sync(p.device, &wanted, may_read)?
+    };
+    let teams = reads.teams;
 
     // The readable documents stay locked until the request's outcomes are
     // stored (one transaction, below) and folded into the cache, so nobody
     // sees a change before it is durable. Locked in key order: two requests
     // never wait on each other in a cycle.
-    let entries: Vec<(DocKey, Arc<Mutex<CachedDoc>>)> =
-        readable.iter().map(|k| (*k, cache.entry(*k))).collect();
+    let entries: Vec<(DocKey, Arc<CacheEntry>)> = reads
+        .documents
+        .keys()
+        .map(|k| (*k, cache.entry(*k)))
+        .collect();
     let mut held: HashMap<DocKey, MutexGuard<'_, CachedDoc>> = HashMap::new();
-    for (key, entry) in &entries {
-        let mut cached = lock(entry);
-        refresh(storage, key, &mut cached)?;
+    let mut saved_states: HashMap<DocKey, Option<Vec<u8>>> = HashMap::new();
+    for ((key, entry), (_, read)) in entries.iter().zip(reads.documents) {
+        let mut cached = entry.lock();
+        let read_after = wanted.get(key).copied().unwrap_or(0);
+        if cached.seq >= read_after {
+            fold(key, &mut cached, read.changes)?;
+        } else {
+            // The cache started again while the read was under way: the
+            // read lacks changes this new copy needs.
+            refresh(storage, key, &mut cached)?;
+        }
+        entry.folded_to(&cached);
+        saved_states.insert(*key, read.sync_state);
         held.insert(*key, cached);
     }
 
@@ -268,13 +337,13 @@ pub fn sync_batch(
     let mut docs = Vec::with_capacity(request.docs.len());
     for DocMessage { key, message } in request.docs {
         // Held exactly when readable, which needs the team.
-        let (Some(cached), Some(Some(team))) = (held.get(&key), teams.get(&key.child())) else {
+        let (Some(cached), Some(team)) = (held.get(&key), teams.get(&key.child())) else {
             docs.push(reply(key, DocStatus::Unavailable));
             continue;
         };
         let saved = match states.get(&key) {
             Some(state) => Some(state.clone()),
-            None => storage.sync_state(p.device, &key)?,
+            None => saved_states.get(&key).cloned().flatten(),
         };
         let base = advanced.get(&key).unwrap_or(&cached.doc);
         let outcome = sync_document(base, saved, p, team, key, &message, now);

@@ -32,6 +32,7 @@ on_both_backends!(
     enrolment_refuses_a_bad_public_key_and_non_cbor,
     a_signed_request_is_accepted_once,
     bad_signatures_stale_timestamps_and_unknown_devices_get_401,
+    an_unsigned_request_is_told_to_send_the_x_bothy_auth_header,
     a_revoked_device_gets_403_device_revoked,
     malformed_cbor_and_garbage_sync_messages_are_4xx,
     an_oversized_body_gets_413_before_anything_else,
@@ -360,6 +361,40 @@ async fn bad_signatures_stale_timestamps_and_unknown_devices_get_401(backend: Ba
     assert_eq!(
         (status, error(&resp)),
         (StatusCode::UNAUTHORIZED, ErrorCode::Unsigned)
+    );
+}
+
+async fn an_unsigned_request_is_told_to_send_the_x_bothy_auth_header(backend: Backend) {
+    let f = fixture(backend);
+    let (status, resp) = call(&f.router, cbor_post(wire::PATH_CHANGED, changed_body())).await;
+    let body: ErrorBody = serde_json::from_slice(&resp).unwrap();
+    assert_eq!(
+        (status, body.error),
+        (StatusCode::UNAUTHORIZED, ErrorCode::Unsigned)
+    );
+    assert!(
+        body.message.contains(signing::HEADER_AUTH),
+        "{}",
+        body.message
+    );
+    assert!(!body.message.contains(signing::HEADER_DEVICE));
+
+    // Half of the older four-header form: the header still missing is named.
+    let req = Request::post(wire::PATH_CHANGED)
+        .header("content-type", wire::CBOR_CONTENT_TYPE)
+        .header(signing::HEADER_DEVICE, DeviceId::random().to_string())
+        .body(Body::from(changed_body()))
+        .unwrap();
+    let (status, resp) = call(&f.router, req).await;
+    let body: ErrorBody = serde_json::from_slice(&resp).unwrap();
+    assert_eq!(
+        (status, body.error),
+        (StatusCode::UNAUTHORIZED, ErrorCode::Unsigned)
+    );
+    assert!(
+        body.message.contains(signing::HEADER_TIMESTAMP),
+        "{}",
+        body.message
     );
 }
 

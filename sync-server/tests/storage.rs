@@ -12,6 +12,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use automerge::transaction::Transactable;
@@ -24,7 +25,7 @@ use bothy_server::storage::{
 };
 use bothy_shared::docs::DocKey;
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
-use bothy_shared::policy::{PersonKind, TeamMember, TeamRole};
+use bothy_shared::policy::{ChildTeam, PersonKind, TeamMember, TeamRole};
 use common::{Backend, TestDb};
 
 /// A storage for one check, and the database it lives in (if any).
@@ -97,6 +98,7 @@ storage_contract!(
     changed_among_answers_for_the_documents_asked_about,
     sync_rounds_store_state_audit_and_synced_documents,
     a_requests_sync_rounds_are_stored_all_or_none,
+    the_sync_read_answers_as_the_reads_one_by_one_do,
     revocation_keeps_the_first_time,
     quarantine_keeps_offers_once,
 );
@@ -121,6 +123,64 @@ fn sqlite_storage_survives_reopening_the_file() {
     let s = SqliteStorage::open(&path).unwrap();
     assert_eq!(s.child(child).unwrap().unwrap().name, "A");
     assert_eq!(s.changes_after(&DocKey::Plan(child), 0).unwrap().len(), 1);
+}
+
+/// The schema moved from the source into `migrations/sqlite/` without
+/// changing what a database records: still two migrations counted in
+/// `user_version`, so a database made before the move opens as it is,
+/// and one made now is one an older server would also open.
+#[test]
+fn sqlite_schema_is_versioned_as_before_the_migration_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    drop(SqliteStorage::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('changes_seq_doc_device', 'people_child') ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(indexes, ["changes_seq_doc_device", "people_child"]);
+    drop(conn);
+    // Opening again applies nothing twice.
+    let s = SqliteStorage::open(&path).unwrap();
+    assert!(s.people().unwrap().is_empty());
+}
+
+/// A damaged row is told apart from a failing database: `Corrupt`, naming
+/// what does not read, not an SQLite error.
+#[test]
+fn a_corrupt_row_is_reported_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let s = SqliteStorage::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO people (id, name, kind) VALUES (?1, 'W', 'wizard')",
+        [PersonId::random().to_string()],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO children (id, name) VALUES ('not-a-uuid', 'C')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    assert!(matches!(
+        s.people(),
+        Err(StorageError::Corrupt { what: "person kind", ref value, .. }) if value == "wizard"
+    ));
+    let err = s.children().unwrap_err();
+    assert!(
+        matches!(err, StorageError::Corrupt { ref value, cause: Some(_), .. } if value == "not-a-uuid"),
+        "{err:?}"
+    );
 }
 
 /// Many threads writing at once to one SQLite file share commits (group
@@ -233,7 +293,7 @@ fn unsupported_database_urls_are_refused() {
     // A PostgreSQL URL is taken; nobody listening on port 1 is a backend error.
     assert!(matches!(
         bothy_server::storage::open("postgres://postgres@127.0.0.1:1/none"),
-        Err(StorageError::Backend(_))
+        Err(StorageError::Postgres(_))
     ));
 }
 
@@ -672,6 +732,105 @@ fn sync_rounds_store_state_audit_and_synced_documents(s: &dyn Storage) {
     s.forget_synced_documents(d, &[DocKey::Plan(c)]).unwrap();
     assert!(s.synced_documents(d).unwrap().is_empty());
     assert!(s.sync_state(d, &DocKey::Plan(c)).unwrap().is_none());
+}
+
+/// `read_for_sync` gives, in one call, what `team`, `document_exists`,
+/// `changes_after` and `sync_state` give one by one: the teams of the
+/// children that exist, and for each document that exists and `may_read`
+/// allows (asked with its child's team), its changes after the sequence
+/// given and the device's sync state.
+fn the_sync_read_answers_as_the_reads_one_by_one_do(s: &dyn Storage) {
+    let c = child(s);
+    let refused = child(s);
+    let unknown = ChildId::random();
+    let sw = practitioner(s, Agency::SocialWork);
+    let d = device(s, sw);
+    let agency = DocKey::Agency(c, Agency::SocialWork);
+    s.set_team_member(
+        c,
+        sw,
+        TeamMember {
+            agency: Agency::SocialWork,
+            role: TeamRole::Member,
+        },
+        &[doc(agency, "a")],
+        11,
+    )
+    .unwrap();
+    s.commit_sync_round(&SyncRound {
+        sync_state: vec![9],
+        ..one_change_round(d, sw, DocKey::Plan(c), "plan 2")
+    })
+    .unwrap();
+    s.commit_sync_round(&one_change_round(d, sw, DocKey::Record(c), "record 2"))
+        .unwrap();
+    let first_record_change = s.changes_after(&DocKey::Record(c), 0).unwrap()[0].seq;
+
+    let wanted: BTreeMap<DocKey, u64> = [
+        (DocKey::Plan(c), 0),
+        (DocKey::Record(c), first_record_change),
+        (agency, 0),
+        // Does not exist.
+        (DocKey::Agency(c, Agency::Police), 0),
+        // Refused by the caller's policy.
+        (DocKey::Plan(refused), 0),
+        // No such child.
+        (DocKey::Plan(unknown), 0),
+    ]
+    .into_iter()
+    .collect();
+    let asked = Arc::new(Mutex::new(BTreeSet::new()));
+    let asked_in = asked.clone();
+    let reads = s
+        .read_for_sync(
+            d,
+            &wanted,
+            Arc::new(move |key: &DocKey, team: &ChildTeam| {
+                assert_eq!(team.child, key.child());
+                asked_in.lock().unwrap().insert(*key);
+                key.child() != refused
+            }),
+        )
+        .unwrap();
+
+    assert_eq!(
+        reads.teams,
+        [(c, s.team(c).unwrap()), (refused, s.team(refused).unwrap())]
+            .into_iter()
+            .collect::<BTreeMap<_, _>>()
+    );
+    assert_eq!(reads.teams[&c].members.len(), 1);
+    // The policy was asked about every document of a child that exists.
+    assert_eq!(
+        *asked.lock().unwrap(),
+        wanted
+            .keys()
+            .filter(|k| k.child() != unknown)
+            .copied()
+            .collect::<BTreeSet<_>>()
+    );
+    assert_eq!(
+        reads.documents.keys().copied().collect::<Vec<_>>(),
+        vec![DocKey::Plan(c), DocKey::Record(c), agency]
+    );
+    for (key, read) in &reads.documents {
+        assert_eq!(read.changes, s.changes_after(key, wanted[key]).unwrap());
+        assert_eq!(read.sync_state, s.sync_state(d, key).unwrap());
+    }
+    assert_eq!(reads.documents[&DocKey::Plan(c)].changes.len(), 2);
+    assert_eq!(reads.documents[&DocKey::Record(c)].changes.len(), 1);
+    assert_eq!(reads.documents[&DocKey::Plan(c)].sync_state, Some(vec![9]));
+    assert_eq!(reads.documents[&agency].sync_state, None);
+
+    // Nothing asked, nothing read.
+    let none = s
+        .read_for_sync(
+            d,
+            &BTreeMap::new(),
+            Arc::new(|_: &DocKey, _: &ChildTeam| true),
+        )
+        .unwrap();
+    assert!(none.teams.is_empty() && none.documents.is_empty());
 }
 
 /// The rounds of one request are one transaction: a round that cannot be

@@ -19,9 +19,10 @@
 //! see [`postgres`]).
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -44,12 +45,41 @@ pub enum StorageError {
     AlreadyExists { what: String },
     #[error("{what} does not exist")]
     NotFound { what: String },
-    #[error("the database holds a value this server cannot read: {0}")]
-    Corrupt(String),
-    #[error("database migration failed: {0}")]
-    Migration(String),
-    #[error("database error: {0}")]
-    Backend(String),
+    /// A caller asked to create a document under a child it is not of.
+    #[error("document {document} is not of child {child}")]
+    DocumentOfAnotherChild { document: DocKey, child: ChildId },
+    /// A stored value does not read as what its column holds (an id, a
+    /// slug, a hash): the row is damaged, the database is not.
+    #[error("the database holds a {what} this server cannot read: `{value}`")]
+    Corrupt {
+        what: &'static str,
+        value: String,
+        #[source]
+        cause: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// SQLite failed (the source says how: a full disk, a busy or damaged
+    /// file, a constraint).
+    #[error("SQLite failed")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The batch this write was committed in failed to commit (every write
+    /// in it failed with the same cause).
+    #[error("SQLite failed to commit the batch holding this write")]
+    BatchCommit(#[source] Arc<rusqlite::Error>),
+    #[error("bringing the SQLite schema up to date failed")]
+    SqliteMigration(#[source] rusqlite_migration::Error),
+    /// PostgreSQL failed or could not be reached (the source says how).
+    #[error("PostgreSQL failed")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("the PostgreSQL URL does not parse")]
+    PostgresUrl(#[source] ::postgres::Error),
+    #[error("bringing the PostgreSQL schema up to date failed")]
+    PostgresMigration(#[source] refinery::Error),
+    #[error("starting a database connection thread failed")]
+    Thread(#[source] std::io::Error),
+    #[error("the database connection threads have stopped")]
+    ThreadsStopped,
+    #[error("the database connection thread working on this request failed")]
+    ThreadFailed,
 }
 
 /// A person in the directory.
@@ -170,6 +200,29 @@ impl SyncRound {
                     .then_some((AuditEvent::DocumentSent, None)),
             )
     }
+}
+
+/// Whether the caller may read a document, given its child's team: the
+/// access policy, handed to [`Storage::read_for_sync`] so nothing of a
+/// document it refuses is read.
+pub type MayRead = Arc<dyn Fn(&DocKey, &ChildTeam) -> bool + Send + Sync>;
+
+/// What [`Storage::read_for_sync`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReads {
+    /// The team of each child of the documents asked about, if the child exists.
+    pub teams: BTreeMap<ChildId, ChildTeam>,
+    /// Each document asked about that exists and the caller may read.
+    pub documents: BTreeMap<DocKey, DocumentReads>,
+}
+
+/// One document of [`SyncReads`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentReads {
+    /// Its changes after the sequence number asked with, in order.
+    pub changes: Vec<StoredChange>,
+    /// The server's encoded sync state for the device and this document.
+    pub sync_state: Option<Vec<u8>>,
 }
 
 /// Documents with changes after a cursor.
@@ -352,6 +405,20 @@ pub trait Storage: Send + Sync + fmt::Debug {
     ) -> Result<ChangedSince, StorageError>;
     /// The server's encoded sync state for a device and document.
     fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Everything `/v1/sync` reads before it merges, for all of a
+    /// request's documents in one call: the team of each child named, and
+    /// for each document (with the sequence number its cached copy has
+    /// folded in) that exists and `may_read` allows given its child's
+    /// team, its changes after that sequence and `device`'s sync state.
+    /// [`Storage::team`], [`Storage::document_exists`],
+    /// [`Storage::changes_after`] and [`Storage::sync_state`] per document
+    /// give the same answer in many more round trips.
+    fn read_for_sync(
+        &self,
+        device: DeviceId,
+        documents: &BTreeMap<DocKey, u64>,
+        may_read: MayRead,
+    ) -> Result<SyncReads, StorageError>;
     /// Store the outcomes of the sync exchanges of one request (see
     /// [`SyncRound`]), all or none, in order (a later round for the same
     /// document supersedes the sync state of an earlier one); each document

@@ -1,6 +1,10 @@
 //! The PostgreSQL backend, for a partnership that runs several server
 //! instances behind a load balancer on one database.
 //!
+//! This module holds the SQL and the connections only: the row codecs and
+//! the rules of each write (existence checks, creating documents,
+//! auditing) are [`super::rows`], shared with SQLite.
+//!
 //! # Driver and connections
 //!
 //! The synchronous [`postgres`] crate: [`Storage`] is a synchronous trait
@@ -64,20 +68,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bothy_shared::docs::DocKey;
-use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
+use bothy_shared::ids::{ChildId, DeviceId, PersonId};
 use bothy_shared::policy::{ChildTeam, TeamMember};
 use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
-use super::sqlite::{
-    hash_hex, kind_str, parse, parse_hash, parse_kind, parse_role, seq_i64, seq_u64,
-};
+use super::rows::{self, AuditValues, Author, Columns, Entity, Tx};
 use super::{
-    AuditEntry, AuditEvent, ChangedSince, ChildRecord, DeviceRecord, NewChange, NewDevice,
-    NewDocument, PersonRecord, QuarantinedChange, Storage, StorageError, StoredChange, SyncRound,
-    UnixSeconds,
+    AuditEntry, ChangedSince, ChildRecord, DeviceRecord, DocumentReads, MayRead, NewChange,
+    NewDevice, NewDocument, PersonRecord, QuarantinedChange, Storage, StorageError, StoredChange,
+    SyncReads, SyncRound, UnixSeconds,
 };
 
 mod embedded {
@@ -118,10 +120,7 @@ impl From<StorageError> for DbError {
 impl From<DbError> for StorageError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Pg(e) => StorageError::Backend(match e.as_db_error() {
-                Some(db) => format!("{} ({})", db.message(), db.code().code()),
-                None => e.to_string(),
-            }),
+            DbError::Pg(e) => StorageError::Postgres(e),
             DbError::Storage(e) => e,
         }
     }
@@ -191,10 +190,6 @@ impl<C: GenericClient> Db<'_, C> {
         let s = self.statement(sql)?;
         Ok(self.client.query_one(&s, params)?)
     }
-
-    fn exists(&mut self, sql: &'static str, params: &Params<'_>) -> DbResult<bool> {
-        Ok(self.query_opt(sql, params)?.is_some())
-    }
 }
 
 /// A worker thread's connection, made on first use and remade after it broke.
@@ -205,17 +200,14 @@ struct Worker {
 
 impl Worker {
     fn conn(&mut self) -> DbResult<&mut Conn> {
-        if self.conn.as_ref().is_none_or(|c| c.client.is_closed()) {
-            self.conn = None;
-            let client = self.config.connect(NoTls)?;
-            self.conn = Some(Conn {
-                client,
+        let conn = match self.conn.take() {
+            Some(conn) if !conn.client.is_closed() => conn,
+            _ => Conn {
+                client: self.config.connect(NoTls)?,
                 statements: HashMap::new(),
-            });
-        }
-        self.conn.as_mut().ok_or_else(|| {
-            DbError::Storage(StorageError::Backend("no database connection".to_owned()))
-        })
+            },
+        };
+        Ok(self.conn.insert(conn))
     }
 
     /// `f` in one transaction, committed if it succeeds; run again if the
@@ -257,7 +249,7 @@ impl Worker {
         let result = embedded::migrations::runner()
             .run(&mut conn.client)
             .map(|_| ())
-            .map_err(|e| DbError::Storage(StorageError::Migration(e.to_string())));
+            .map_err(|e| DbError::Storage(StorageError::PostgresMigration(e)));
         let unlocked = conn
             .client
             .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]);
@@ -317,9 +309,7 @@ impl PgStorage {
 
     /// As [`PgStorage::open`] with `connections` connections (at least one).
     pub fn open_with_pool_size(url: &str, connections: usize) -> Result<Self, StorageError> {
-        let mut config = postgres::Config::from_str(url).map_err(|e| {
-            StorageError::Backend(format!("the PostgreSQL URL does not parse: {e}"))
-        })?;
+        let mut config = postgres::Config::from_str(url).map_err(StorageError::PostgresUrl)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -347,7 +337,7 @@ impl PgStorage {
             std::thread::Builder::new()
                 .name(format!("bothy-pg-{i}"))
                 .spawn(move || work(config, queue))
-                .map_err(|e| StorageError::Backend(format!("starting a database thread: {e}")))?;
+                .map_err(StorageError::Thread)?;
         }
         let storage = PgStorage { jobs, target };
         storage.submit(|worker| worker.migrate())?;
@@ -364,12 +354,10 @@ impl PgStorage {
             // The caller waits for this; if it went away there is no one to tell.
             let _ = reply.send(job(worker));
         });
-        self.jobs.send(job).map_err(|_| {
-            StorageError::Backend("the database connection threads have stopped".to_owned())
-        })?;
-        let answer = answer.recv().map_err(|_| {
-            StorageError::Backend("a database connection thread failed on this request".to_owned())
-        })?;
+        self.jobs
+            .send(job)
+            .map_err(|_| StorageError::ThreadsStopped)?;
+        let answer = answer.recv().map_err(|_| StorageError::ThreadFailed)?;
         answer.map_err(StorageError::from)
     }
 
@@ -388,158 +376,217 @@ impl PgStorage {
     }
 }
 
-// ---------------------------------------------------------------- helpers
+// ---------------------------------------------------------------- rows
 
-fn person_record(row: &Row) -> DbResult<PersonRecord> {
-    let agency: Option<String> = row.try_get(3)?;
-    Ok(PersonRecord {
-        id: parse(&row.try_get::<_, String>(0)?)?,
-        name: row.try_get(1)?,
-        kind: parse_kind(&row.try_get::<_, String>(2)?, row.try_get(4)?)?,
-        agency: agency.map(|a| parse::<Agency>(&a)).transpose()?,
-    })
-}
-
-fn device_record(row: &Row) -> DbResult<DeviceRecord> {
-    Ok(DeviceRecord {
-        id: parse(&row.try_get::<_, String>(0)?)?,
-        person: parse(&row.try_get::<_, String>(1)?)?,
-        name: row.try_get(2)?,
-        public_key: row.try_get(3)?,
-        enrolled_at: row.try_get(4)?,
-        revoked_at: row.try_get(5)?,
-    })
-}
-
-fn keys(rows: &[Row]) -> DbResult<Vec<DocKey>> {
-    rows.iter()
-        .map(|r| Ok(parse(&r.try_get::<_, String>(0)?)?))
-        .collect()
-}
-
-fn audit(
-    db: &mut Db<'_, Transaction<'_>>,
-    at: UnixSeconds,
-    event: AuditEvent,
-    key: &DocKey,
-    change: Option<&NewChange>,
-    device: Option<DeviceId>,
-    person: Option<PersonId>,
-) -> DbResult<()> {
-    db.execute(
-        "INSERT INTO audit_log (at, event, doc_key, child, change_hash, actor, device, person)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &at,
-            &event.as_str(),
-            &key.to_string(),
-            &key.child().to_string(),
-            &change.map(|c| hash_hex(&c.hash)),
-            &change.map(|c| c.actor.to_hex_string()),
-            &device.map(|d| d.to_string()),
-            &person.map(|p| p.to_string()),
-        ],
-    )?;
-    Ok(())
-}
-
-/// Insert the changes not stored yet, numbered from the counter (see the
-/// module documentation); returns the ones that were new. Call it after
-/// every other write of the transaction but audit inserts: from here to the
-/// commit, this transaction holds the counter.
-fn insert_changes<'c>(
-    db: &mut Db<'_, Transaction<'_>>,
-    key: &DocKey,
-    changes: &'c [NewChange],
-    device: Option<DeviceId>,
-    person: Option<PersonId>,
-    at: UnixSeconds,
-) -> DbResult<Vec<&'c NewChange>> {
-    if changes.is_empty() {
-        return Ok(Vec::new());
+impl Columns for Row {
+    fn text(&self, i: usize) -> Result<String, StorageError> {
+        Ok(self.try_get(i)?)
     }
-    let mut last: i64 = db
-        .query_one(
-            "UPDATE change_counter SET last = last WHERE id = 1 RETURNING last",
-            &[],
-        )?
-        .try_get(0)?;
-    let (doc_key, device, person) = (
-        key.to_string(),
-        device.map(|d| d.to_string()),
-        person.map(|p| p.to_string()),
-    );
-    let mut fresh = Vec::new();
-    for c in changes {
-        let seq = last + 1;
-        let n = db.execute(
-            "INSERT INTO changes (seq, doc_key, hash, actor, device, person, bytes, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (doc_key, hash) DO NOTHING",
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StorageError> {
+        Ok(self.try_get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64, StorageError> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StorageError> {
+        Ok(self.try_get(i)?)
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StorageError> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+/// Every row decoded by `decode`.
+fn decode_all<T>(
+    rows: &[Row],
+    decode: impl Fn(&Row) -> Result<T, StorageError>,
+) -> DbResult<Vec<T>> {
+    Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+}
+
+impl<C: GenericClient> Db<'_, C> {
+    fn exists_row(&mut self, what: Entity) -> DbResult<bool> {
+        let sql = match what {
+            Entity::Child(_) => "SELECT 1 FROM children WHERE id = $1",
+            Entity::Person(_) => "SELECT 1 FROM people WHERE id = $1",
+            Entity::Document(_) => "SELECT 1 FROM documents WHERE doc_key = $1",
+        };
+        Ok(self.query_opt(sql, &[&what.id()])?.is_some())
+    }
+}
+
+impl Tx for Db<'_, Transaction<'_>> {
+    type Error = DbError;
+
+    fn exists(&mut self, what: Entity) -> DbResult<bool> {
+        self.exists_row(what)
+    }
+
+    fn insert_document(&mut self, key: &DocKey, at: UnixSeconds) -> DbResult<bool> {
+        let n = self.execute(
+            "INSERT INTO documents (doc_key, child, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (doc_key) DO NOTHING",
+            &[&key.to_string(), &key.child().to_string(), &at],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Numbered from the counter (see the module documentation): call it
+    /// after every other write of the transaction but audit inserts, since
+    /// from here to the commit this transaction holds the counter.
+    fn insert_changes<'c>(
+        &mut self,
+        key: &DocKey,
+        changes: &'c [NewChange],
+        by: Option<Author>,
+        at: UnixSeconds,
+    ) -> DbResult<Vec<&'c NewChange>> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut last: i64 = self
+            .query_one(
+                "UPDATE change_counter SET last = last WHERE id = 1 RETURNING last",
+                &[],
+            )?
+            .try_get(0)?;
+        let (doc_key, device, person) = (
+            key.to_string(),
+            by.map(|a| a.device.to_string()),
+            by.map(|a| a.person.to_string()),
+        );
+        let mut fresh = Vec::new();
+        for c in changes {
+            let seq = last + 1;
+            let n = self.execute(
+                "INSERT INTO changes (seq, doc_key, hash, actor, device, person, bytes, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (doc_key, hash) DO NOTHING",
+                &[
+                    &seq,
+                    &doc_key,
+                    &rows::hash_hex(&c.hash),
+                    &c.actor.to_hex_string(),
+                    &device,
+                    &person,
+                    &c.bytes,
+                    &at,
+                ],
+            )?;
+            if n == 1 {
+                last = seq;
+                fresh.push(c);
+            }
+        }
+        if !fresh.is_empty() {
+            self.execute("UPDATE change_counter SET last = $1 WHERE id = 1", &[&last])?;
+        }
+        Ok(fresh)
+    }
+
+    fn save_sync_state(&mut self, round: &SyncRound) -> DbResult<()> {
+        let (device, key) = (round.device.to_string(), round.key.to_string());
+        self.execute(
+            "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (device, doc_key)
+             DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            &[&device, &key, &round.sync_state, &round.at],
+        )?;
+        self.execute(
+            "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES ($1, $2, $3)
+             ON CONFLICT (device, doc_key) DO NOTHING",
+            &[&device, &key, &round.at],
+        )?;
+        Ok(())
+    }
+
+    fn insert_quarantined(
+        &mut self,
+        by: Author,
+        key: &DocKey,
+        change: &NewChange,
+        at: UnixSeconds,
+    ) -> DbResult<bool> {
+        let n = self.execute(
+            "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (device, doc_key, hash) DO NOTHING",
             &[
-                &seq,
-                &doc_key,
-                &hash_hex(&c.hash),
-                &c.actor.to_hex_string(),
-                &device,
-                &person,
-                &c.bytes,
+                &by.device.to_string(),
+                &by.person.to_string(),
+                &key.to_string(),
+                &rows::hash_hex(&change.hash),
+                &change.bytes,
                 &at,
             ],
         )?;
-        if n == 1 {
-            last = seq;
-            fresh.push(c);
-        }
+        Ok(n == 1)
     }
-    if !fresh.is_empty() {
-        db.execute("UPDATE change_counter SET last = $1 WHERE id = 1", &[&last])?;
+
+    fn insert_audit(&mut self, e: &AuditValues) -> DbResult<()> {
+        self.execute(
+            "INSERT INTO audit_log (at, event, doc_key, child, change_hash, actor, device, person)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &e.at,
+                &e.event,
+                &e.doc_key,
+                &e.child,
+                &e.change_hash,
+                &e.actor,
+                &e.device,
+                &e.person,
+            ],
+        )?;
+        Ok(())
     }
-    Ok(fresh)
 }
 
-fn create_documents(
-    db: &mut Db<'_, Transaction<'_>>,
-    child: ChildId,
-    documents: &[NewDocument],
-    at: UnixSeconds,
-) -> DbResult<()> {
-    let mut created = Vec::new();
-    for doc in documents {
-        if doc.key.child() != child {
-            return Err(StorageError::Corrupt(format!(
-                "document {} is not of child {child}",
-                doc.key
-            ))
-            .into());
-        }
-        let n = db.execute(
-            "INSERT INTO documents (doc_key, child, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (doc_key) DO NOTHING",
-            &[&doc.key.to_string(), &child.to_string(), &at],
-        )?;
-        if n == 1 {
-            created.push(doc);
-        }
-    }
-    // The counter last (see insert_changes).
-    for doc in created {
-        insert_changes(db, &doc.key, &doc.changes, None, None, at)?;
-        audit(
-            db,
-            at,
-            AuditEvent::DocumentCreated,
-            &doc.key,
-            None,
-            None,
-            None,
-        )?;
-    }
-    Ok(())
+fn doc_keys(rows: &[Row]) -> DbResult<Vec<DocKey>> {
+    decode_all(rows, |r| rows::key(r, 0))
 }
 
 fn is_foreign_key_violation(e: &DbError) -> bool {
     e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION)
+}
+
+/// The teams of `children` that exist, in one transaction so members and
+/// young people agree.
+fn teams(
+    db: &mut Db<'_, Transaction<'_>>,
+    children: &[ChildId],
+) -> DbResult<BTreeMap<ChildId, ChildTeam>> {
+    let ids: Vec<String> = children.iter().map(ToString::to_string).collect();
+    let existing = db.query("SELECT id FROM children WHERE id = ANY($1)", &[&ids])?;
+    let mut members: BTreeMap<ChildId, Vec<_>> = BTreeMap::new();
+    for row in db.query(
+        "SELECT person, agency, role, child FROM team_members WHERE child = ANY($1)",
+        &[&ids],
+    )? {
+        members
+            .entry(rows::key(&row, 3)?)
+            .or_default()
+            .push(rows::team_member(&row)?);
+    }
+    let mut young_people = BTreeMap::new();
+    for row in db.query(
+        "SELECT DISTINCT ON (child) child, id FROM people
+         WHERE kind = 'young-person' AND child = ANY($1) ORDER BY child, id",
+        &[&ids],
+    )? {
+        young_people.insert(rows::key::<ChildId>(&row, 0)?, rows::key(&row, 1)?);
+    }
+    let mut teams = BTreeMap::new();
+    for row in existing {
+        let child: ChildId = rows::key(&row, 0)?;
+        let team = rows::team(
+            child,
+            members.remove(&child).unwrap_or_default(),
+            young_people.remove(&child),
+        );
+        teams.insert(child, team);
+    }
+    Ok(teams)
 }
 
 // ---------------------------------------------------------------- the trait
@@ -548,7 +595,7 @@ impl Storage for PgStorage {
     fn add_person(&self, person: &PersonRecord) -> Result<(), StorageError> {
         let person = person.clone();
         self.write(move |db| {
-            let (kind, child) = kind_str(&person.kind);
+            let (kind, child) = rows::kind_columns(&person.kind);
             let n = db.execute(
                 "INSERT INTO people (id, name, kind, agency, child) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (id) DO NOTHING",
@@ -557,12 +604,12 @@ impl Storage for PgStorage {
                     &person.name,
                     &kind,
                     &person.agency.map(|a| a.as_str()),
-                    &child.map(|c| c.to_string()),
+                    &child,
                 ],
             )?;
             if n == 0 {
                 return Err(StorageError::AlreadyExists {
-                    what: format!("person {}", person.id),
+                    what: Entity::Person(person.id).to_string(),
                 }
                 .into());
             }
@@ -572,24 +619,25 @@ impl Storage for PgStorage {
 
     fn person(&self, id: PersonId) -> Result<Option<PersonRecord>, StorageError> {
         self.read(move |db| {
-            db.query_opt(
-                "SELECT id, name, kind, agency, child FROM people WHERE id = $1",
-                &[&id.to_string()],
-            )?
-            .map(|row| person_record(&row))
-            .transpose()
+            Ok(db
+                .query_opt(
+                    "SELECT id, name, kind, agency, child FROM people WHERE id = $1",
+                    &[&id.to_string()],
+                )?
+                .map(|row| rows::person(&row))
+                .transpose()?)
         })
     }
 
     fn people(&self) -> Result<Vec<PersonRecord>, StorageError> {
         self.read(|db| {
-            db.query(
-                "SELECT id, name, kind, agency, child FROM people ORDER BY name, id",
-                &[],
-            )?
-            .iter()
-            .map(person_record)
-            .collect()
+            decode_all(
+                &db.query(
+                    "SELECT id, name, kind, agency, child FROM people ORDER BY name, id",
+                    &[],
+                )?,
+                rows::person,
+            )
         })
     }
 
@@ -607,41 +655,32 @@ impl Storage for PgStorage {
             )?;
             if n == 0 {
                 return Err(StorageError::AlreadyExists {
-                    what: format!("child {}", child.id),
+                    what: Entity::Child(child.id).to_string(),
                 }
                 .into());
             }
-            create_documents(db, child.id, &documents, at)
+            rows::create_documents(db, child.id, &documents, at)
         })
     }
 
     fn child(&self, id: ChildId) -> Result<Option<ChildRecord>, StorageError> {
         self.read(move |db| {
-            db.query_opt(
-                "SELECT id, name FROM children WHERE id = $1",
-                &[&id.to_string()],
-            )?
-            .map(|row| {
-                Ok(ChildRecord {
-                    id: parse(&row.try_get::<_, String>(0)?)?,
-                    name: row.try_get(1)?,
-                })
-            })
-            .transpose()
+            Ok(db
+                .query_opt(
+                    "SELECT id, name FROM children WHERE id = $1",
+                    &[&id.to_string()],
+                )?
+                .map(|row| rows::child(&row))
+                .transpose()?)
         })
     }
 
     fn children(&self) -> Result<Vec<ChildRecord>, StorageError> {
         self.read(|db| {
-            db.query("SELECT id, name FROM children ORDER BY name, id", &[])?
-                .iter()
-                .map(|row| {
-                    Ok(ChildRecord {
-                        id: parse(&row.try_get::<_, String>(0)?)?,
-                        name: row.try_get(1)?,
-                    })
-                })
-                .collect()
+            decode_all(
+                &db.query("SELECT id, name FROM children ORDER BY name, id", &[])?,
+                rows::child,
+            )
         })
     }
 
@@ -655,25 +694,20 @@ impl Storage for PgStorage {
     ) -> Result<(), StorageError> {
         let new_documents = new_documents.to_vec();
         self.write(move |db| {
-            let (child_id, person_id) = (child.to_string(), person.to_string());
-            if !db.exists("SELECT 1 FROM children WHERE id = $1", &[&child_id])? {
-                return Err(StorageError::NotFound {
-                    what: format!("child {child}"),
-                }
-                .into());
-            }
-            if !db.exists("SELECT 1 FROM people WHERE id = $1", &[&person_id])? {
-                return Err(StorageError::NotFound {
-                    what: format!("person {person}"),
-                }
-                .into());
-            }
+            rows::require(db, Entity::Child(child))?;
+            rows::require(db, Entity::Person(person))?;
             db.execute(
                 "INSERT INTO team_members (child, person, agency, role) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (child, person) DO UPDATE SET agency = excluded.agency, role = excluded.role",
-                &[&child_id, &person_id, &member.agency.as_str(), &member.role.as_str()],
+                 ON CONFLICT (child, person)
+                 DO UPDATE SET agency = excluded.agency, role = excluded.role",
+                &[
+                    &child.to_string(),
+                    &person.to_string(),
+                    &member.agency.as_str(),
+                    &member.role.as_str(),
+                ],
             )?;
-            create_documents(db, child, &new_documents, at)
+            rows::create_documents(db, child, &new_documents, at)
         })
     }
 
@@ -690,39 +724,8 @@ impl Storage for PgStorage {
     fn team(&self, child: ChildId) -> Result<ChildTeam, StorageError> {
         // One transaction, so the members and the young person agree.
         self.write(move |db| {
-            let child_id = child.to_string();
-            if !db.exists("SELECT 1 FROM children WHERE id = $1", &[&child_id])? {
-                return Err(StorageError::NotFound {
-                    what: format!("child {child}"),
-                }
-                .into());
-            }
-            let mut members = BTreeMap::new();
-            for row in db.query(
-                "SELECT person, agency, role FROM team_members WHERE child = $1",
-                &[&child_id],
-            )? {
-                members.insert(
-                    parse(&row.try_get::<_, String>(0)?)?,
-                    TeamMember {
-                        agency: parse(&row.try_get::<_, String>(1)?)?,
-                        role: parse_role(&row.try_get::<_, String>(2)?)?,
-                    },
-                );
-            }
-            let young_person = db
-                .query_opt(
-                    "SELECT id FROM people WHERE kind = 'young-person' AND child = $1
-                     ORDER BY id LIMIT 1",
-                    &[&child_id],
-                )?
-                .map(|row| Ok::<_, DbError>(parse(&row.try_get::<_, String>(0)?)?))
-                .transpose()?;
-            Ok(ChildTeam {
-                child,
-                members,
-                young_person,
-            })
+            let team = teams(db, &[child])?.remove(&child);
+            Ok(team.ok_or_else(|| Entity::Child(child).not_found())?)
         })
     }
 
@@ -732,14 +735,13 @@ impl Storage for PgStorage {
     ) -> Result<Vec<ChildId>, StorageError> {
         let people: Vec<String> = people.iter().map(ToString::to_string).collect();
         self.read(move |db| {
-            let children = db
-                .query(
-                    "SELECT DISTINCT child FROM team_members WHERE person = ANY($1)",
-                    &[&people],
-                )?
-                .iter()
-                .map(|r| Ok(parse(&r.try_get::<_, String>(0)?)?))
-                .collect::<DbResult<BTreeSet<ChildId>>>()?;
+            let rows = db.query(
+                "SELECT DISTINCT child FROM team_members WHERE person = ANY($1)",
+                &[&people],
+            )?;
+            let children: BTreeSet<ChildId> = decode_all(&rows, |r| rows::key(r, 0))?
+                .into_iter()
+                .collect();
             Ok(children.into_iter().collect())
         })
     }
@@ -751,12 +753,7 @@ impl Storage for PgStorage {
     ) -> Result<(), StorageError> {
         self.write(move |db| {
             for p in [supervisor, supervisee] {
-                if !db.exists("SELECT 1 FROM people WHERE id = $1", &[&p.to_string()])? {
-                    return Err(StorageError::NotFound {
-                        what: format!("person {p}"),
-                    }
-                    .into());
-                }
+                rows::require(db, Entity::Person(p))?;
             }
             db.execute(
                 "INSERT INTO supervisors (supervisor, supervisee) VALUES ($1, $2)
@@ -769,13 +766,13 @@ impl Storage for PgStorage {
 
     fn supervisees(&self, supervisor: PersonId) -> Result<BTreeSet<PersonId>, StorageError> {
         self.read(move |db| {
-            db.query(
+            let rows = db.query(
                 "SELECT supervisee FROM supervisors WHERE supervisor = $1",
                 &[&supervisor.to_string()],
-            )?
-            .iter()
-            .map(|r| Ok(parse(&r.try_get::<_, String>(0)?)?))
-            .collect()
+            )?;
+            Ok(decode_all(&rows, |r| rows::key(r, 0))?
+                .into_iter()
+                .collect())
         })
     }
 
@@ -791,10 +788,9 @@ impl Storage for PgStorage {
                 "INSERT INTO enrol_codes (code_hash, person, expires_at) VALUES ($1, $2, $3)",
                 &[&code_hash, &person.to_string(), &expires_at],
             ) {
-                Err(e) if is_foreign_key_violation(&e) => Err(StorageError::NotFound {
-                    what: format!("person {person}"),
+                Err(e) if is_foreign_key_violation(&e) => {
+                    Err(Entity::Person(person).not_found().into())
                 }
-                .into()),
                 other => other.map(|_| ()),
             }
         })
@@ -839,7 +835,7 @@ impl Storage for PgStorage {
             }
             Ok(Some(DeviceRecord {
                 id: device.id,
-                person: parse(&person)?,
+                person: rows::parse(&person)?,
                 name: device.name.clone(),
                 public_key: device.public_key.clone(),
                 enrolled_at: now,
@@ -850,26 +846,27 @@ impl Storage for PgStorage {
 
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StorageError> {
         self.read(move |db| {
-            db.query_opt(
-                "SELECT id, person, name, public_key, enrolled_at, revoked_at
-                 FROM devices WHERE id = $1",
-                &[&id.to_string()],
-            )?
-            .map(|row| device_record(&row))
-            .transpose()
+            Ok(db
+                .query_opt(
+                    "SELECT id, person, name, public_key, enrolled_at, revoked_at
+                     FROM devices WHERE id = $1",
+                    &[&id.to_string()],
+                )?
+                .map(|row| rows::device(&row))
+                .transpose()?)
         })
     }
 
     fn devices(&self) -> Result<Vec<DeviceRecord>, StorageError> {
         self.read(|db| {
-            db.query(
-                "SELECT id, person, name, public_key, enrolled_at, revoked_at
-                 FROM devices ORDER BY enrolled_at, id",
-                &[],
-            )?
-            .iter()
-            .map(device_record)
-            .collect()
+            decode_all(
+                &db.query(
+                    "SELECT id, person, name, public_key, enrolled_at, revoked_at
+                     FROM devices ORDER BY enrolled_at, id",
+                    &[],
+                )?,
+                rows::device,
+            )
         })
     }
 
@@ -916,13 +913,13 @@ impl Storage for PgStorage {
     }
 
     fn document_exists(&self, key: &DocKey) -> Result<bool, StorageError> {
-        let key = key.to_string();
-        self.read(move |db| db.exists("SELECT 1 FROM documents WHERE doc_key = $1", &[&key]))
+        let key = *key;
+        self.read(move |db| db.exists_row(Entity::Document(key)))
     }
 
     fn documents_of_child(&self, child: ChildId) -> Result<Vec<DocKey>, StorageError> {
         self.read(move |db| {
-            keys(&db.query(
+            doc_keys(&db.query(
                 "SELECT doc_key FROM documents WHERE child = $1 ORDER BY doc_key",
                 &[&child.to_string()],
             )?)
@@ -932,19 +929,13 @@ impl Storage for PgStorage {
     fn changes_after(&self, key: &DocKey, after: u64) -> Result<Vec<StoredChange>, StorageError> {
         let key = key.to_string();
         self.read(move |db| {
-            db.query(
-                "SELECT seq, hash, bytes FROM changes WHERE doc_key = $1 AND seq > $2 ORDER BY seq",
-                &[&key, &seq_i64(after)],
-            )?
-            .iter()
-            .map(|row| {
-                Ok(StoredChange {
-                    seq: seq_u64(row.try_get(0)?)?,
-                    hash: parse_hash(row.try_get(1)?)?,
-                    bytes: row.try_get(2)?,
-                })
-            })
-            .collect()
+            decode_all(
+                &db.query(
+                    "SELECT seq, hash, bytes FROM changes WHERE doc_key = $1 AND seq > $2 ORDER BY seq",
+                    &[&key, &rows::seq_i64(after)],
+                )?,
+                rows::stored_change,
+            )
         })
     }
 
@@ -955,14 +946,13 @@ impl Storage for PgStorage {
         among: &BTreeSet<DocKey>,
     ) -> Result<ChangedSince, StorageError> {
         let keys: Vec<String> = among.iter().map(DocKey::to_string).collect();
-        let (cursor, device) = (seq_i64(cursor), device.to_string());
+        let (cursor, device) = (rows::seq_i64(cursor), device.to_string());
         self.read(move |db| {
             // Every sequence up to the committed counter is committed (see
             // the module documentation), so the list below is complete up to
             // it even though it is read by a later statement.
-            let high_water: i64 = db
-                .query_one("SELECT last FROM change_counter WHERE id = 1", &[])?
-                .try_get(0)?;
+            let high_water = db.query_one("SELECT last FROM change_counter WHERE id = 1", &[])?;
+            let high_water: i64 = high_water.try_get(0)?;
             // One range of the (doc_key, seq) index per document.
             let rows = db.query(
                 "SELECT doc_key, MAX(seq) FROM changes
@@ -971,17 +961,9 @@ impl Storage for PgStorage {
                  GROUP BY doc_key ORDER BY doc_key",
                 &[&cursor, &high_water, &device, &keys],
             )?;
-            let documents = rows
-                .iter()
-                .map(|row| {
-                    Ok((
-                        parse(&row.try_get::<_, String>(0)?)?,
-                        seq_u64(row.try_get(1)?)?,
-                    ))
-                })
-                .collect::<DbResult<_>>()?;
+            let documents = decode_all(&rows, |row| Ok((rows::key(row, 0)?, rows::seq(row, 1)?)))?;
             Ok(ChangedSince {
-                high_water: seq_u64(high_water)?,
+                high_water: rows::seq_u64(high_water)?,
                 documents,
             })
         })
@@ -999,59 +981,66 @@ impl Storage for PgStorage {
         })
     }
 
+    fn read_for_sync(
+        &self,
+        device: DeviceId,
+        documents: &BTreeMap<DocKey, u64>,
+        may_read: MayRead,
+    ) -> Result<SyncReads, StorageError> {
+        if documents.is_empty() {
+            return Ok(SyncReads::default());
+        }
+        let documents = documents.clone();
+        // One transaction: a statement per kind of row, for every document at once.
+        self.write(move |db| {
+            let teams = teams(db, &rows::children_of(&documents))?;
+            let allowed = rows::allowed(&documents, &teams, &may_read);
+            let mut found = BTreeMap::new();
+            if !allowed.is_empty() {
+                let keys: Vec<String> = allowed.iter().map(|(k, _)| k.to_string()).collect();
+                let afters: Vec<i64> = allowed.iter().map(|(_, a)| rows::seq_i64(*a)).collect();
+                for row in db.query(
+                    "SELECT doc_key FROM documents WHERE doc_key = ANY($1)",
+                    &[&keys],
+                )? {
+                    found.insert(rows::key::<DocKey>(&row, 0)?, DocumentReads::default());
+                }
+                for row in db.query(
+                    "SELECT doc_key, state FROM sync_states WHERE device = $1 AND doc_key = ANY($2)",
+                    &[&device.to_string(), &keys],
+                )? {
+                    if let Some(reads) = found.get_mut(&rows::key::<DocKey>(&row, 0)?) {
+                        reads.sync_state = Some(row.bytes(1)?);
+                    }
+                }
+                // One range of the (doc_key, seq) index per document.
+                for row in db.query(
+                    "SELECT c.seq, c.hash, c.bytes, c.doc_key
+                     FROM unnest($1::text[], $2::bigint[]) AS w(doc_key, after)
+                     JOIN changes c ON c.doc_key = w.doc_key AND c.seq > w.after
+                     ORDER BY c.doc_key, c.seq",
+                    &[&keys, &afters],
+                )? {
+                    if let Some(reads) = found.get_mut(&rows::key::<DocKey>(&row, 3)?) {
+                        reads.changes.push(rows::stored_change(&row)?);
+                    }
+                }
+            }
+            Ok(SyncReads {
+                teams,
+                documents: found,
+            })
+        })
+    }
+
     fn commit_sync_rounds(&self, rounds: &[SyncRound]) -> Result<(), StorageError> {
         let rounds = rounds.to_vec();
-        self.write(move |db| {
-            for round in &rounds {
-                let (key, device) = (round.key.to_string(), round.device.to_string());
-                if !db.exists("SELECT 1 FROM documents WHERE doc_key = $1", &[&key])? {
-                    return Err(StorageError::NotFound {
-                        what: format!("document {key}"),
-                    }
-                    .into());
-                }
-                db.execute(
-                    "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (device, doc_key)
-                     DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                    &[&device, &key, &round.sync_state, &round.at],
-                )?;
-                db.execute(
-                    "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (device, doc_key) DO NOTHING",
-                    &[&device, &key, &round.at],
-                )?;
-            }
-            // The counter last (see insert_changes), for every round at
-            // once; the audit inserts wait on nothing.
-            for round in &rounds {
-                let fresh = insert_changes(
-                    db,
-                    &round.key,
-                    &round.accepted,
-                    Some(round.device),
-                    Some(round.person),
-                    round.at,
-                )?;
-                for (event, change) in round.audit_events(fresh) {
-                    audit(
-                        db,
-                        round.at,
-                        event,
-                        &round.key,
-                        change,
-                        Some(round.device),
-                        Some(round.person),
-                    )?;
-                }
-            }
-            Ok(())
-        })
+        self.write(move |db| rows::commit_sync_rounds(db, &rounds))
     }
 
     fn synced_documents(&self, device: DeviceId) -> Result<Vec<DocKey>, StorageError> {
         self.read(move |db| {
-            keys(&db.query(
+            doc_keys(&db.query(
                 "SELECT doc_key FROM device_documents WHERE device = $1 ORDER BY doc_key",
                 &[&device.to_string()],
             )?)
@@ -1087,84 +1076,33 @@ impl Storage for PgStorage {
         at: UnixSeconds,
     ) -> Result<u64, StorageError> {
         let (key, changes) = (*key, changes.to_vec());
-        self.write(move |db| {
-            let mut fresh = 0;
-            for c in &changes {
-                let n = db.execute(
-                    "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (device, doc_key, hash) DO NOTHING",
-                    &[
-                        &device.to_string(),
-                        &person.to_string(),
-                        &key.to_string(),
-                        &hash_hex(&c.hash),
-                        &c.bytes,
-                        &at,
-                    ],
-                )?;
-                if n == 1 {
-                    fresh += 1;
-                    audit(
-                        db,
-                        at,
-                        AuditEvent::ChangeQuarantined,
-                        &key,
-                        Some(c),
-                        Some(device),
-                        Some(person),
-                    )?;
-                }
-            }
-            Ok(fresh)
-        })
+        let by = Author { device, person };
+        self.write(move |db| rows::quarantine(db, by, &key, &changes, at))
     }
 
     fn quarantined(&self) -> Result<Vec<QuarantinedChange>, StorageError> {
         self.read(|db| {
-            db.query(
-                "SELECT device, person, doc_key, bytes, received_at FROM quarantine
-                 ORDER BY received_at, device",
-                &[],
-            )?
-            .iter()
-            .map(|row| {
-                Ok(QuarantinedChange {
-                    device: parse(&row.try_get::<_, String>(0)?)?,
-                    person: parse(&row.try_get::<_, String>(1)?)?,
-                    document: parse(&row.try_get::<_, String>(2)?)?,
-                    bytes: row.try_get(3)?,
-                    received_at: row.try_get(4)?,
-                })
-            })
-            .collect()
+            decode_all(
+                &db.query(
+                    "SELECT device, person, doc_key, bytes, received_at FROM quarantine
+                     ORDER BY received_at, device",
+                    &[],
+                )?,
+                rows::quarantined,
+            )
         })
     }
 
     fn audit_of_child(&self, child: ChildId) -> Result<Vec<AuditEntry>, StorageError> {
         self.read(move |db| {
-            db.query(
-                "SELECT at, event, doc_key, change_hash, actor, device, person FROM audit_log
-                 WHERE child = $1 ORDER BY id",
-                &[&child.to_string()],
-            )?
-            .iter()
-            .map(|row| {
-                let event: String = row.try_get(1)?;
-                let device: Option<String> = row.try_get(5)?;
-                let person: Option<String> = row.try_get(6)?;
-                Ok(AuditEntry {
-                    at: row.try_get(0)?,
-                    event: AuditEvent::parse(&event)
-                        .ok_or_else(|| StorageError::Corrupt(format!("audit event `{event}`")))?,
-                    document: parse(&row.try_get::<_, String>(2)?)?,
-                    change: row.try_get(3)?,
-                    actor: row.try_get(4)?,
-                    device: device.map(|d| parse(&d)).transpose()?,
-                    person: person.map(|p| parse(&p)).transpose()?,
-                })
-            })
-            .collect()
+            decode_all(
+                &db.query(
+                    "SELECT at, event, doc_key, change_hash, actor, device, person FROM audit_log
+                     WHERE child = $1 ORDER BY id",
+                    &[&child.to_string()],
+                )?,
+                rows::audit_entry,
+            )
         })
     }
 }

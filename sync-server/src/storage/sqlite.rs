@@ -7,10 +7,12 @@
 //! each runs in its own savepoint of a shared transaction, and concurrent
 //! writers leave the commit to the last of them, so one fsync makes a whole
 //! batch durable; every write still returns only once its batch has
-//! committed, and a failed write rolls back alone. The
-//! SQL sticks to what PostgreSQL also accepts (`INSERT … ON CONFLICT DO
-//! NOTHING`, no `INSERT OR IGNORE`), apart from the schema's
-//! `AUTOINCREMENT`, so a PostgreSQL backend can reuse the statements.
+//! committed, and a failed write rolls back alone.
+//!
+//! This module holds the SQL and the connections only: the schema is the
+//! migration files of `migrations/sqlite/`, and the row codecs and the
+//! rules of each write (existence checks, creating documents, auditing)
+//! are [`super::rows`], shared with PostgreSQL.
 //!
 //! The workspace builds rusqlite with bundled SQLCipher; opened without a key
 //! it is plain SQLite. The server's database holds no record content in the
@@ -22,128 +24,28 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use automerge::ChangeHash;
 use bothy_shared::docs::DocKey;
-use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
-use bothy_shared::policy::{ChildTeam, PersonKind, TeamMember, TeamRole};
+use bothy_shared::ids::{ChildId, DeviceId, PersonId};
+use bothy_shared::policy::{ChildTeam, TeamMember};
 use rusqlite::{Connection, DropBehavior, OpenFlags, OptionalExtension, Params, params};
 use rusqlite_migration::{M, Migrations};
 
+use super::rows::{self, AuditValues, Author, Columns, Entity, Tx};
 use super::{
-    AuditEntry, AuditEvent, ChangedSince, ChildRecord, DeviceRecord, NewChange, NewDevice,
-    NewDocument, PersonRecord, QuarantinedChange, Storage, StorageError, StoredChange, SyncRound,
-    UnixSeconds,
+    AuditEntry, ChangedSince, ChildRecord, DeviceRecord, DocumentReads, MayRead, NewChange,
+    NewDevice, NewDocument, PersonRecord, QuarantinedChange, Storage, StorageError, StoredChange,
+    SyncReads, SyncRound, UnixSeconds,
 };
 
+/// The schema, one file per migration. rusqlite_migration counts the
+/// applied ones in `PRAGMA user_version`, so a file once released is never
+/// edited or reordered: a change to the schema is a new file at the end.
 const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE people (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,            -- practitioner | supervisor | young-person
-    agency TEXT,                   -- agency slug; NULL for a young person
-    child TEXT                     -- the young person's child
-);
-CREATE TABLE children (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL
-);
-CREATE TABLE team_members (
-    child TEXT NOT NULL REFERENCES children(id),
-    person TEXT NOT NULL REFERENCES people(id),
-    agency TEXT NOT NULL,
-    role TEXT NOT NULL,            -- member | lead-professional | named-person
-    PRIMARY KEY (child, person)
-);
-CREATE INDEX team_members_person ON team_members(person);
-CREATE TABLE supervisors (
-    supervisor TEXT NOT NULL REFERENCES people(id),
-    supervisee TEXT NOT NULL REFERENCES people(id),
-    PRIMARY KEY (supervisor, supervisee)
-);
-CREATE TABLE enrol_codes (
-    code_hash BLOB PRIMARY KEY,    -- SHA-256 of the normalised code
-    person TEXT NOT NULL REFERENCES people(id),
-    expires_at INTEGER NOT NULL,
-    used_at INTEGER
-);
-CREATE TABLE devices (
-    id TEXT PRIMARY KEY,
-    person TEXT NOT NULL REFERENCES people(id),
-    name TEXT NOT NULL,
-    public_key BLOB NOT NULL,
-    enrolled_at INTEGER NOT NULL,
-    revoked_at INTEGER
-);
-CREATE TABLE nonces (
-    device TEXT NOT NULL,
-    nonce BLOB NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (device, nonce)
-);
-CREATE INDEX nonces_expiry ON nonces(expires_at);
-CREATE TABLE documents (
-    doc_key TEXT PRIMARY KEY,
-    child TEXT NOT NULL REFERENCES children(id),
-    created_at INTEGER NOT NULL
-);
-CREATE INDEX documents_child ON documents(child);
-CREATE TABLE changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    doc_key TEXT NOT NULL REFERENCES documents(doc_key),
-    hash TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    device TEXT,                   -- NULL for the server's own changes
-    person TEXT,
-    bytes BLOB NOT NULL,
-    received_at INTEGER NOT NULL,
-    UNIQUE (doc_key, hash)
-);
-CREATE INDEX changes_doc_seq ON changes(doc_key, seq);
-CREATE TABLE sync_states (
-    device TEXT NOT NULL,
-    doc_key TEXT NOT NULL,
-    state BLOB NOT NULL,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (device, doc_key)
-);
-CREATE TABLE device_documents (
-    device TEXT NOT NULL,
-    doc_key TEXT NOT NULL,
-    first_synced_at INTEGER NOT NULL,
-    PRIMARY KEY (device, doc_key)
-);
-CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at INTEGER NOT NULL,
-    event TEXT NOT NULL,
-    doc_key TEXT NOT NULL,
-    child TEXT NOT NULL,
-    change_hash TEXT,
-    actor TEXT,
-    device TEXT,
-    person TEXT
-);
-CREATE INDEX audit_log_child ON audit_log(child, id);
-CREATE TABLE quarantine (
-    device TEXT NOT NULL,
-    person TEXT NOT NULL,
-    doc_key TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    bytes BLOB NOT NULL,
-    received_at INTEGER NOT NULL,
-    PRIMARY KEY (device, doc_key, hash)
-);
-"#,
-    // `/v1/changed` reads the log by sequence number: a covering index keeps
-    // it off the change bytes. A child's young person is found by child.
-    r#"
-CREATE INDEX changes_seq_doc_device ON changes(seq, doc_key, device);
-CREATE INDEX people_child ON people(child);
-"#,
+    include_str!("../../migrations/sqlite/01_schema.sql"),
+    include_str!("../../migrations/sqlite/02_changed_and_young_person_indexes.sql"),
 ];
 
 /// The SQLite backend.
@@ -190,7 +92,7 @@ struct Finished {
     /// Every batch up to this number has committed or failed.
     through: u64,
     /// Recent batches whose commit failed, with why.
-    failed: BTreeMap<u64, String>,
+    failed: BTreeMap<u64, Arc<rusqlite::Error>>,
 }
 
 /// Prepared statements kept per connection (the server uses about thirty).
@@ -204,10 +106,6 @@ const MAX_BATCH_AGE: Duration = Duration::from_millis(20);
 /// How many failed batch numbers are remembered for their waiters.
 const FAILED_KEPT: usize = 64;
 
-fn backend(e: rusqlite::Error) -> StorageError {
-    StorageError::Backend(e.to_string())
-}
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a lock leaves the connection usable (a write's
     // savepoint is rolled back and its batch finished before the panic
@@ -219,7 +117,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl SqliteStorage {
     /// Open (creating if needed) the database file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let conn = Connection::open(path).map_err(backend)?;
+        let conn = Connection::open(path)?;
         let mut storage = Self::init(conn, true)?;
         for _ in 0..READERS {
             let reader = Connection::open_with_flags(
@@ -227,11 +125,8 @@ impl SqliteStorage {
                 OpenFlags::SQLITE_OPEN_READ_ONLY
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX
                     | OpenFlags::SQLITE_OPEN_URI,
-            )
-            .map_err(backend)?;
-            reader
-                .busy_timeout(Duration::from_secs(5))
-                .map_err(backend)?;
+            )?;
+            reader.busy_timeout(Duration::from_secs(5))?;
             reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             storage.readers.push(Mutex::new(reader));
         }
@@ -240,25 +135,22 @@ impl SqliteStorage {
 
     /// A private in-memory database (tests).
     pub fn open_in_memory() -> Result<Self, StorageError> {
-        let conn = Connection::open_in_memory().map_err(backend)?;
+        let conn = Connection::open_in_memory()?;
         Self::init(conn, false)
     }
 
     fn init(mut conn: Connection, wal: bool) -> Result<Self, StorageError> {
         if wal {
-            conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(backend)?;
-            conn.pragma_update(None, "synchronous", "FULL")
-                .map_err(backend)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
         }
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(backend)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(backend)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
         migrations
             .to_latest(&mut conn)
-            .map_err(|e| StorageError::Migration(e.to_string()))?;
+            .map_err(StorageError::SqliteMigration)?;
         Ok(SqliteStorage {
             writer: Mutex::new(Writer {
                 conn,
@@ -287,7 +179,7 @@ impl SqliteStorage {
 
         let w = &mut *writer;
         if w.open.is_none() {
-            w.conn.execute_batch("BEGIN IMMEDIATE").map_err(backend)?;
+            w.conn.execute_batch("BEGIN IMMEDIATE")?;
             w.last_batch += 1;
         }
         let number = w.last_batch;
@@ -301,27 +193,23 @@ impl SqliteStorage {
 
         // From here on the batch must be finished whatever `f` does: other
         // writers may have left it open for this one to commit.
-        let mut panicked = None;
         let outcome = match w.conn.savepoint() {
-            Err(e) => Err(backend(e)),
+            Err(e) => Ok(Err(StorageError::from(e))),
             Ok(mut savepoint) => {
                 savepoint.set_drop_behavior(DropBehavior::Rollback);
-                match panic::catch_unwind(AssertUnwindSafe(|| f(&savepoint))) {
-                    Ok(Ok(value)) => savepoint.commit().map(|()| value).map_err(backend),
-                    // Dropping the savepoint rolls back this write alone.
-                    Ok(Err(e)) => Err(e),
-                    Err(payload) => {
-                        panicked = Some(payload);
-                        Err(StorageError::Backend("a storage write panicked".to_owned()))
-                    }
-                }
+                // A failure or a panic drops the savepoint, which rolls back
+                // this write alone.
+                panic::catch_unwind(AssertUnwindSafe(|| f(&savepoint))).map(|written| {
+                    written.and_then(|value| Ok(savepoint.commit().map(|()| value)?))
+                })
             }
         };
-        let durable = self.finish_batch(writer, number, jobs, began, outcome.is_ok());
-        if let Some(payload) = panicked {
-            panic::resume_unwind(payload);
-        }
-        let value = outcome?;
+        let written = matches!(outcome, Ok(Ok(_)));
+        let durable = self.finish_batch(writer, number, jobs, began, written);
+        let value = match outcome {
+            Ok(written) => written?,
+            Err(payload) => panic::resume_unwind(payload),
+        };
         durable?;
         Ok(value)
     }
@@ -349,7 +237,7 @@ impl SqliteStorage {
             return if wait { self.wait_for(number) } else { Ok(()) };
         }
         let w = &mut *writer;
-        let committed = w.conn.execute_batch("COMMIT").map_err(backend);
+        let committed = w.conn.execute_batch("COMMIT").map_err(Arc::new);
         if committed.is_err() {
             // Best effort: a failed COMMIT may leave the transaction open.
             let _ = w.conn.execute_batch("ROLLBACK");
@@ -360,7 +248,7 @@ impl SqliteStorage {
             let mut finished = lock(&self.finished);
             finished.through = number;
             if let Err(e) = &committed {
-                finished.failed.insert(number, e.to_string());
+                finished.failed.insert(number, Arc::clone(e));
                 while finished.failed.len() > FAILED_KEPT {
                     finished.failed.pop_first();
                 }
@@ -368,7 +256,7 @@ impl SqliteStorage {
         }
         self.committed.notify_all();
         drop(writer);
-        committed
+        committed.map_err(StorageError::BatchCommit)
     }
 
     fn wait_for(&self, number: u64) -> Result<(), StorageError> {
@@ -380,7 +268,7 @@ impl SqliteStorage {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
         match finished.failed.get(&number) {
-            Some(e) => Err(StorageError::Backend(format!("commit failed: {e}"))),
+            Some(e) => Err(StorageError::BatchCommit(Arc::clone(e))),
             None => Ok(()),
         }
     }
@@ -392,7 +280,7 @@ impl SqliteStorage {
     ) -> Result<T, StorageError> {
         if self.readers.is_empty() {
             let mut writer = lock(&self.writer);
-            let tx = writer.conn.transaction().map_err(backend)?;
+            let tx = writer.conn.transaction()?;
             return f(&tx);
         }
         // An idle write connection (no batch open) has the warmest cache;
@@ -401,7 +289,7 @@ impl SqliteStorage {
         if let Ok(mut writer) = self.writer.try_lock()
             && writer.open.is_none()
         {
-            let tx = writer.conn.transaction().map_err(backend)?;
+            let tx = writer.conn.transaction()?;
             return f(&tx);
         }
         let n = self.readers.len();
@@ -409,7 +297,7 @@ impl SqliteStorage {
         let mut reader = (0..n)
             .find_map(|i| self.readers[(start + i) % n].try_lock().ok())
             .unwrap_or_else(|| lock(&self.readers[start % n]));
-        let tx = reader.transaction().map_err(backend)?;
+        let tx = reader.transaction()?;
         f(&tx)
     }
 }
@@ -430,228 +318,248 @@ fn execute_cached<P: Params>(conn: &Connection, sql: &str, params: P) -> rusqlit
     conn.prepare_cached(sql)?.execute(params)
 }
 
-// ---------------------------------------------------------------- value mapping
+/// All rows of a cached statement, each decoded by `decode`.
+fn query_all<T, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StorageError>,
+) -> Result<Vec<T>, StorageError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
 
-pub(super) fn kind_str(kind: &PersonKind) -> (&'static str, Option<ChildId>) {
-    match kind {
-        PersonKind::Practitioner => ("practitioner", None),
-        PersonKind::Supervisor => ("supervisor", None),
-        PersonKind::YoungPerson { child } => ("young-person", Some(*child)),
+/// The first row of a cached statement, if any, decoded by `decode`.
+fn query_opt<T, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    decode: impl FnOnce(&rusqlite::Row<'_>) -> Result<T, StorageError>,
+) -> Result<Option<T>, StorageError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(decode).transpose()
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, i: usize) -> Result<String, StorageError> {
+        Ok(self.get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StorageError> {
+        Ok(self.get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64, StorageError> {
+        Ok(self.get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StorageError> {
+        Ok(self.get(i)?)
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StorageError> {
+        Ok(self.get(i)?)
     }
 }
 
-pub(super) fn parse_kind(kind: &str, child: Option<String>) -> Result<PersonKind, StorageError> {
-    match (kind, child) {
-        ("practitioner", _) => Ok(PersonKind::Practitioner),
-        ("supervisor", _) => Ok(PersonKind::Supervisor),
-        ("young-person", Some(child)) => Ok(PersonKind::YoungPerson {
-            child: parse(&child)?,
-        }),
-        (other, _) => Err(StorageError::Corrupt(format!("person kind `{other}`"))),
+/// A connection inside a write (or a read, for [`Tx::exists`]).
+struct Sql<'c>(&'c Connection);
+
+impl Tx for Sql<'_> {
+    type Error = StorageError;
+
+    fn exists(&mut self, what: Entity) -> Result<bool, StorageError> {
+        let sql = match what {
+            Entity::Child(_) => "SELECT 1 FROM children WHERE id = ?1",
+            Entity::Person(_) => "SELECT 1 FROM people WHERE id = ?1",
+            Entity::Document(_) => "SELECT 1 FROM documents WHERE doc_key = ?1",
+        };
+        Ok(
+            query_row_cached(self.0, sql, params![what.id()], |_| Ok(()))
+                .optional()?
+                .is_some(),
+        )
     }
-}
 
-pub(super) fn parse_role(s: &str) -> Result<TeamRole, StorageError> {
-    TeamRole::from_slug(s).ok_or_else(|| StorageError::Corrupt(format!("team role `{s}`")))
-}
+    fn insert_document(&mut self, key: &DocKey, at: UnixSeconds) -> Result<bool, StorageError> {
+        let n = execute_cached(
+            self.0,
+            "INSERT INTO documents (doc_key, child, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (doc_key) DO NOTHING",
+            params![key.to_string(), key.child().to_string(), at],
+        )?;
+        Ok(n == 1)
+    }
 
-pub(super) fn parse<T: std::str::FromStr>(s: &str) -> Result<T, StorageError> {
-    s.parse().map_err(|_| {
-        StorageError::Corrupt(format!("`{s}` in a {} column", std::any::type_name::<T>()))
-    })
-}
-
-pub(super) fn hash_hex(h: &ChangeHash) -> String {
-    hex::encode(h.0)
-}
-
-pub(super) fn parse_hash(s: &str) -> Result<ChangeHash, StorageError> {
-    hex::decode(s)
-        .ok()
-        .and_then(|bytes| ChangeHash::try_from(bytes.as_slice()).ok())
-        .ok_or_else(|| StorageError::Corrupt(format!("change hash `{s}`")))
-}
-
-pub(super) fn seq_u64(seq: i64) -> Result<u64, StorageError> {
-    u64::try_from(seq).map_err(|_| StorageError::Corrupt(format!("negative sequence {seq}")))
-}
-
-pub(super) fn seq_i64(seq: u64) -> i64 {
-    // Sequences come from SQLite rowids or PostgreSQL's BIGINT counter, so
-    // they fit; a cursor from a client
-    // beyond i64 clamps to "after everything".
-    i64::try_from(seq).unwrap_or(i64::MAX)
-}
-
-type PersonRow = (String, String, String, Option<String>, Option<String>);
-
-fn person_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-    ))
-}
-
-fn person_record((id, name, kind, agency, child): PersonRow) -> Result<PersonRecord, StorageError> {
-    Ok(PersonRecord {
-        id: parse(&id)?,
-        name,
-        kind: parse_kind(&kind, child)?,
-        agency: agency.map(|a| parse::<Agency>(&a)).transpose()?,
-    })
-}
-
-type DeviceRow = (String, String, String, Vec<u8>, i64, Option<i64>);
-
-fn device_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-    ))
-}
-
-fn device_record(
-    (id, person, name, public_key, enrolled_at, revoked_at): DeviceRow,
-) -> Result<DeviceRecord, StorageError> {
-    Ok(DeviceRecord {
-        id: parse(&id)?,
-        person: parse(&person)?,
-        name,
-        public_key,
-        enrolled_at,
-        revoked_at,
-    })
-}
-
-const DEVICE_COLUMNS: &str = "id, person, name, public_key, enrolled_at, revoked_at";
-
-fn audit(
-    tx: &Connection,
-    at: UnixSeconds,
-    event: AuditEvent,
-    key: &DocKey,
-    change: Option<&NewChange>,
-    device: Option<DeviceId>,
-    person: Option<PersonId>,
-) -> Result<(), StorageError> {
-    execute_cached(
-        tx,
-        "INSERT INTO audit_log (at, event, doc_key, child, change_hash, actor, device, person)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            at,
-            event.as_str(),
-            key.to_string(),
-            key.child().to_string(),
-            change.map(|c| hash_hex(&c.hash)),
-            change.map(|c| c.actor.to_hex_string()),
-            device.map(|d| d.to_string()),
-            person.map(|p| p.to_string()),
-        ],
-    )
-    .map_err(backend)?;
-    Ok(())
-}
-
-/// Insert changes that are not stored yet; returns the ones that were new.
-fn insert_changes<'c>(
-    tx: &Connection,
-    key: &DocKey,
-    changes: &'c [NewChange],
-    device: Option<DeviceId>,
-    person: Option<PersonId>,
-    at: UnixSeconds,
-) -> Result<Vec<&'c NewChange>, StorageError> {
-    let mut stmt = tx
-        .prepare_cached(
+    fn insert_changes<'c>(
+        &mut self,
+        key: &DocKey,
+        changes: &'c [NewChange],
+        by: Option<Author>,
+        at: UnixSeconds,
+    ) -> Result<Vec<&'c NewChange>, StorageError> {
+        let mut stmt = self.0.prepare_cached(
             "INSERT INTO changes (doc_key, hash, actor, device, person, bytes, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (doc_key, hash) DO NOTHING",
-        )
-        .map_err(backend)?;
-    let mut fresh = Vec::new();
-    for c in changes {
-        let n = stmt
-            .execute(params![
-                key.to_string(),
-                hash_hex(&c.hash),
+        )?;
+        let (key, device, person) = (
+            key.to_string(),
+            by.map(|a| a.device.to_string()),
+            by.map(|a| a.person.to_string()),
+        );
+        let mut fresh = Vec::new();
+        for c in changes {
+            let n = stmt.execute(params![
+                key,
+                rows::hash_hex(&c.hash),
                 c.actor.to_hex_string(),
-                device.map(|d| d.to_string()),
-                person.map(|p| p.to_string()),
+                device,
+                person,
                 c.bytes,
                 at,
-            ])
-            .map_err(backend)?;
-        if n == 1 {
-            fresh.push(c);
+            ])?;
+            if n == 1 {
+                fresh.push(c);
+            }
         }
+        Ok(fresh)
     }
-    Ok(fresh)
+
+    fn save_sync_state(&mut self, round: &SyncRound) -> Result<(), StorageError> {
+        let (device, key) = (round.device.to_string(), round.key.to_string());
+        execute_cached(
+            self.0,
+            "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (device, doc_key)
+             DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            params![device, key, round.sync_state, round.at],
+        )?;
+        execute_cached(
+            self.0,
+            "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (device, doc_key) DO NOTHING",
+            params![device, key, round.at],
+        )?;
+        Ok(())
+    }
+
+    fn insert_quarantined(
+        &mut self,
+        by: Author,
+        key: &DocKey,
+        change: &NewChange,
+        at: UnixSeconds,
+    ) -> Result<bool, StorageError> {
+        let n = execute_cached(
+            self.0,
+            "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (device, doc_key, hash) DO NOTHING",
+            params![
+                by.device.to_string(),
+                by.person.to_string(),
+                key.to_string(),
+                rows::hash_hex(&change.hash),
+                change.bytes,
+                at
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn insert_audit(&mut self, e: &AuditValues) -> Result<(), StorageError> {
+        execute_cached(
+            self.0,
+            "INSERT INTO audit_log (at, event, doc_key, child, change_hash, actor, device, person)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                e.at,
+                e.event,
+                e.doc_key,
+                e.child,
+                e.change_hash,
+                e.actor,
+                e.device,
+                e.person
+            ],
+        )?;
+        Ok(())
+    }
 }
 
-fn create_documents(
-    tx: &Connection,
-    child: ChildId,
-    documents: &[NewDocument],
-    at: UnixSeconds,
-) -> Result<(), StorageError> {
-    for doc in documents {
-        if doc.key.child() != child {
-            return Err(StorageError::Corrupt(format!(
-                "document {} is not of child {child}",
-                doc.key
-            )));
-        }
-        let n = execute_cached(
-            tx,
-            "INSERT INTO documents (doc_key, child, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (doc_key) DO NOTHING",
-            params![doc.key.to_string(), child.to_string(), at],
-        )
-        .map_err(backend)?;
-        if n == 1 {
-            insert_changes(tx, &doc.key, &doc.changes, None, None, at)?;
-            audit(
-                tx,
-                at,
-                AuditEvent::DocumentCreated,
-                &doc.key,
-                None,
-                None,
-                None,
-            )?;
-        }
+/// A child's team, read in the caller's transaction; `None` for an unknown child.
+fn team_of(tx: &Connection, child: ChildId) -> Result<Option<ChildTeam>, StorageError> {
+    if !Sql(tx).exists(Entity::Child(child))? {
+        return Ok(None);
     }
-    Ok(())
+    let id = child.to_string();
+    let members = query_all(
+        tx,
+        "SELECT person, agency, role FROM team_members WHERE child = ?1",
+        params![id],
+        |row| rows::team_member(row),
+    )?;
+    let young_person = query_opt(
+        tx,
+        "SELECT id FROM people WHERE kind = 'young-person' AND child = ?1 ORDER BY id LIMIT 1",
+        params![id],
+        |row| rows::key(row, 0),
+    )?;
+    Ok(Some(rows::team(child, members, young_person)))
+}
+
+fn changes_after(
+    tx: &Connection,
+    key: &DocKey,
+    after: u64,
+) -> Result<Vec<StoredChange>, StorageError> {
+    query_all(
+        tx,
+        "SELECT seq, hash, bytes FROM changes WHERE doc_key = ?1 AND seq > ?2 ORDER BY seq",
+        params![key.to_string(), rows::seq_i64(after)],
+        |row| rows::stored_change(row),
+    )
+}
+
+fn sync_state(
+    tx: &Connection,
+    device: &str,
+    key: &DocKey,
+) -> Result<Option<Vec<u8>>, StorageError> {
+    query_opt(
+        tx,
+        "SELECT state FROM sync_states WHERE device = ?1 AND doc_key = ?2",
+        params![device, key.to_string()],
+        |row| row.bytes(0),
+    )
+}
+
+fn doc_keys(rows: Vec<String>) -> Result<Vec<DocKey>, StorageError> {
+    rows.iter().map(|k| rows::parse(k)).collect()
 }
 
 impl Storage for SqliteStorage {
     fn add_person(&self, person: &PersonRecord) -> Result<(), StorageError> {
         self.write(|tx| {
-            let (kind, child) = kind_str(&person.kind);
+            let (kind, child) = rows::kind_columns(&person.kind);
             let n = execute_cached(
                 tx,
                 "INSERT INTO people (id, name, kind, agency, child) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (id) DO NOTHING",
+                 ON CONFLICT (id) DO NOTHING",
                 params![
                     person.id.to_string(),
                     person.name,
                     kind,
                     person.agency.map(|a| a.as_str()),
-                    child.map(|c| c.to_string())
+                    child
                 ],
-            )
-            .map_err(backend)?;
+            )?;
             if n == 0 {
                 return Err(StorageError::AlreadyExists {
-                    what: format!("person {}", person.id),
+                    what: Entity::Person(person.id).to_string(),
                 });
             }
             Ok(())
@@ -660,26 +568,23 @@ impl Storage for SqliteStorage {
 
     fn person(&self, id: PersonId) -> Result<Option<PersonRecord>, StorageError> {
         self.read(|tx| {
-            query_row_cached(
+            query_opt(
                 tx,
                 "SELECT id, name, kind, agency, child FROM people WHERE id = ?1",
                 params![id.to_string()],
-                person_from_row,
+                |row| rows::person(row),
             )
-            .optional()
-            .map_err(backend)?
-            .map(person_record)
-            .transpose()
         })
     }
 
     fn people(&self) -> Result<Vec<PersonRecord>, StorageError> {
         self.read(|tx| {
-            let mut stmt = tx
-                .prepare("SELECT id, name, kind, agency, child FROM people ORDER BY name, id")
-                .map_err(backend)?;
-            let rows = stmt.query_map([], person_from_row).map_err(backend)?;
-            rows.map(|r| person_record(r.map_err(backend)?)).collect()
+            query_all(
+                tx,
+                "SELECT id, name, kind, agency, child FROM people ORDER BY name, id",
+                [],
+                |row| rows::person(row),
+            )
         })
     }
 
@@ -694,55 +599,35 @@ impl Storage for SqliteStorage {
                 tx,
                 "INSERT INTO children (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
                 params![child.id.to_string(), child.name],
-            )
-            .map_err(backend)?;
+            )?;
             if n == 0 {
                 return Err(StorageError::AlreadyExists {
-                    what: format!("child {}", child.id),
+                    what: Entity::Child(child.id).to_string(),
                 });
             }
-            create_documents(tx, child.id, documents, at)
+            rows::create_documents(&mut Sql(tx), child.id, documents, at)
         })
     }
 
     fn child(&self, id: ChildId) -> Result<Option<ChildRecord>, StorageError> {
         self.read(|tx| {
-            query_row_cached(
+            query_opt(
                 tx,
                 "SELECT id, name FROM children WHERE id = ?1",
                 params![id.to_string()],
-                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+                |row| rows::child(row),
             )
-            .optional()
-            .map_err(backend)?
-            .map(|(id, name)| {
-                Ok(ChildRecord {
-                    id: parse(&id)?,
-                    name,
-                })
-            })
-            .transpose()
         })
     }
 
     fn children(&self) -> Result<Vec<ChildRecord>, StorageError> {
         self.read(|tx| {
-            let mut stmt = tx
-                .prepare("SELECT id, name FROM children ORDER BY name, id")
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                })
-                .map_err(backend)?;
-            rows.map(|r| {
-                let (id, name) = r.map_err(backend)?;
-                Ok(ChildRecord {
-                    id: parse(&id)?,
-                    name,
-                })
-            })
-            .collect()
+            query_all(
+                tx,
+                "SELECT id, name FROM children ORDER BY name, id",
+                [],
+                |row| rows::child(row),
+            )
         })
     }
 
@@ -755,25 +640,21 @@ impl Storage for SqliteStorage {
         at: UnixSeconds,
     ) -> Result<(), StorageError> {
         self.write(|tx| {
-            let exists = |table: &str, id: String| -> Result<bool, StorageError> {
-                query_row_cached(tx, &format!("SELECT 1 FROM {table} WHERE id = ?1"), params![id], |_| Ok(()))
-                    .optional()
-                    .map(|o| o.is_some())
-                    .map_err(backend)
-            };
-            if !exists("children", child.to_string())? {
-                return Err(StorageError::NotFound { what: format!("child {child}") });
-            }
-            if !exists("people", person.to_string())? {
-                return Err(StorageError::NotFound { what: format!("person {person}") });
-            }
-            execute_cached(tx,
+            rows::require(&mut Sql(tx), Entity::Child(child))?;
+            rows::require(&mut Sql(tx), Entity::Person(person))?;
+            execute_cached(
+                tx,
                 "INSERT INTO team_members (child, person, agency, role) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (child, person) DO UPDATE SET agency = excluded.agency, role = excluded.role",
-                params![child.to_string(), person.to_string(), member.agency.as_str(), member.role.as_str()],
-            )
-            .map_err(backend)?;
-            create_documents(tx, child, new_documents, at)
+                 ON CONFLICT (child, person)
+                 DO UPDATE SET agency = excluded.agency, role = excluded.role",
+                params![
+                    child.to_string(),
+                    person.to_string(),
+                    member.agency.as_str(),
+                    member.role.as_str()
+                ],
+            )?;
+            rows::create_documents(&mut Sql(tx), child, new_documents, at)
         })
     }
 
@@ -783,44 +664,13 @@ impl Storage for SqliteStorage {
                 tx,
                 "DELETE FROM team_members WHERE child = ?1 AND person = ?2",
                 params![child.to_string(), person.to_string()],
-            )
-            .map_err(backend)?;
+            )?;
             Ok(n > 0)
         })
     }
 
     fn team(&self, child: ChildId) -> Result<ChildTeam, StorageError> {
-        self.read(|tx| {
-            let known = query_row_cached(tx, "SELECT 1 FROM children WHERE id = ?1", params![child.to_string()], |_| Ok(()))
-                .optional()
-                .map_err(backend)?;
-            if known.is_none() {
-                return Err(StorageError::NotFound { what: format!("child {child}") });
-            }
-            let mut stmt = tx
-                .prepare_cached("SELECT person, agency, role FROM team_members WHERE child = ?1")
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![child.to_string()], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
-                })
-                .map_err(backend)?;
-            let mut members = BTreeMap::new();
-            for row in rows {
-                let (person, agency, role) = row.map_err(backend)?;
-                members.insert(parse(&person)?, TeamMember { agency: parse(&agency)?, role: parse_role(&role)? });
-            }
-            let young_person = query_row_cached(tx,
-                    "SELECT id FROM people WHERE kind = 'young-person' AND child = ?1 ORDER BY id LIMIT 1",
-                    params![child.to_string()],
-                    |row| row.get::<_, String>(0),
-                )
-                .optional()
-                .map_err(backend)?
-                .map(|id| parse(&id))
-                .transpose()?;
-            Ok(ChildTeam { child, members, young_person })
-        })
+        self.read(|tx| team_of(tx, child)?.ok_or_else(|| Entity::Child(child).not_found()))
     }
 
     fn children_with_members(
@@ -828,17 +678,14 @@ impl Storage for SqliteStorage {
         people: &BTreeSet<PersonId>,
     ) -> Result<Vec<ChildId>, StorageError> {
         self.read(|tx| {
-            let mut stmt = tx
-                .prepare_cached("SELECT DISTINCT child FROM team_members WHERE person = ?1")
-                .map_err(backend)?;
             let mut out = BTreeSet::new();
             for p in people {
-                let rows = stmt
-                    .query_map(params![p.to_string()], |row| row.get::<_, String>(0))
-                    .map_err(backend)?;
-                for r in rows {
-                    out.insert(parse::<ChildId>(&r.map_err(backend)?)?);
-                }
+                out.extend(query_all(
+                    tx,
+                    "SELECT DISTINCT child FROM team_members WHERE person = ?1",
+                    params![p.to_string()],
+                    |row| rows::key::<ChildId>(row, 0),
+                )?);
             }
             Ok(out.into_iter().collect())
         })
@@ -851,33 +698,28 @@ impl Storage for SqliteStorage {
     ) -> Result<(), StorageError> {
         self.write(|tx| {
             for p in [supervisor, supervisee] {
-                let known = query_row_cached(tx, "SELECT 1 FROM people WHERE id = ?1", params![p.to_string()], |_| Ok(()))
-                    .optional()
-                    .map_err(backend)?;
-                if known.is_none() {
-                    return Err(StorageError::NotFound { what: format!("person {p}") });
-                }
+                rows::require(&mut Sql(tx), Entity::Person(p))?;
             }
-            execute_cached(tx,
-                "INSERT INTO supervisors (supervisor, supervisee) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            execute_cached(
+                tx,
+                "INSERT INTO supervisors (supervisor, supervisee) VALUES (?1, ?2)
+                 ON CONFLICT DO NOTHING",
                 params![supervisor.to_string(), supervisee.to_string()],
-            )
-            .map_err(backend)?;
+            )?;
             Ok(())
         })
     }
 
     fn supervisees(&self, supervisor: PersonId) -> Result<BTreeSet<PersonId>, StorageError> {
         self.read(|tx| {
-            let mut stmt = tx
-                .prepare_cached("SELECT supervisee FROM supervisors WHERE supervisor = ?1")
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![supervisor.to_string()], |row| {
-                    row.get::<_, String>(0)
-                })
-                .map_err(backend)?;
-            rows.map(|r| parse(&r.map_err(backend)?)).collect()
+            Ok(query_all(
+                tx,
+                "SELECT supervisee FROM supervisors WHERE supervisor = ?1",
+                params![supervisor.to_string()],
+                |row| rows::key(row, 0),
+            )?
+            .into_iter()
+            .collect())
         })
     }
 
@@ -897,11 +739,9 @@ impl Storage for SqliteStorage {
                 rusqlite::Error::SqliteFailure(f, _)
                     if f.code == rusqlite::ErrorCode::ConstraintViolation =>
                 {
-                    StorageError::NotFound {
-                        what: format!("person {person}"),
-                    }
+                    Entity::Person(person).not_found()
                 }
-                e => backend(e),
+                e => e.into(),
             })?;
             Ok(())
         })
@@ -914,28 +754,39 @@ impl Storage for SqliteStorage {
         device: &NewDevice,
     ) -> Result<Option<DeviceRecord>, StorageError> {
         self.write(|tx| {
-            let person: Option<String> = query_row_cached(tx,
-                    "UPDATE enrol_codes SET used_at = ?2
-                     WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
-                     RETURNING person",
-                    params![code_hash, now],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-            let Some(person) = person else { return Ok(None) };
-            let n = execute_cached(tx,
-                    "INSERT INTO devices (id, person, name, public_key, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (id) DO NOTHING",
-                    params![device.id.to_string(), person, device.name, device.public_key, now],
-                )
-                .map_err(backend)?;
+            let person: Option<String> = query_row_cached(
+                tx,
+                "UPDATE enrol_codes SET used_at = ?2
+                 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                 RETURNING person",
+                params![code_hash, now],
+                |row| row.get(0),
+            )
+            .optional()?;
+            let Some(person) = person else {
+                return Ok(None);
+            };
+            let n = execute_cached(
+                tx,
+                "INSERT INTO devices (id, person, name, public_key, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO NOTHING",
+                params![
+                    device.id.to_string(),
+                    person,
+                    device.name,
+                    device.public_key,
+                    now
+                ],
+            )?;
             if n == 0 {
-                return Err(StorageError::AlreadyExists { what: format!("device {}", device.id) });
+                return Err(StorageError::AlreadyExists {
+                    what: format!("device {}", device.id),
+                });
             }
             Ok(Some(DeviceRecord {
                 id: device.id,
-                person: parse(&person)?,
+                person: rows::parse(&person)?,
                 name: device.name.clone(),
                 public_key: device.public_key.clone(),
                 enrolled_at: now,
@@ -946,28 +797,25 @@ impl Storage for SqliteStorage {
 
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StorageError> {
         self.read(|tx| {
-            query_row_cached(
+            query_opt(
                 tx,
-                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+                "SELECT id, person, name, public_key, enrolled_at, revoked_at
+                 FROM devices WHERE id = ?1",
                 params![id.to_string()],
-                device_from_row,
+                |row| rows::device(row),
             )
-            .optional()
-            .map_err(backend)?
-            .map(device_record)
-            .transpose()
         })
     }
 
     fn devices(&self) -> Result<Vec<DeviceRecord>, StorageError> {
         self.read(|tx| {
-            let mut stmt = tx
-                .prepare(&format!(
-                    "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY enrolled_at, id"
-                ))
-                .map_err(backend)?;
-            let rows = stmt.query_map([], device_from_row).map_err(backend)?;
-            rows.map(|r| device_record(r.map_err(backend)?)).collect()
+            query_all(
+                tx,
+                "SELECT id, person, name, public_key, enrolled_at, revoked_at
+                 FROM devices ORDER BY enrolled_at, id",
+                [],
+                |row| rows::device(row),
+            )
         })
     }
 
@@ -977,8 +825,7 @@ impl Storage for SqliteStorage {
                 tx,
                 "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
                 params![id.to_string(), at],
-            )
-            .map_err(backend)?;
+            )?;
             Ok(n > 0)
         })
     }
@@ -991,71 +838,34 @@ impl Storage for SqliteStorage {
         now: UnixSeconds,
     ) -> Result<bool, StorageError> {
         self.write(|tx| {
-            execute_cached(tx, "DELETE FROM nonces WHERE expires_at < ?1", params![now])
-                .map_err(backend)?;
+            execute_cached(tx, "DELETE FROM nonces WHERE expires_at < ?1", params![now])?;
             let n = execute_cached(
                 tx,
                 "INSERT INTO nonces (device, nonce, expires_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (device, nonce) DO NOTHING",
+                 ON CONFLICT (device, nonce) DO NOTHING",
                 params![device.to_string(), nonce, expires_at],
-            )
-            .map_err(backend)?;
+            )?;
             Ok(n == 1)
         })
     }
 
     fn document_exists(&self, key: &DocKey) -> Result<bool, StorageError> {
-        self.read(|tx| {
-            query_row_cached(
-                tx,
-                "SELECT 1 FROM documents WHERE doc_key = ?1",
-                params![key.to_string()],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|o| o.is_some())
-            .map_err(backend)
-        })
+        self.read(|tx| Sql(tx).exists(Entity::Document(*key)))
     }
 
     fn documents_of_child(&self, child: ChildId) -> Result<Vec<DocKey>, StorageError> {
         self.read(|tx| {
-            let mut stmt = tx
-                .prepare_cached("SELECT doc_key FROM documents WHERE child = ?1 ORDER BY doc_key")
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![child.to_string()], |row| row.get::<_, String>(0))
-                .map_err(backend)?;
-            rows.map(|r| parse(&r.map_err(backend)?)).collect()
+            doc_keys(query_all(
+                tx,
+                "SELECT doc_key FROM documents WHERE child = ?1 ORDER BY doc_key",
+                params![child.to_string()],
+                |row| row.text(0),
+            )?)
         })
     }
 
     fn changes_after(&self, key: &DocKey, after: u64) -> Result<Vec<StoredChange>, StorageError> {
-        self.read(|tx| {
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT seq, hash, bytes FROM changes WHERE doc_key = ?1 AND seq > ?2 ORDER BY seq",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![key.to_string(), seq_i64(after)], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Vec<u8>>(2)?,
-                    ))
-                })
-                .map_err(backend)?;
-            rows.map(|r| {
-                let (seq, hash, bytes) = r.map_err(backend)?;
-                Ok(StoredChange {
-                    seq: seq_u64(seq)?,
-                    hash: parse_hash(&hash)?,
-                    bytes,
-                })
-            })
-            .collect()
-        })
+        self.read(|tx| changes_after(tx, key, after))
     }
 
     fn changed_among(
@@ -1068,63 +878,77 @@ impl Storage for SqliteStorage {
             let high_water: i64 =
                 query_row_cached(tx, "SELECT COALESCE(MAX(seq), 0) FROM changes", [], |row| {
                     row.get(0)
-                })
-                .map_err(backend)?;
+                })?;
             // One range of the (doc_key, seq) index per document.
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT MAX(seq) FROM changes
-                     WHERE doc_key = ?1 AND seq > ?2 AND seq <= ?3 AND (device IS NULL OR device <> ?4)",
-                )
-                .map_err(backend)?;
+            let mut stmt = tx.prepare_cached(
+                "SELECT MAX(seq) FROM changes
+                 WHERE doc_key = ?1 AND seq > ?2 AND seq <= ?3 AND (device IS NULL OR device <> ?4)",
+            )?;
             let device = device.to_string();
             let mut documents = Vec::new();
             for key in among {
-                let seq: Option<i64> = stmt
-                    .query_row(
-                        params![key.to_string(), seq_i64(cursor), high_water, device],
-                        |row| row.get(0),
-                    )
-                    .map_err(backend)?;
+                let seq: Option<i64> = stmt.query_row(
+                    params![key.to_string(), rows::seq_i64(cursor), high_water, device],
+                    |row| row.get(0),
+                )?;
                 if let Some(seq) = seq {
-                    documents.push((*key, seq_u64(seq)?));
+                    documents.push((*key, rows::seq_u64(seq)?));
                 }
             }
             Ok(ChangedSince {
-                high_water: seq_u64(high_water)?,
+                high_water: rows::seq_u64(high_water)?,
                 documents,
             })
         })
     }
 
     fn sync_state(&self, device: DeviceId, key: &DocKey) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(|tx| sync_state(tx, &device.to_string(), key))
+    }
+
+    fn read_for_sync(
+        &self,
+        device: DeviceId,
+        documents: &BTreeMap<DocKey, u64>,
+        may_read: MayRead,
+    ) -> Result<SyncReads, StorageError> {
         self.read(|tx| {
-            query_row_cached(
-                tx,
-                "SELECT state FROM sync_states WHERE device = ?1 AND doc_key = ?2",
-                params![device.to_string(), key.to_string()],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(backend)
+            let mut teams = BTreeMap::new();
+            for child in rows::children_of(documents) {
+                if let Some(team) = team_of(tx, child)? {
+                    teams.insert(child, team);
+                }
+            }
+            let device = device.to_string();
+            let mut found = BTreeMap::new();
+            for (key, after) in rows::allowed(documents, &teams, &may_read) {
+                if Sql(tx).exists(Entity::Document(key))? {
+                    let reads = DocumentReads {
+                        changes: changes_after(tx, &key, after)?,
+                        sync_state: sync_state(tx, &device, &key)?,
+                    };
+                    found.insert(key, reads);
+                }
+            }
+            Ok(SyncReads {
+                teams,
+                documents: found,
+            })
         })
     }
 
     fn commit_sync_rounds(&self, rounds: &[SyncRound]) -> Result<(), StorageError> {
-        self.write(|tx| rounds.iter().try_for_each(|round| commit_round(tx, round)))
+        self.write(|tx| rows::commit_sync_rounds(&mut Sql(tx), rounds))
     }
 
     fn synced_documents(&self, device: DeviceId) -> Result<Vec<DocKey>, StorageError> {
         self.read(|tx| {
-            let mut stmt = tx
-                .prepare_cached(
-                    "SELECT doc_key FROM device_documents WHERE device = ?1 ORDER BY doc_key",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![device.to_string()], |row| row.get::<_, String>(0))
-                .map_err(backend)?;
-            rows.map(|r| parse(&r.map_err(backend)?)).collect()
+            doc_keys(query_all(
+                tx,
+                "SELECT doc_key FROM device_documents WHERE device = ?1 ORDER BY doc_key",
+                params![device.to_string()],
+                |row| row.text(0),
+            )?)
         })
     }
 
@@ -1140,14 +964,12 @@ impl Storage for SqliteStorage {
                     tx,
                     "DELETE FROM device_documents WHERE device = ?1 AND doc_key = ?2",
                     params,
-                )
-                .map_err(backend)?;
+                )?;
                 execute_cached(
                     tx,
                     "DELETE FROM sync_states WHERE device = ?1 AND doc_key = ?2",
                     params,
-                )
-                .map_err(backend)?;
+                )?;
             }
             Ok(())
         })
@@ -1161,157 +983,31 @@ impl Storage for SqliteStorage {
         changes: &[NewChange],
         at: UnixSeconds,
     ) -> Result<u64, StorageError> {
-        self.write(|tx| {
-            let mut fresh = 0;
-            for c in changes {
-                let n = execute_cached(
-                    tx,
-                    "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                         ON CONFLICT (device, doc_key, hash) DO NOTHING",
-                    params![
-                        device.to_string(),
-                        person.to_string(),
-                        key.to_string(),
-                        hash_hex(&c.hash),
-                        c.bytes,
-                        at
-                    ],
-                )
-                .map_err(backend)?;
-                if n == 1 {
-                    fresh += 1;
-                    audit(
-                        tx,
-                        at,
-                        AuditEvent::ChangeQuarantined,
-                        key,
-                        Some(c),
-                        Some(device),
-                        Some(person),
-                    )?;
-                }
-            }
-            Ok(fresh)
-        })
+        let by = Author { device, person };
+        self.write(|tx| rows::quarantine(&mut Sql(tx), by, key, changes, at))
     }
 
     fn quarantined(&self) -> Result<Vec<QuarantinedChange>, StorageError> {
         self.read(|tx| {
-            let mut stmt = tx
-                .prepare("SELECT device, person, doc_key, bytes, received_at FROM quarantine ORDER BY received_at, device")
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, Vec<u8>>(3)?,
-                        row.get::<_, i64>(4)?,
-                    ))
-                })
-                .map_err(backend)?;
-            rows.map(|r| {
-                let (device, person, key, bytes, received_at) = r.map_err(backend)?;
-                Ok(QuarantinedChange {
-                    device: parse(&device)?,
-                    person: parse(&person)?,
-                    document: parse(&key)?,
-                    bytes,
-                    received_at,
-                })
-            })
-            .collect()
+            query_all(
+                tx,
+                "SELECT device, person, doc_key, bytes, received_at FROM quarantine
+                 ORDER BY received_at, device",
+                [],
+                |row| rows::quarantined(row),
+            )
         })
     }
 
     fn audit_of_child(&self, child: ChildId) -> Result<Vec<AuditEntry>, StorageError> {
         self.read(|tx| {
-            let mut stmt = tx
-                .prepare(
-                    "SELECT at, event, doc_key, change_hash, actor, device, person FROM audit_log
-                     WHERE child = ?1 ORDER BY id",
-                )
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map(params![child.to_string()], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, Option<String>>(3)?,
-                        row.get::<_, Option<String>>(4)?,
-                        row.get::<_, Option<String>>(5)?,
-                        row.get::<_, Option<String>>(6)?,
-                    ))
-                })
-                .map_err(backend)?;
-            rows.map(|r| {
-                let (at, event, key, change, actor, device, person) = r.map_err(backend)?;
-                Ok(AuditEntry {
-                    at,
-                    event: AuditEvent::parse(&event)
-                        .ok_or_else(|| StorageError::Corrupt(format!("audit event `{event}`")))?,
-                    document: parse(&key)?,
-                    change,
-                    actor,
-                    device: device.map(|d| parse(&d)).transpose()?,
-                    person: person.map(|p| parse(&p)).transpose()?,
-                })
-            })
-            .collect()
+            query_all(
+                tx,
+                "SELECT at, event, doc_key, change_hash, actor, device, person FROM audit_log
+                 WHERE child = ?1 ORDER BY id",
+                params![child.to_string()],
+                |row| rows::audit_entry(row),
+            )
         })
     }
-}
-
-/// One [`SyncRound`] inside the write of [`Storage::commit_sync_rounds`].
-fn commit_round(tx: &Connection, round: &SyncRound) -> Result<(), StorageError> {
-    let key = round.key.to_string();
-    let known = query_row_cached(
-        tx,
-        "SELECT 1 FROM documents WHERE doc_key = ?1",
-        params![key],
-        |_| Ok(()),
-    )
-    .optional()
-    .map_err(backend)?;
-    if known.is_none() {
-        return Err(StorageError::NotFound {
-            what: format!("document {key}"),
-        });
-    }
-    let fresh = insert_changes(
-        tx,
-        &round.key,
-        &round.accepted,
-        Some(round.device),
-        Some(round.person),
-        round.at,
-    )?;
-    for (event, change) in round.audit_events(fresh) {
-        audit(
-            tx,
-            round.at,
-            event,
-            &round.key,
-            change,
-            Some(round.device),
-            Some(round.person),
-        )?;
-    }
-    execute_cached(tx,
-        "INSERT INTO sync_states (device, doc_key, state, updated_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (device, doc_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-        params![round.device.to_string(), key, round.sync_state, round.at],
-    )
-    .map_err(backend)?;
-    execute_cached(
-        tx,
-        "INSERT INTO device_documents (device, doc_key, first_synced_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (device, doc_key) DO NOTHING",
-        params![round.device.to_string(), key, round.at],
-    )
-    .map_err(backend)?;
-    Ok(())
 }
