@@ -59,8 +59,10 @@ pub enum IndexError {
         key: DocKey,
         /// The item path or field that failed.
         part: String,
+        // Boxed: a hydrate error is large, and this one is on every save's
+        // error path (clippy's result_large_err).
         #[source]
-        source: autosurgeon::HydrateError,
+        source: Box<autosurgeon::HydrateError>,
     },
     /// An item's view could not be encoded for `idx_items`.
     #[error("indexing {key}: the view of `{item}` could not be encoded: {source}")]
@@ -81,7 +83,7 @@ fn shape<'a>(
     move |source| IndexError::Shape {
         key: *key,
         part: part.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 
