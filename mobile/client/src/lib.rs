@@ -8,9 +8,11 @@
 //! - [`services`]: the [`Client`] the views and the `bothy` command call;
 //! - [`sync`]: enrolment and the [`SyncEngine`](sync::SyncEngine) that syncs with the server.
 //!
-//! Each module uses only the ones before it: `store` <- `directory`, `index`
-//! <- `error` <- `documents` <- `services` <- `sync` (and the `bothy` binary
-//! over all of them).
+//! No module imports one that imports it back. From the bottom: `store` and
+//! `directory` use no other module; `index` uses `store`; `error` uses
+//! `store` and `index`; `documents` uses `store` and `error`; `services`
+//! uses all of those; `sync` uses `services`, `directory`, `error` and
+//! `store` (never the reverse); the `bothy` binary sits over all of them.
 //!
 //! No UI here: the Dioxus app and the tests drive the same [`Client`].
 
