@@ -263,7 +263,7 @@ fn SyncIndicator() -> Element {
 fn indicator_words(
     progress: &SyncProgress,
     last: Option<&SyncRunOutcome>,
-    status: Option<&bothy_client::services::SyncStatus>,
+    status: Option<&bothy_client::sync::SyncStatus>,
 ) -> (&'static str, String) {
     let unsynced = status.map(|s| s.unsynced).unwrap_or(0);
     let refused = status.map(|s| s.refusals.len()).unwrap_or(0);

@@ -6,8 +6,9 @@
 use bothy_client::ServiceError;
 use bothy_client::services::{
     ActionView, CaseloadEntry, ChildOverview, ChronologyItem, FieldChange, MyPlan as MyPlanModel,
-    NeedView, SyncStatus, VisitView,
+    NeedView, VisitView,
 };
+use bothy_client::sync::SyncStatus;
 use bothy_shared::ids::{Agency, ChildId, ItemId};
 
 use crate::core::{ViewError, use_client};

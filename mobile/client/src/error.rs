@@ -5,6 +5,7 @@ use bothy_shared::gate::GateError;
 use bothy_shared::policy::Denied;
 use bothy_shared::robust::MalformedError;
 
+use crate::index::IndexError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +14,9 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Document(#[from] DocError),
+    /// A document could not be projected into index rows; nothing was saved.
+    #[error(transparent)]
+    Index(#[from] IndexError),
     /// The shared policy refused the change before it was made; nothing was saved.
     #[error("not saved: {0}")]
     Refused(#[from] GateError),
@@ -27,6 +31,9 @@ pub enum ServiceError {
     NotEnrolled,
     #[error("the stored directory could not be read: {0}")]
     Directory(#[source] serde_json::Error),
+    /// A visit being typed could not be encoded for its draft row.
+    #[error("the visit being typed could not be kept: {0}")]
+    Draft(#[source] serde_json::Error),
     #[error("no {what} {id} on this device")]
     NotFound { what: &'static str, id: String },
     #[error("{field}: {problem}")]

@@ -7,6 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use bothy_client::index;
 use bothy_client::store::{DATABASE_FILE_NAME, KdfParams, Passcode, Store, tx};
 
 const MARKER: &str = "Marker-Kirsty-MacLeod-7731";
@@ -54,10 +55,10 @@ fn write_marked_records(store: &mut Store) {
                         local: true,
                     }],
                 )?;
-                tx::replace_visits_for_doc(
+                index::replace_visits_for_doc(
                     t,
                     &doc_key,
-                    &[tx::VisitRow {
+                    &[index::VisitRow {
                         visit_id: format!("v{i}"),
                         child_id: MARKER.to_owned(),
                         at: 1,
@@ -67,9 +68,9 @@ fn write_marked_records(store: &mut Store) {
                         finalised: true,
                     }],
                 )?;
-                tx::replace_child(
+                index::replace_child(
                     t,
-                    &tx::ChildRow {
+                    &index::ChildRow {
                         child_id: format!("c{i}"),
                         name: MARKER.to_owned(),
                         preferred_name: Some(MARKER.to_owned()),

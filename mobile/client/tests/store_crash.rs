@@ -16,6 +16,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use bothy_client::index;
 use bothy_client::store::{KdfParams, Passcode, Store, params, tx};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -39,7 +40,7 @@ fn save_record(store: &mut Store, id: u64) {
     let mut bytes = vec![(id % 251) as u8; RECORD_SIZE];
     bytes[..8].copy_from_slice(&hash);
     let doc_key = doc_key(id);
-    let visit = tx::VisitRow {
+    let visit = index::VisitRow {
         visit_id: format!("visit-{id}"),
         child_id: "child-crash".to_owned(),
         at: id as i64,
@@ -59,7 +60,7 @@ fn save_record(store: &mut Store, id: u64) {
                     local: true,
                 }],
             )?;
-            tx::replace_visits_for_doc(t, &doc_key, std::slice::from_ref(&visit))
+            index::replace_visits_for_doc(t, &doc_key, std::slice::from_ref(&visit))
         })
         .unwrap();
 }

@@ -3,6 +3,7 @@
 // Test code: helpers outside `#[test]` functions fail by panicking too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use bothy_client::index;
 use bothy_client::store::{KdfParams, Passcode, Store, StoreError, params, tx};
 
 fn passcode() -> Passcode {
@@ -24,8 +25,8 @@ fn change<'a>(hash: &'a [u8], bytes: &'a [u8], local: bool) -> tx::NewChange<'a>
     tx::NewChange { hash, bytes, local }
 }
 
-fn visit(id: &str, child: &str) -> tx::VisitRow {
-    tx::VisitRow {
+fn visit(id: &str, child: &str) -> index::VisitRow {
+    index::VisitRow {
         visit_id: id.to_owned(),
         child_id: child.to_owned(),
         at: 1_700_000_000_000,
@@ -133,9 +134,9 @@ fn a_failed_transaction_saves_nothing() {
     let (_dir, mut store) = new_store();
     let result: Result<(), StoreError> = store.transaction(|t| {
         tx::append_changes(t, "record/a", &[change(b"h", b"c", true)])?;
-        tx::replace_visits_for_doc(t, "record/a", &[visit("v1", "c1")])?;
+        index::replace_visits_for_doc(t, "record/a", &[visit("v1", "c1")])?;
         // A primary-key clash inside the same save: the whole save fails.
-        tx::replace_visits_for_doc(t, "record/a", &[visit("v2", "c1"), visit("v2", "c1")])
+        index::replace_visits_for_doc(t, "record/a", &[visit("v2", "c1"), visit("v2", "c1")])
     });
     assert!(matches!(result, Err(StoreError::Sqlite(_))), "{result:?}");
     assert_eq!(store.load_document("record/a").unwrap(), None);
@@ -169,12 +170,12 @@ fn index_rows_for_a_document_are_replaced_wholesale() {
     let (_dir, mut store) = new_store();
     store
         .transaction(|t| {
-            tx::replace_visits_for_doc(t, "record/a", &[visit("v1", "c1"), visit("v2", "c1")])?;
-            tx::replace_visits_for_doc(t, "agency/a/health", &[visit("v9", "c1")])?;
-            tx::replace_actions_for_doc(
+            index::replace_visits_for_doc(t, "record/a", &[visit("v1", "c1"), visit("v2", "c1")])?;
+            index::replace_visits_for_doc(t, "agency/a/health", &[visit("v9", "c1")])?;
+            index::replace_actions_for_doc(
                 t,
                 "plan/a",
-                &[tx::ActionRow {
+                &[index::ActionRow {
                     action_id: "a1".to_owned(),
                     child_id: "c1".to_owned(),
                     need_id: Some("n1".to_owned()),
@@ -185,10 +186,10 @@ fn index_rows_for_a_document_are_replaced_wholesale() {
                     status: "open".to_owned(),
                 }],
             )?;
-            tx::replace_chronology_for_doc(
+            index::replace_chronology_for_doc(
                 t,
                 "record/a",
-                &[tx::ChronologyRow {
+                &[index::ChronologyRow {
                     entry_id: "e1".to_owned(),
                     child_id: "c1".to_owned(),
                     date: "2025-01-02".to_owned(),
@@ -197,9 +198,9 @@ fn index_rows_for_a_document_are_replaced_wholesale() {
                     significance: "negative".to_owned(),
                 }],
             )?;
-            tx::replace_child(
+            index::replace_child(
                 t,
-                &tx::ChildRow {
+                &index::ChildRow {
                     child_id: "c1".to_owned(),
                     name: "Child One".to_owned(),
                     preferred_name: None,
@@ -212,7 +213,7 @@ fn index_rows_for_a_document_are_replaced_wholesale() {
         })
         .unwrap();
     store
-        .transaction(|t| tx::replace_visits_for_doc(t, "record/a", &[visit("v3", "c1")]))
+        .transaction(|t| index::replace_visits_for_doc(t, "record/a", &[visit("v3", "c1")]))
         .unwrap();
     let visits: Vec<String> = {
         let mut select = store
@@ -229,9 +230,9 @@ fn index_rows_for_a_document_are_replaced_wholesale() {
 
     store
         .transaction(|t| {
-            tx::replace_child(
+            index::replace_child(
                 t,
-                &tx::ChildRow {
+                &index::ChildRow {
                     child_id: "c1".to_owned(),
                     name: "Child One".to_owned(),
                     preferred_name: Some("Wee One".to_owned()),
@@ -241,7 +242,7 @@ fn index_rows_for_a_document_are_replaced_wholesale() {
                     lead_professional: Some("Ailsa".to_owned()),
                 },
             )?;
-            tx::delete_index_rows_for_doc(t, "record/a")
+            index::delete_index_rows_for_doc(t, "record/a")
         })
         .unwrap();
     assert_eq!(count(&store, "SELECT count(*) FROM idx_children"), 1);
@@ -256,7 +257,7 @@ fn index_rows_for_a_document_are_replaced_wholesale() {
     assert_eq!(count(&store, "SELECT count(*) FROM idx_chronology"), 0);
     assert_eq!(count(&store, "SELECT count(*) FROM idx_actions"), 1);
     store
-        .transaction(|t| tx::delete_child(t, "c1").map(|_| ()))
+        .transaction(|t| index::delete_child(t, "c1").map(|_| ()))
         .unwrap();
     assert_eq!(count(&store, "SELECT count(*) FROM idx_children"), 0);
 }

@@ -2,12 +2,11 @@
 
 use bothy_shared::docs::{IsoDate, Timestamp};
 use bothy_shared::ids::ChildId;
-use rusqlite::params;
 use serde::Serialize;
 
 use super::Client;
 use crate::error::ServiceError;
-use crate::store::StoreError;
+use crate::index;
 
 /// One child on the caseload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,48 +37,19 @@ impl Client {
     pub fn caseload(&self, search: Option<&str>) -> Result<Vec<CaseloadEntry>, ServiceError> {
         let now = Timestamp::now();
         let today = IsoDate::today();
-        let conn = self.store.connection();
-        let mut select = conn
-            .prepare_cached(
-                "SELECT c.child_id, c.name, c.preferred_name, c.date_of_birth, c.review_date, c.last_visit_at,
-                        c.lead_professional,
-                        (SELECT count(*) FROM changes ch
-                          WHERE ch.local = 1 AND (ch.doc_key = 'plan/' || c.child_id
-                             OR ch.doc_key = 'record/' || c.child_id
-                             OR ch.doc_key LIKE 'agency/' || c.child_id || '/%'))
-                 FROM idx_children c ORDER BY c.name",
-            )
-            .map_err(StoreError::from)?;
-        let rows = select
-            .query_map(params![], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, i64>(7)?,
-                ))
-            })
-            .map_err(StoreError::from)?;
         let needle = search
             .map(str::to_lowercase)
             .filter(|s| !s.trim().is_empty());
+        let young_person = self.dir.me.is_young_person();
         let mut out = Vec::new();
-        for row in rows {
-            let (id, name, preferred, dob, review, last, lead, unsynced) =
-                row.map_err(StoreError::from)?;
-            let Ok(child) = id.parse::<ChildId>() else {
-                continue;
-            };
-            if !self.dir.teams.contains_key(&child) {
+        for row in index::caseload(self.store.connection())? {
+            if !self.dir.teams.contains_key(&row.child) {
                 continue;
             }
             if let Some(n) = &needle
-                && !name.to_lowercase().contains(n.as_str())
-                && !preferred
+                && !row.name.to_lowercase().contains(n.as_str())
+                && !row
+                    .preferred_name
                     .as_deref()
                     .unwrap_or("")
                     .to_lowercase()
@@ -87,28 +57,26 @@ impl Client {
             {
                 continue;
             }
-            let last_visit = last.map(Timestamp);
-            let review_date = review.and_then(|r| r.parse().ok());
-            let young_person = self.dir.me.is_young_person();
             let flags = Flags {
                 visit_overdue: !young_person
-                    && last_visit
+                    && row
+                        .last_visit
                         .is_none_or(|t| t.plus_days(self.settings.visit_overdue_after_days) < now),
-                review_due: review_date.is_some_and(|d: IsoDate| {
+                review_due: row.review_date.is_some_and(|d: IsoDate| {
                     today.days_until(d) <= self.settings.review_due_within_days
                 }),
-                unsynced: unsynced > 0,
+                unsynced: row.unsynced_changes > 0,
             };
             out.push(CaseloadEntry {
-                child,
-                name,
-                preferred_name: preferred,
-                date_of_birth: dob.and_then(|d| d.parse().ok()),
-                lead_professional: lead,
-                last_visit,
-                review_date,
+                child: row.child,
+                name: row.name,
+                preferred_name: row.preferred_name,
+                date_of_birth: row.date_of_birth,
+                lead_professional: row.lead_professional,
+                last_visit: row.last_visit,
+                review_date: row.review_date,
                 flags,
-                unsynced_changes: usize::try_from(unsynced).unwrap_or(0),
+                unsynced_changes: row.unsynced_changes,
             });
         }
         out.sort_by_key(|e| {
@@ -122,15 +90,6 @@ impl Client {
 
     /// Changes made on this device not yet acknowledged by the server.
     pub fn unsynced_changes(&self) -> Result<usize, ServiceError> {
-        let n: i64 = self
-            .store
-            .connection()
-            .query_row(
-                "SELECT count(*) FROM changes WHERE local = 1",
-                params![],
-                |r| r.get(0),
-            )
-            .map_err(StoreError::from)?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        Ok(self.store.unacknowledged_change_count()?)
     }
 }

@@ -1,13 +1,18 @@
 //! A child's page: the plan, the wellbeing wheel, the chronology and recent visits.
 
 use bothy_shared::docs::*;
-use bothy_shared::ids::{Agency, ChildId, ItemId, PersonId};
+use bothy_shared::ids::{Agency, ChildId, ItemId};
 use bothy_shared::policy::AccessPolicy;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Client;
-use super::index::{self, ItemView};
 use crate::error::ServiceError;
+use crate::index::{self, ItemView};
+/// The lines of a child's page, as the index keeps them.
+pub use crate::index::{
+    ActionView, ChronologyItem, NeedView, TeamLine, TransitionView, ViewLine, VisitSummary,
+    WellbeingLine, WithheldLine,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChildOverview {
@@ -37,128 +42,10 @@ pub struct ChildOverview {
     pub can_edit_plan: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TeamLine {
-    pub person: PersonId,
-    pub name: String,
-    pub agency: Agency,
-    pub role_title: String,
-}
-
-/// One segment of the wellbeing wheel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WellbeingLine {
-    pub indicator: Indicator,
-    pub label: String,
-    /// The latest rating, 1 to 10.
-    pub now: Option<u8>,
-    /// The rating before it (at the last review).
-    pub before: Option<u8>,
-    pub strengths: String,
-    pub concerns: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NeedView {
-    pub id: ItemId,
-    pub need: String,
-    pub desired_outcome: String,
-    pub evidence: String,
-    pub actions: Vec<ActionView>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionView {
-    pub id: ItemId,
-    pub what: String,
-    pub owner: Option<String>,
-    pub owner_agency: Option<Agency>,
-    pub due: Option<IsoDate>,
-    pub status: ActionStatus,
-    pub progress: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ViewLine {
-    pub id: ItemId,
-    pub about: String,
-    pub words: String,
-    pub said_by: String,
-    pub at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WithheldLine {
-    pub section: String,
-    pub content: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TransitionView {
-    pub adult_services: String,
-    pub plan: String,
-    pub start_by: Option<IsoDate>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VisitSummary {
-    pub id: ItemId,
-    pub doc: DocKey,
-    pub at: Timestamp,
-    pub kind: VisitKind,
-    pub place: String,
-    pub practitioner: String,
-    pub practitioner_id: PersonId,
-    pub agency: Agency,
-    pub child_seen: bool,
-    pub seen_alone: bool,
-    pub observations: String,
-    pub child_said: String,
-    pub finalised: bool,
-    pub shared_with: Sharing,
-    pub significant: bool,
-    pub addenda: usize,
-    pub mine: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChronologyItem {
-    pub id: ItemId,
-    pub date: IsoDate,
-    pub until: Option<IsoDate>,
-    pub event: String,
-    pub agency: Agency,
-    pub impact: Impact,
-    pub impact_note: String,
-    pub action: String,
-    pub significance: Significance,
-    /// A significant visit shown in the chronology.
-    pub from_visit: Option<ItemId>,
-}
-
 pub(crate) fn view_lines(map: &std::collections::BTreeMap<ItemId, ViewEntry>) -> Vec<ViewLine> {
-    let mut v: Vec<ViewLine> = map.values().map(super::index::view_line).collect();
+    let mut v: Vec<ViewLine> = map.values().map(index::view_line).collect();
     v.sort_by_key(|l| l.at);
     v
-}
-
-pub(crate) fn action_views(need: &Need) -> Vec<ActionView> {
-    let mut actions: Vec<ActionView> = need
-        .actions
-        .values()
-        .map(|a| ActionView {
-            id: a.id,
-            what: a.what.as_str().to_owned(),
-            owner: a.owner.as_ref().map(|o| o.name.clone()),
-            owner_agency: a.owner.as_ref().map(|o| o.agency),
-            due: a.due,
-            status: a.status,
-            progress: a.progress.as_str().to_owned(),
-        })
-        .collect();
-    actions.sort_by_key(|a| (a.due.is_none(), a.due));
-    actions
 }
 
 pub(crate) fn age_on(dob: IsoDate, today: IsoDate) -> i64 {
@@ -179,7 +66,7 @@ impl Client {
         let plan_key = DocKey::Plan(child);
         AccessPolicy::can_read(&principal, &plan_key, &team)?;
         let readable = AccessPolicy::readable(&principal, &team);
-        let views = index::read_views(self.store.connection(), child, &readable)?;
+        let views = index::child_views(self.store.connection(), child, &readable)?;
         let me = self.dir.me.person;
         let mut head = None;
         let (mut needs, mut yp, mut family, mut visits, mut chron, mut withheld) =
@@ -247,7 +134,7 @@ impl Client {
             .collect();
         let mut chron = Vec::new();
         let mut visits = Vec::new();
-        for (_, v) in index::read_views(self.store.connection(), child, &readable)? {
+        for (_, v) in index::child_views(self.store.connection(), child, &readable)? {
             match v {
                 ItemView::Chronology(c) => chron.push(c),
                 ItemView::Visit(s) => visits.push(s),

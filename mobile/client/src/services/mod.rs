@@ -7,19 +7,19 @@
 //! change goes through the shared [`check_changes`] gate before it is saved,
 //! so an honest device is never refused by the server.
 //!
-//! Reads return plain view models (no Automerge, no SQL) for the views.
+//! Reads return plain view models (no Automerge, no SQL) for the views; the
+//! lists and a child's page come from [`crate::index`], one document's
+//! details from [`crate::documents`]. The services hold no SQL.
 
 mod caseload;
 mod child;
 mod demo;
-pub(crate) mod index;
 mod plan;
-mod status;
 mod supervision;
 mod visits;
 mod young_person;
 
-use automerge::{Automerge, ReadDoc};
+use automerge::{Automerge, Change, ReadDoc};
 use bothy_shared::docs::{
     AnyDoc, CaseDocument, DocError, DocKey, ItemPath, Timestamp, hydrate_at, read_document,
 };
@@ -30,17 +30,19 @@ use bothy_shared::robust;
 
 pub use caseload::*;
 pub use child::*;
-pub use index::{ItemView, PlanHeadView};
 pub use plan::*;
-pub use status::*;
 pub use supervision::*;
 pub use visits::*;
 pub use young_person::*;
 
+/// The item views a child's page is built from, kept in the index.
+pub use crate::index::{ItemView, PlanHeadView};
+
 use crate::directory::{Directory, Me};
 use crate::documents::{self, Documents};
 use crate::error::ServiceError;
-use crate::store::Store;
+use crate::index::{self, Projection};
+use crate::store::{Store, StoreError, Transaction, tx};
 
 /// The meta key the directory is stored under.
 pub const DIRECTORY_META: &str = "directory";
@@ -215,7 +217,7 @@ impl Client {
         item: ItemPath,
         what: &str,
         edit: impl FnOnce(&mut Option<T>, &Me) -> Result<R, ServiceError>,
-        also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), crate::store::StoreError>,
+        also: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError>,
     ) -> Result<R, ServiceError>
     where
         T: autosurgeon::Hydrate + autosurgeon::Reconcile,
@@ -282,14 +284,8 @@ impl Client {
             &principal,
             team,
         )?;
-        let views = index::views_of_item(&key, &after, &item)?;
-        let rows = documents::item_rows(&key, &after, &item)?;
-        self.docs
-            .save(&mut self.store, &key, after, &mut [change], true, |t| {
-                index::write_views(t, &key, key.child(), &views)?;
-                documents::write_item_rows(t, &key, &rows)?;
-                also(t)
-            })?;
+        let projection = index::project_item(&key, &after, &item)?;
+        self.save(key, after, &mut [change], true, &projection, also)?;
         Ok(out)
     }
 
@@ -334,28 +330,42 @@ impl Client {
             return Ok((out, 0));
         }
         let typed = AnyDoc::read(&copy, &key)?;
-        let views = index::all_views(&key, &copy, &typed)?;
+        let projection = index::project_document(&key, &copy, &typed)?;
         let n = added.len();
-        self.docs
-            .save(&mut self.store, &key, copy, &mut added, false, |t| {
-                documents::reindex(t, &key, &typed, &views)
-            })?;
+        self.save(key, copy, &mut added, false, &projection, |_| Ok(()))?;
         Ok((out, n))
+    }
+
+    /// Save `changes` (already applied in `doc`) with the index rows
+    /// `projection` computed from `doc` and whatever `also` writes, in ONE
+    /// transaction; then hold `doc` as the current document. Every step is a
+    /// call down from here (the store's transaction, documents, the index);
+    /// none of them calls back up.
+    fn save(
+        &mut self,
+        key: DocKey,
+        doc: Automerge,
+        changes: &mut [Change],
+        local: bool,
+        projection: &Projection,
+        also: impl FnOnce(&Transaction<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), ServiceError> {
+        let added = self.store.transaction(|t| {
+            let added = documents::append(t, &key, changes, local)?;
+            projection.write(t)?;
+            also(t)?;
+            Ok::<_, StoreError>(added)
+        })?;
+        self.docs.hold(key, doc, added);
+        Ok(())
     }
 
     /// For the sync engine: drop a document this device may no longer read,
     /// with its index rows and sync state.
     pub fn forget_document(&mut self, key: &DocKey) -> Result<(), ServiceError> {
-        let k = key.to_string();
         self.store.transaction(|t| {
-            t.execute("DELETE FROM changes WHERE doc_key = ?1", [&k])?;
-            t.execute("DELETE FROM documents WHERE doc_key = ?1", [&k])?;
-            t.execute("DELETE FROM sync_states WHERE doc_key = ?1", [&k])?;
-            crate::store::tx::delete_index_rows_for_doc(t, &k)?;
-            if let DocKey::Plan(child) = key {
-                crate::store::tx::delete_child(t, &child.to_string())?;
-            }
-            Ok::<_, crate::store::StoreError>(())
+            tx::delete_document(t, &key.to_string())?;
+            index::forget(t, key)
         })?;
         self.docs.forget(key);
         Ok(())

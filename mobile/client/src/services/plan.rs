@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Client;
 use crate::error::ServiceError;
+use crate::index;
 
 /// A new action on a need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,19 +34,7 @@ pub struct ChronologyInput {
 impl Client {
     /// The need an action belongs to, from the index.
     fn need_of_action(&self, child: ChildId, action: ItemId) -> Result<ItemId, ServiceError> {
-        let need: Option<String> = self
-            .store
-            .connection()
-            .query_row(
-                "SELECT need_id FROM idx_actions WHERE doc_key = ?1 AND action_id = ?2",
-                rusqlite::params![DocKey::Plan(child).to_string(), action.to_string()],
-                |r| r.get(0),
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => ServiceError::not_found("action", action),
-                other => crate::store::StoreError::from(other).into(),
-            })?;
-        need.and_then(|n| n.parse().ok())
+        index::need_of_action(self.store.connection(), child, action)?
             .ok_or_else(|| ServiceError::not_found("action", action))
     }
 

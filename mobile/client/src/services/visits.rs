@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Client;
 use crate::error::ServiceError;
+use crate::store::tx;
 
 /// A visit being recorded: everything a practitioner types, as plain values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,8 +119,7 @@ impl Client {
     /// the shared record. Cheap enough to call on every keystroke.
     pub fn autosave_visit(&mut self, draft: &VisitDraft) -> Result<(), ServiceError> {
         self.team(draft.child)?;
-        let body =
-            serde_json::to_vec(draft).map_err(|e| ServiceError::bad("visit", e.to_string()))?;
+        let body = serde_json::to_vec(draft).map_err(ServiceError::Draft)?;
         self.store.put_draft(&draft_key(draft.id), &body)?;
         Ok(())
     }
@@ -215,7 +215,7 @@ impl Client {
                 }
                 Ok(())
             },
-            |t| crate::store::tx::delete_draft(t, &buffer).map(drop),
+            |t| tx::delete_draft(t, &buffer).map(drop),
         )?;
         Ok(key)
     }

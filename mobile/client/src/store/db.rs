@@ -39,10 +39,17 @@ pub enum StoreError {
     /// The schema could not be brought up to date (for example, the file
     /// was written by a newer app).
     #[error("the database schema could not be migrated: {0}")]
-    Migration(Box<rusqlite_migration::Error>),
+    Migration(#[source] Box<rusqlite_migration::Error>),
     /// Any other SQLite error.
     #[error("database error: {0}")]
-    Sqlite(rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
+    /// The file system cannot hold a write-ahead log (no shared memory), so
+    /// a commit would not be durable the way the store promises; refused.
+    #[error("the file system does not support write-ahead logging (journal mode {journal_mode})")]
+    WalUnsupported {
+        /// The journal mode SQLite fell back to.
+        journal_mode: String,
+    },
     /// File-system error around the database.
     #[error("file error: {0}")]
     Io(#[from] io::Error),
@@ -161,9 +168,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     if !mode.eq_ignore_ascii_case("wal") {
         // Only happens on file systems without shared memory; without WAL
         // the durability reasoning above does not hold, so refuse.
-        return Err(StoreError::Io(io::Error::other(
-            "the file system does not support write-ahead logging",
-        )));
+        return Err(StoreError::WalUnsupported { journal_mode: mode });
     }
     // FULL: a commit is on disk (WAL synced) before it returns, so a saved
     // record survives power loss. MEMORY: no plaintext temp files.

@@ -55,7 +55,10 @@ pub enum KeyFileError {
     /// The Argon2id parameters are outside the range this app accepts.
     #[error("the passcode key-derivation parameters are out of range")]
     InvalidParams,
-    /// Argon2id itself failed (for example, out of memory).
+    /// Argon2id itself failed (for example, out of memory). Not a
+    /// `#[source]`: `argon2::Error` is a `std::error::Error` only with
+    /// argon2's `std` feature, which the workspace leaves off; the message
+    /// carries its text.
     #[error("deriving the key from the passcode failed: {0}")]
     Kdf(argon2::Error),
     /// The operating system's random number generator failed.

@@ -30,7 +30,7 @@ pub enum KeystoreError {
     Io(#[from] io::Error),
     /// A platform keystore refused or failed.
     #[error("the platform keystore failed: {0}")]
-    Platform(Box<dyn std::error::Error + Send + Sync>),
+    Platform(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Holds the wrapped-key blob (the serialised key file).

@@ -76,6 +76,6 @@ pub use throttle::{
 pub use unlocked::{DraftInfo, Rejection, Store, StoredDocument, UnacknowledgedChange};
 pub use vault::{CreateError, UnlockError, Vault};
 
-/// The rusqlite types a service needs to write SQL inside
-/// [`Store::transaction`] or read through [`Store::connection`].
+/// The rusqlite types the index (`crate::index`) needs to write its rows
+/// inside [`Store::transaction`] or query them through [`Store::connection`].
 pub use rusqlite::{self, Connection, OptionalExtension, Transaction, params};

@@ -1,7 +1,8 @@
 //! The device database schema, as an append-only list of migrations.
 //!
-//! Table and column names are a contract with the services that read and
-//! write them. Never edit a migration that has shipped; add a new one.
+//! Table and column names are a contract with the modules that read and
+//! write them (the store itself, and `crate::index` for the `idx_*` tables).
+//! Never edit a migration that has shipped; add a new one.
 
 use rusqlite_migration::{M, Migrations};
 

@@ -2,8 +2,8 @@
 //!
 //! Every function here takes the open [`Transaction`] handed out by
 //! [`Store::transaction`](super::Store::transaction), so a service can append
-//! a document's changes *and* replace that document's index rows, and either
-//! both are saved or neither is. The single-purpose methods on
+//! a document's changes *and* have the index (`crate::index`) replace that
+//! document's index rows, and either both are saved or neither is. The single-purpose methods on
 //! [`Store`](super::Store) wrap one of these each in its own transaction.
 //!
 //! # Changes, acknowledgement and compaction
@@ -45,82 +45,6 @@ pub struct NewRejection<'a> {
     pub path: &'a str,
     /// The plain-language explanation.
     pub message: &'a str,
-}
-
-/// A row of `idx_children`: one per child on the caseload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChildRow {
-    /// Stable child id.
-    pub child_id: String,
-    /// Full name.
-    pub name: String,
-    /// What they like to be called.
-    pub preferred_name: Option<String>,
-    /// ISO 8601 date.
-    pub date_of_birth: Option<String>,
-    /// ISO 8601 date of the plan's next review.
-    pub review_date: Option<String>,
-    /// Unix milliseconds of the latest visit.
-    pub last_visit_at: Option<i64>,
-    /// The lead professional's display name.
-    pub lead_professional: Option<String>,
-}
-
-/// A row of `idx_visits`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VisitRow {
-    /// Stable visit id.
-    pub visit_id: String,
-    /// The child visited.
-    pub child_id: String,
-    /// Unix milliseconds.
-    pub at: i64,
-    /// Who made the visit.
-    pub practitioner: String,
-    /// Their agency.
-    pub agency: String,
-    /// Home visit, school, office, phone, video.
-    pub kind: String,
-    /// Finalised visits are never edited.
-    pub finalised: bool,
-}
-
-/// A row of `idx_actions`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActionRow {
-    /// Stable action id.
-    pub action_id: String,
-    /// The child whose plan holds it.
-    pub child_id: String,
-    /// The need it addresses.
-    pub need_id: Option<String>,
-    /// What will be done.
-    pub what: String,
-    /// Who is responsible.
-    pub owner: Option<String>,
-    /// Their agency.
-    pub agency: Option<String>,
-    /// ISO 8601 date it is due by.
-    pub due: Option<String>,
-    /// Its status.
-    pub status: String,
-}
-
-/// A row of `idx_chronology`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChronologyRow {
-    /// Stable entry id.
-    pub entry_id: String,
-    /// The child.
-    pub child_id: String,
-    /// ISO 8601 date or period.
-    pub date: String,
-    /// Source agency.
-    pub agency: String,
-    /// The event, brief and factual.
-    pub event: String,
-    /// Impact on the child.
-    pub significance: String,
 }
 
 /// Appends changes to a document, ignoring any whose hash it already has.
@@ -249,124 +173,16 @@ pub fn add_rejection(
     Ok(tx.last_insert_rowid())
 }
 
-/// Inserts or replaces a child's caseload row.
-pub fn replace_child(tx: &Transaction<'_>, row: &ChildRow) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO idx_children
-             (child_id, name, preferred_name, date_of_birth, review_date,
-              last_visit_at, lead_professional)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        row.child_id,
-        row.name,
-        row.preferred_name,
-        row.date_of_birth,
-        row.review_date,
-        row.last_visit_at,
-        row.lead_professional
-    ])?;
-    Ok(())
-}
-
-/// Removes a child's caseload row; `true` if there was one.
-pub fn delete_child(tx: &Transaction<'_>, child_id: &str) -> Result<bool, StoreError> {
-    let deleted = tx
-        .prepare_cached("DELETE FROM idx_children WHERE child_id = ?1")?
-        .execute(params![child_id])?;
-    Ok(deleted > 0)
-}
-
-/// Replaces every `idx_visits` row that came from `doc_key`.
-pub fn replace_visits_for_doc(
-    tx: &Transaction<'_>,
-    doc_key: &str,
-    rows: &[VisitRow],
-) -> Result<(), StoreError> {
-    tx.prepare_cached("DELETE FROM idx_visits WHERE doc_key = ?1")?
-        .execute(params![doc_key])?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO idx_visits
-             (doc_key, visit_id, child_id, at, practitioner, agency, kind, finalised)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for row in rows {
-        insert.execute(params![
-            doc_key,
-            row.visit_id,
-            row.child_id,
-            row.at,
-            row.practitioner,
-            row.agency,
-            row.kind,
-            row.finalised
-        ])?;
-    }
-    Ok(())
-}
-
-/// Replaces every `idx_actions` row that came from `doc_key`.
-pub fn replace_actions_for_doc(
-    tx: &Transaction<'_>,
-    doc_key: &str,
-    rows: &[ActionRow],
-) -> Result<(), StoreError> {
-    tx.prepare_cached("DELETE FROM idx_actions WHERE doc_key = ?1")?
-        .execute(params![doc_key])?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO idx_actions
-             (doc_key, action_id, child_id, need_id, what, owner, agency, due, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
-    for row in rows {
-        insert.execute(params![
-            doc_key,
-            row.action_id,
-            row.child_id,
-            row.need_id,
-            row.what,
-            row.owner,
-            row.agency,
-            row.due,
-            row.status
-        ])?;
-    }
-    Ok(())
-}
-
-/// Replaces every `idx_chronology` row that came from `doc_key`.
-pub fn replace_chronology_for_doc(
-    tx: &Transaction<'_>,
-    doc_key: &str,
-    rows: &[ChronologyRow],
-) -> Result<(), StoreError> {
-    tx.prepare_cached("DELETE FROM idx_chronology WHERE doc_key = ?1")?
-        .execute(params![doc_key])?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO idx_chronology
-             (doc_key, entry_id, child_id, date, agency, event, significance)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for row in rows {
-        insert.execute(params![
-            doc_key,
-            row.entry_id,
-            row.child_id,
-            row.date,
-            row.agency,
-            row.event,
-            row.significance
-        ])?;
-    }
-    Ok(())
-}
-
-/// Removes every visit, action and chronology index row that came from
-/// `doc_key` (for a document that left this device).
-pub fn delete_index_rows_for_doc(tx: &Transaction<'_>, doc_key: &str) -> Result<(), StoreError> {
-    for table in ["idx_visits", "idx_actions", "idx_chronology", "idx_items"] {
-        tx.prepare_cached(&format!("DELETE FROM {table} WHERE doc_key = ?1"))?
-            .execute(params![doc_key])?;
+/// Removes a document from the device: its snapshot, its changes (acknowledged
+/// or not) and its sync states. Its index rows are the index's to remove
+/// (`crate::index::forget`), in the same transaction.
+pub fn delete_document(tx: &Transaction<'_>, doc_key: &str) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM changes WHERE doc_key = ?1",
+        "DELETE FROM documents WHERE doc_key = ?1",
+        "DELETE FROM sync_states WHERE doc_key = ?1",
+    ] {
+        tx.prepare_cached(sql)?.execute(params![doc_key])?;
     }
     Ok(())
 }

@@ -6,11 +6,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::db::StoreError;
-use super::keyfile::KdfParams;
-use super::keystore::KeystoreError;
-use super::secret::Passcode;
 use super::tx::{self, NewChange, NewRejection};
-use super::vault::{CreateError, UnlockError, Vault};
 
 /// A document as stored: its last compacted snapshot plus every change
 /// appended since, in arrival order. Load the snapshot, then apply the
@@ -70,7 +66,8 @@ pub struct Rejection {
 
 /// The unlocked, open store. It exists only after a correct passcode:
 /// there is no way to build one from a locked data directory without going
-/// through [`Vault`] (or the shortcuts below).
+/// through [`Vault`](super::Vault) (or its shortcuts [`Store::create`],
+/// [`Store::unlock`], [`Store::change_passcode`], kept beside it).
 ///
 /// Every write method runs in its own transaction; use
 /// [`Store::transaction`] to make several writes one save.
@@ -95,32 +92,6 @@ impl Store {
             conn: Box::new(conn),
             dir,
         }
-    }
-
-    /// Sets up a new store in `dir` (see [`Vault::create`]). The app passes
-    /// [`KdfParams::production`].
-    pub fn create(
-        dir: &Path,
-        passcode: &Passcode,
-        params: KdfParams,
-    ) -> Result<Store, CreateError> {
-        Vault::new(dir).create(passcode, params)
-    }
-
-    /// Unlocks the store in `dir` (see [`Vault::unlock_at`]).
-    pub fn unlock(dir: &Path, passcode: &Passcode) -> Result<Store, UnlockError> {
-        Vault::new(dir).unlock(passcode)
-    }
-
-    /// Changes the passcode of the store in `dir` by re-wrapping its key
-    /// (see [`Vault::change_passcode_at`]).
-    pub fn change_passcode(dir: &Path, old: &Passcode, new: &Passcode) -> Result<(), UnlockError> {
-        Vault::new(dir).change_passcode(old, new)
-    }
-
-    /// Whether `dir` holds a store.
-    pub fn exists(dir: &Path) -> Result<bool, KeystoreError> {
-        Vault::new(dir).exists()
     }
 
     /// Opens an UNENCRYPTED database (`bothy-plaintext.db`) with the same
@@ -159,10 +130,10 @@ impl Store {
     ///
     /// ```no_run
     /// # use bothy_client::store::{Store, StoreError, tx};
-    /// # fn save(store: &mut Store, change: tx::NewChange<'_>, visits: &[tx::VisitRow]) -> Result<(), StoreError> {
+    /// # fn save(store: &mut Store, change: tx::NewChange<'_>) -> Result<(), StoreError> {
     /// store.transaction(|t| {
     ///     tx::append_changes(t, "record/child-1", &[change])?;
-    ///     tx::replace_visits_for_doc(t, "record/child-1", visits)?;
+    ///     tx::delete_draft(t, "visit/visit-1")?;
     ///     Ok::<_, StoreError>(())
     /// })
     /// # }
@@ -242,6 +213,27 @@ impl Store {
         through_seq: i64,
     ) -> Result<usize, StoreError> {
         self.transaction(|t| tx::compact(t, doc_key, snapshot, snapshot_heads, through_seq))
+    }
+
+    /// The sequence number of the document's newest stored change, if it
+    /// has any (a compaction covers the changes up to it).
+    pub fn last_change_seq(&self, doc_key: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT max(seq) FROM changes WHERE doc_key = ?1")?
+            .query_row(params![doc_key], |row| row.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// How many changes made on this device the server has not acknowledged,
+    /// over every document.
+    pub fn unacknowledged_change_count(&self) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM changes WHERE local = 1")?
+            .query_row([], |row| row.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     /// Every document key on the device, sorted.

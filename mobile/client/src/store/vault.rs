@@ -1,5 +1,7 @@
 //! The locked side: creating a store, unlocking it with the passcode,
-//! changing the passcode. The only way to get a [`Store`] is through here.
+//! changing the passcode. The only way to get a [`Store`] is through here,
+//! so the shortcuts on [`Store`] that open one live here too (the unlocked
+//! side never reaches back to the locked one).
 
 use std::fmt;
 use std::fs;
@@ -251,5 +253,34 @@ impl Vault {
                 Err(UnlockError::WrongPasscode { retry_after })
             }
         }
+    }
+}
+
+/// Shortcuts for a [`Vault`] with the default [`FileKeystore`] in `dir`.
+impl Store {
+    /// Sets up a new store in `dir` (see [`Vault::create`]). The app passes
+    /// [`KdfParams::production`].
+    pub fn create(
+        dir: &Path,
+        passcode: &Passcode,
+        params: KdfParams,
+    ) -> Result<Store, CreateError> {
+        Vault::new(dir).create(passcode, params)
+    }
+
+    /// Unlocks the store in `dir` (see [`Vault::unlock_at`]).
+    pub fn unlock(dir: &Path, passcode: &Passcode) -> Result<Store, UnlockError> {
+        Vault::new(dir).unlock(passcode)
+    }
+
+    /// Changes the passcode of the store in `dir` by re-wrapping its key
+    /// (see [`Vault::change_passcode_at`]).
+    pub fn change_passcode(dir: &Path, old: &Passcode, new: &Passcode) -> Result<(), UnlockError> {
+        Vault::new(dir).change_passcode(old, new)
+    }
+
+    /// Whether `dir` holds a store.
+    pub fn exists(dir: &Path) -> Result<bool, KeystoreError> {
+        Vault::new(dir).exists()
     }
 }

@@ -39,6 +39,7 @@
 mod directory;
 mod local;
 mod outbox;
+mod status;
 mod transport;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -62,6 +63,7 @@ use zeroize::Zeroizing;
 
 pub use directory::directory_from_view;
 pub use local::{LocalReplica, SERVER_PEER};
+pub use status::{RefusalView, SyncStatus};
 pub use transport::{HttpExchange, Observer, RetryPolicy, Traffic};
 
 use crate::error::ServiceError;

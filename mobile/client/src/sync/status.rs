@@ -1,5 +1,9 @@
 //! What the app's sync screen shows: where this device syncs, when it last
 //! did, what is waiting to go, and every change the server refused, in words.
+//!
+//! Here, beside the engine that writes what it reads (the meta keys, the
+//! refusals), rather than in the services: the services never reach up to
+//! the sync engine.
 
 use std::collections::BTreeMap;
 
@@ -7,9 +11,9 @@ use bothy_shared::docs::{DocKey, Timestamp};
 use bothy_shared::ids::ChildId;
 use serde::Serialize;
 
-use super::Client;
+use super::meta;
 use crate::error::ServiceError;
-use crate::sync::{self, LocalReplica};
+use crate::services::Client;
 
 /// A change the server refused, as the person reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,13 +44,15 @@ pub struct SyncStatus {
 impl Client {
     /// Where sync stands on this device.
     pub fn sync_status(&self) -> Result<SyncStatus, ServiceError> {
-        let server = self
-            .meta(sync::meta::SERVER)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned());
-        let last_sync = sync::last_sync(self).map_err(|e| match e {
-            sync::SyncError::Local(e) => e,
-            other => ServiceError::bad("last sync", other.to_string()),
-        })?;
+        let text = |key: &str| -> Result<Option<String>, ServiceError> {
+            Ok(self
+                .store()
+                .meta(key)?
+                .map(|b| String::from_utf8_lossy(&b).into_owned()))
+        };
+        let server = text(meta::SERVER)?;
+        // As `super::last_sync` reads it, with the store's error kept as is.
+        let last_sync = text(meta::LAST_SYNC)?.and_then(|s| s.parse().ok());
         let rejections = self.store().rejections()?;
         // Children's names only when there is a refusal to name (the app
         // asks for this status on every screen).

@@ -1,18 +1,117 @@
-//! Item views kept in the index (`idx_items`): what a child's page shows,
-//! written when an item is saved or received, read without loading or
-//! hydrating the Automerge documents.
+//! The item views kept in `idx_items`: what a child's page shows, one
+//! serialised view per item, so the page is read without loading or
+//! hydrating a document.
 //!
 //! One implementation builds the view of an item, whether the whole document
-//! is being indexed (after a sync) or one item was just edited.
+//! is being indexed (after a merge) or one item was just edited. No SQL here:
+//! [`super::write`] stores the views, [`super::query`] reads them.
 
 use automerge::Automerge;
 use bothy_shared::docs::*;
-use bothy_shared::ids::ChildId;
-use rusqlite::{Transaction, params};
+use bothy_shared::ids::{Agency, ItemId, PersonId};
 use serde::{Deserialize, Serialize};
 
-use super::child::*;
-use crate::store::StoreError;
+use super::{IndexError, shape};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamLine {
+    pub person: PersonId,
+    pub name: String,
+    pub agency: Agency,
+    pub role_title: String,
+}
+
+/// One segment of the wellbeing wheel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WellbeingLine {
+    pub indicator: Indicator,
+    pub label: String,
+    /// The latest rating, 1 to 10.
+    pub now: Option<u8>,
+    /// The rating before it (at the last review).
+    pub before: Option<u8>,
+    pub strengths: String,
+    pub concerns: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedView {
+    pub id: ItemId,
+    pub need: String,
+    pub desired_outcome: String,
+    pub evidence: String,
+    pub actions: Vec<ActionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionView {
+    pub id: ItemId,
+    pub what: String,
+    pub owner: Option<String>,
+    pub owner_agency: Option<Agency>,
+    pub due: Option<IsoDate>,
+    pub status: ActionStatus,
+    pub progress: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewLine {
+    pub id: ItemId,
+    pub about: String,
+    pub words: String,
+    pub said_by: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithheldLine {
+    pub section: String,
+    pub content: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionView {
+    pub adult_services: String,
+    pub plan: String,
+    pub start_by: Option<IsoDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitSummary {
+    pub id: ItemId,
+    pub doc: DocKey,
+    pub at: Timestamp,
+    pub kind: VisitKind,
+    pub place: String,
+    pub practitioner: String,
+    pub practitioner_id: PersonId,
+    pub agency: Agency,
+    pub child_seen: bool,
+    pub seen_alone: bool,
+    pub observations: String,
+    pub child_said: String,
+    pub finalised: bool,
+    pub shared_with: Sharing,
+    pub significant: bool,
+    pub addenda: usize,
+    pub mine: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChronologyItem {
+    pub id: ItemId,
+    pub date: IsoDate,
+    pub until: Option<IsoDate>,
+    pub event: String,
+    pub agency: Agency,
+    pub impact: Impact,
+    pub impact_note: String,
+    pub action: String,
+    pub significance: Significance,
+    /// A significant visit shown in the chronology.
+    pub from_visit: Option<ItemId>,
+}
 
 /// The plan's fields other than its collections: the top of a child's page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +145,7 @@ pub enum ItemView {
     Withheld(WithheldLine),
 }
 
+/// The `item_key` of the plan's head.
 const HEAD: &str = "head";
 
 pub(crate) fn wellbeing_line(i: Indicator, a: &IndicatorAssessment) -> WellbeingLine {
@@ -181,22 +281,36 @@ fn plan_head(doc: &Automerge) -> Result<PlanHeadView, autosurgeon::HydrateError>
     })
 }
 
-fn shape(e: autosurgeon::HydrateError) -> StoreError {
-    StoreError::Io(std::io::Error::other(format!("indexing a document: {e}")))
+pub(crate) fn action_views(need: &Need) -> Vec<ActionView> {
+    let mut actions: Vec<ActionView> = need
+        .actions
+        .values()
+        .map(|a| ActionView {
+            id: a.id,
+            what: a.what.as_str().to_owned(),
+            owner: a.owner.as_ref().map(|o| o.name.clone()),
+            owner_agency: a.owner.as_ref().map(|o| o.agency),
+            due: a.due,
+            status: a.status,
+            progress: a.progress.as_str().to_owned(),
+        })
+        .collect();
+    actions.sort_by_key(|a| (a.due.is_none(), a.due));
+    actions
 }
 
-/// Every item view of a whole document.
+/// Every item view of a whole document, under its `idx_items.item_key`.
 pub(crate) fn views_of(
     key: &DocKey,
     doc: &Automerge,
     typed: &AnyDoc,
-) -> Result<Vec<(String, ItemView)>, StoreError> {
+) -> Result<Vec<(String, ItemView)>, IndexError> {
     let mut rows = Vec::new();
     match typed {
         AnyDoc::Plan(plan) => {
             rows.push((
                 HEAD.to_owned(),
-                ItemView::PlanHead(Box::new(plan_head(doc).map_err(shape)?)),
+                ItemView::PlanHead(Box::new(plan_head(doc).map_err(shape(key, &HEAD))?)),
             ));
             for n in plan.needs.values() {
                 rows.push((format!("needs/{}", n.id), ItemView::Need(need_view(n))));
@@ -238,24 +352,12 @@ pub(crate) fn views_of(
     Ok(rows)
 }
 
-/// Every item view of a whole document, as rows to write.
-pub(crate) fn all_views(
-    key: &DocKey,
-    doc: &Automerge,
-    typed: &AnyDoc,
-) -> Result<Vec<(String, Option<ItemView>)>, StoreError> {
-    Ok(views_of(key, doc, typed)?
-        .into_iter()
-        .map(|(k, v)| (k, Some(v)))
-        .collect())
-}
-
 /// The views to write after one item changed: `None` deletes the row.
 pub(crate) fn views_of_item(
     key: &DocKey,
     doc: &Automerge,
     item: &ItemPath,
-) -> Result<Vec<(String, Option<ItemView>)>, StoreError> {
+) -> Result<Vec<(String, Option<ItemView>)>, IndexError> {
     let row = item.to_string();
     let segs = item.segments();
     Ok(match (key.kind(), item) {
@@ -263,7 +365,7 @@ pub(crate) fn views_of_item(
             vec![(
                 row,
                 hydrate_at::<Need, _>(doc, &segs)
-                    .map_err(shape)?
+                    .map_err(shape(key, item))?
                     .map(|n| ItemView::Need(need_view(&n))),
             )]
         }
@@ -273,7 +375,7 @@ pub(crate) fn views_of_item(
             vec![(
                 row,
                 hydrate_at::<ViewEntry, _>(doc, &segs)
-                    .map_err(shape)?
+                    .map_err(shape(key, item))?
                     .map(|v| ItemView::YoungPersonView(view_line(&v))),
             )]
         }
@@ -281,19 +383,21 @@ pub(crate) fn views_of_item(
             vec![(
                 row,
                 hydrate_at::<ViewEntry, _>(doc, &segs)
-                    .map_err(shape)?
+                    .map_err(shape(key, item))?
                     .map(|v| ItemView::FamilyView(view_line(&v))),
             )]
         }
         (DocKind::Plan, _) => vec![(
             HEAD.to_owned(),
-            Some(ItemView::PlanHead(Box::new(plan_head(doc).map_err(shape)?))),
+            Some(ItemView::PlanHead(Box::new(
+                plan_head(doc).map_err(shape(key, &HEAD))?,
+            ))),
         )],
         (_, ItemPath::Item { collection, .. }) if collection == "visits" => {
             vec![(
                 row,
                 hydrate_at::<Visit, _>(doc, &segs)
-                    .map_err(shape)?
+                    .map_err(shape(key, item))?
                     .map(|v| ItemView::Visit(visit_summary(key, &v))),
             )]
         }
@@ -301,7 +405,7 @@ pub(crate) fn views_of_item(
             vec![(
                 row,
                 hydrate_at::<ChronologyEntry, _>(doc, &segs)
-                    .map_err(shape)?
+                    .map_err(shape(key, item))?
                     .map(|c| ItemView::Chronology(chronology_item(&c))),
             )]
         }
@@ -309,64 +413,10 @@ pub(crate) fn views_of_item(
             vec![(
                 row,
                 hydrate_at::<WithheldSection, _>(doc, &segs)
-                    .map_err(shape)?
+                    .map_err(shape(key, item))?
                     .map(|w| ItemView::Withheld(withheld_line(&w))),
             )]
         }
         _ => vec![],
     })
-}
-
-/// Write item views of a document of `child`.
-pub(crate) fn write_views(
-    t: &Transaction<'_>,
-    key: &DocKey,
-    child: ChildId,
-    rows: &[(String, Option<ItemView>)],
-) -> Result<(), StoreError> {
-    let k = key.to_string();
-    for (item, view) in rows {
-        match view {
-            Some(v) => {
-                let body =
-                    serde_json::to_vec(v).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
-                t.prepare_cached("INSERT OR REPLACE INTO idx_items (doc_key, item_key, child_id, body) VALUES (?1, ?2, ?3, ?4)")?
-                    .execute(params![k, item, child.to_string(), body])?;
-            }
-            None => {
-                t.prepare_cached("DELETE FROM idx_items WHERE doc_key = ?1 AND item_key = ?2")?
-                    .execute(params![k, item])?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Every item view of the documents `keys` of `child`.
-pub(crate) fn read_views(
-    conn: &rusqlite::Connection,
-    child: ChildId,
-    keys: &[DocKey],
-) -> Result<Vec<(DocKey, ItemView)>, StoreError> {
-    let mut select =
-        conn.prepare_cached("SELECT doc_key, body FROM idx_items WHERE child_id = ?1")?;
-    let rows = select.query_map(params![child.to_string()], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (k, body) = row?;
-        let Ok(key) = k.parse::<DocKey>() else {
-            continue;
-        };
-        if !keys.contains(&key) {
-            continue;
-        }
-        // A row this build cannot read is skipped, not fatal: the next full
-        // reindex rewrites it.
-        if let Ok(v) = serde_json::from_slice::<ItemView>(&body) {
-            out.push((key, v));
-        }
-    }
-    Ok(out)
 }
