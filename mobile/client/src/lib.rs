@@ -4,10 +4,14 @@
 //! - [`directory`]: who is using the device and the teams it holds;
 //! - [`documents`]: Automerge documents kept in the store, with index rows;
 //! - [`services`]: the [`Client`] the views and the `bothy` command call;
-//! - [`sync`]: enrolment and the [`SyncEngine`](sync::SyncEngine) that syncs with the server.
+//! - [`sync`]: enrolment and the [`SyncEngine`](sync::SyncEngine) that syncs with the server;
+//! - [`device`]: the [`Device`]: unlock, lock, idle lock, sync runs and the
+//!   wipe after a revocation, shared by the app's windows and the `bothy` command.
 //!
-//! No UI here: the Dioxus app and the tests drive the same [`Client`].
+//! No UI here: the Dioxus app, the `bothy` command and the tests drive the
+//! same [`Device`] and [`Client`].
 
+pub mod device;
 pub mod directory;
 pub mod documents;
 pub mod error;
@@ -15,6 +19,7 @@ pub mod services;
 pub mod store;
 pub mod sync;
 
+pub use device::{Device, DeviceSettings};
 pub use directory::{Directory, Me};
 pub use error::ServiceError;
 pub use services::Client;
