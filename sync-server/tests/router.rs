@@ -529,7 +529,7 @@ async fn a_byte_string_sent_as_an_array_of_integers_is_refused(backend: Backend)
         device_name: String,
     }
     let f = fixture(backend);
-    let code = common::code_for(f.storage.as_ref(), f.people.social_worker);
+    let code = common::code_for(f.storage.as_ref(), f.people.social_worker).unwrap();
     let pkcs8 = signing::generate_device_key().unwrap();
     let key = RequestSigner::from_pkcs8(DeviceId::random(), &pkcs8).unwrap();
     let as_array = EnrolAsArray {
@@ -586,7 +586,7 @@ async fn a_byte_string_sent_as_an_array_of_integers_is_refused(backend: Backend)
 /// characters: a longer one is refused (never cut) without using the code up.
 async fn an_over_long_device_name_is_refused_not_cut(backend: Backend) {
     let f = fixture(backend);
-    let code = common::code_for(f.storage.as_ref(), f.people.social_worker);
+    let code = common::code_for(f.storage.as_ref(), f.people.social_worker).unwrap();
     let pkcs8 = signing::generate_device_key().unwrap();
     let key = RequestSigner::from_pkcs8(DeviceId::random(), &pkcs8).unwrap();
     let request = |name: String| EnrolRequest {

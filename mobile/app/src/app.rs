@@ -3,13 +3,14 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use bothy_client::sync::{SyncPhase, SyncProgress};
+use bothy_client::device::SyncRunError;
+use bothy_client::sync::{SyncPhase, SyncProgress, SyncReport};
 use bothy_shared::ids::{ChildId, ItemId};
 use dioxus::history::{History, MemoryHistory};
 use dioxus::prelude::*;
 use dioxus::router::components::HistoryProvider;
 
-use crate::core::{ClientHandle, SyncRunOutcome, use_client, use_revision_provider};
+use crate::core::{ClientHandle, use_client, use_revision_provider};
 use crate::hooks::{use_me, use_sync_status};
 use crate::screens::{
     AddAction, Caseload, Child, EditAction, FamilyVoice, MyPlan, RecordVisit, SupervisorFeed,
@@ -53,6 +54,9 @@ pub enum Route {
     NotFound { segments: Vec<String> },
 }
 
+/// How a sync run the app started ended (shared: kept on screen while it re-renders).
+pub(crate) type SyncRunOutcome = Rc<Result<SyncReport, SyncRunError>>;
+
 /// What the app knows of sync between runs, for every screen of one window.
 #[derive(Clone, Copy)]
 pub(crate) struct SyncUi {
@@ -75,9 +79,9 @@ impl SyncUi {
     /// One run; the views re-read the client afterwards.
     pub async fn run(mut self, client: ClientHandle) -> SyncRunOutcome {
         self.running.set(true);
-        let outcome = client.core().sync_now().await;
+        let outcome = Rc::new(client.device().sync_now().await);
         self.running.set(false);
-        if outcome != SyncRunOutcome::AlreadyRunning {
+        if !matches!(*outcome, Err(SyncRunError::AlreadyRunning)) {
             self.last.set(Some(outcome.clone()));
         }
         client.changed();
@@ -90,13 +94,13 @@ pub(crate) fn use_sync_ui() -> SyncUi {
     use_context::<SyncUi>()
 }
 
-/// The app. Needs an [`AppCore`](crate::AppCore) as a root context.
+/// The app. Needs a [`Device`](crate::Device) as a root context.
 #[component]
 pub fn App() -> Element {
     use_revision_provider();
     let client = use_client();
-    let core = client.core().clone();
-    let mut progress = use_signal(|| core.sync_progress().borrow().clone());
+    let device = client.device().clone();
+    let mut progress = use_signal(|| device.sync_progress().borrow().clone());
     use_context_provider(|| SyncUi {
         progress,
         last: Signal::new(None),
@@ -104,7 +108,7 @@ pub fn App() -> Element {
     });
     // Follow the device's sync progress (runs started from any window).
     use_future(move || {
-        let mut rx = core.sync_progress();
+        let mut rx = device.sync_progress();
         async move {
             while rx.changed().await.is_ok() {
                 let now = rx.borrow_and_update().clone();
@@ -136,19 +140,22 @@ fn use_sync_timer(client: ClientHandle, sync: SyncUi) {
     use_future(move || {
         let client = client.clone();
         async move {
-            let settings = client.core().settings().clone();
-            let Some(every) = settings.sync_every else {
-                return;
-            };
+            let settings = client.device().settings().clone();
             let mut wait = Duration::ZERO;
+            if settings.sync_every.is_none() {
+                return;
+            }
             loop {
                 tokio::time::sleep(wait).await;
-                wait = match sync.run(client.clone()).await {
-                    SyncRunOutcome::Offline(_) => {
-                        (wait.max(every / 2) * 2).min(settings.sync_max_wait)
-                    }
-                    _ => every,
+                let outcome = sync.run(client.clone()).await;
+                let offline = outcome
+                    .as_ref()
+                    .as_ref()
+                    .is_err_and(SyncRunError::is_offline);
+                let Some(next) = settings.next_sync_wait(wait, offline) else {
+                    return;
                 };
+                wait = next;
             }
         }
     });
@@ -160,13 +167,13 @@ fn use_idle_lock(client: ClientHandle) {
     use_future(move || {
         let client = client.clone();
         async move {
-            let Some(timeout) = client.core().settings().idle_lock else {
+            let Some(timeout) = client.device().settings().idle_lock else {
                 return;
             };
             loop {
-                let left = client.core().idle_lock_in().unwrap_or(timeout);
+                let left = client.device().idle_lock_in().unwrap_or(timeout);
                 tokio::time::sleep(left.max(Duration::from_millis(250))).await;
-                if client.core().lock_if_idle() {
+                if client.device().lock_if_idle() {
                     client.changed();
                 }
             }
@@ -202,7 +209,7 @@ fn Shell() -> Element {
     };
     let touch = {
         let client = client.clone();
-        move || client.core().touch()
+        move || client.device().touch()
     };
     let (t1, t2, t3) = (touch.clone(), touch.clone(), touch);
     rsx! {
@@ -252,7 +259,8 @@ fn SyncIndicator() -> Element {
     let sync = use_sync_ui();
     let status = use_sync_status();
     let progress = sync.progress.read().clone();
-    let (class, text) = indicator_words(&progress, sync.last.read().as_ref(), status.as_ref().ok());
+    let last = sync.last.read().clone();
+    let (class, text) = indicator_words(&progress, last.as_deref(), status.as_ref().ok());
     rsx! {
         p { class: "sync-line {class}", role: "status", id: "sync-indicator",
             Link { to: Route::SyncScreen {}, "{text}" }
@@ -262,7 +270,7 @@ fn SyncIndicator() -> Element {
 
 fn indicator_words(
     progress: &SyncProgress,
-    last: Option<&SyncRunOutcome>,
+    last: Option<&Result<SyncReport, SyncRunError>>,
     status: Option<&bothy_client::sync::SyncStatus>,
 ) -> (&'static str, String) {
     let unsynced = status.map(|s| s.unsynced).unwrap_or(0);
@@ -285,12 +293,13 @@ fn indicator_words(
     } else {
         format!("{} not synced yet", words::changes(unsynced))
     };
+    let offline = last.is_some_and(|l| l.as_ref().is_err_and(SyncRunError::is_offline));
     match last {
-        Some(SyncRunOutcome::Offline(_)) if unsynced == 0 => (
+        Some(_) if offline && unsynced == 0 => (
             "offline",
             "No connection to the server. Nothing is waiting to go.".to_owned(),
         ),
-        Some(SyncRunOutcome::Offline(_)) => (
+        Some(_) if offline => (
             "offline",
             format!(
                 "No connection to the server. {} kept safely on this device; \

@@ -1,15 +1,19 @@
-//! Named hooks: each returns one view model from the client core.
+//! Named hooks: each returns one view model from the client core, or (for
+//! a form) the signals and callbacks a screen needs, so screens hold no I/O
+//! of their own.
 //!
 //! They read on every render (the reads are index lookups, no document is
-//! loaded), and re-run after any write through [`ClientHandle::write`].
+//! loaded), and re-run after any write through
+//! [`ClientHandle::write`](crate::ClientHandle::write).
 
 use bothy_client::ServiceError;
 use bothy_client::services::{
     ActionView, CaseloadEntry, ChildOverview, ChronologyItem, FieldChange, MyPlan as MyPlanModel,
-    NeedView, VisitView,
+    NeedView, VisitDraft, VisitView,
 };
 use bothy_client::sync::SyncStatus;
 use bothy_shared::ids::{Agency, ChildId, ItemId};
+use dioxus::prelude::*;
 
 use crate::core::{ViewError, use_client};
 
@@ -114,4 +118,88 @@ pub fn use_action(child: ChildId, action: ItemId) -> Result<(NeedView, ActionVie
                 id: action.to_string(),
             })
     })
+}
+
+/// A change to a visit draft.
+pub type DraftChange = Box<dyn FnOnce(&mut VisitDraft)>;
+
+/// A visit being recorded, from [`use_visit_draft`]. Copy, so every field's
+/// handler can hold it.
+#[derive(Clone, Copy, Debug)]
+pub struct VisitDraftHandle {
+    draft: Signal<VisitDraft>,
+    notice: Signal<Option<Result<String, String>>>,
+    change: Callback<DraftChange>,
+    save: Callback<bool, bool>,
+}
+
+impl VisitDraftHandle {
+    /// The draft as typed so far.
+    pub fn draft(&self) -> VisitDraft {
+        self.draft.read().clone()
+    }
+
+    /// What happened to the last keep or save: words to show, good or bad.
+    pub fn notice(&self) -> Option<Result<String, String>> {
+        self.notice.read().clone()
+    }
+
+    /// Change the draft and keep it (encrypted, on this device) at once.
+    pub fn change(&self, f: impl FnOnce(&mut VisitDraft) + 'static) {
+        self.change.call(Box::new(f));
+    }
+
+    /// Save the visit into the child's record as a draft, or (`finalise`)
+    /// fix it for good. Returns whether it was saved.
+    pub fn save(&self, finalise: bool) -> bool {
+        self.save.call(finalise)
+    }
+}
+
+/// A visit for `child`: the one left half-typed on this device, or a new
+/// one. Every change is kept at once (`autosave_visit`), without re-rendering
+/// other views; saving writes it into the child's record.
+pub fn use_visit_draft(child: ChildId) -> VisitDraftHandle {
+    let client = use_client();
+    let mut draft = use_signal({
+        let client = client.clone();
+        move || {
+            client
+                .quietly(|c| c.visit_drafts())
+                .ok()
+                .and_then(|drafts| drafts.into_iter().find(|d| d.child == child))
+                .unwrap_or_else(|| VisitDraft::new(child))
+        }
+    });
+    let mut notice = use_signal(|| None::<Result<String, String>>);
+    let change = use_callback({
+        let client = client.clone();
+        move |change: DraftChange| {
+            change(&mut draft.write());
+            let result = client.quietly(|c| c.autosave_visit(&draft.read()));
+            notice.set(Some(match result {
+                Ok(()) => Ok("Kept on this device as you type.".to_owned()),
+                Err(e) => Err(format!("Not kept: {e}")),
+            }));
+        }
+    });
+    let save = use_callback(move |finalise: bool| {
+        match client.write(|c| c.save_visit(&draft.read(), finalise)) {
+            Ok(_) if finalise => return true,
+            Ok(_) => notice.set(Some(Ok(
+                "Visit saved. It goes to the team next time this device syncs.".to_owned(),
+            ))),
+            Err(e) => {
+                notice.set(Some(Err(format!("Not saved: {e}"))));
+                return false;
+            }
+        }
+        true
+    });
+    VisitDraftHandle {
+        draft,
+        notice,
+        change,
+        save,
+    }
 }

@@ -1,9 +1,10 @@
 //! The Bothy app: Dioxus views over the client core ([`bothy_client::Client`]).
 //!
 //! - [`app`]: the root component, the one [`Route`] enum and the shell;
-//! - [`core`]: [`AppCore`], the client core provided once as a root context,
-//!   and [`use_client`];
-//! - [`hooks`]: one named hook per view model (`use_caseload`, `use_child`…);
+//! - [`core`]: the [`Device`] (the client crate's device core) provided once
+//!   as a root context, read through [`use_client`];
+//! - [`hooks`]: one named hook per view model (`use_caseload`, `use_child`…),
+//!   and `use_visit_draft` for a visit kept as it is typed;
 //! - `screens`: thin views, one per screen;
 //! - `components`: labelled fields and the wellbeing wheel.
 //!
@@ -12,7 +13,7 @@
 //!
 //! ```ignore
 //! dioxus::LaunchBuilder::new()
-//!     .with_context(bothy_app::AppCore::locked(data_dir, bothy_app::AppSettings::default()))
+//!     .with_context(bothy_app::Device::locked(data_dir, bothy_app::DeviceSettings::default()))
 //!     .launch(bothy_app::App);
 //! ```
 //!
@@ -22,7 +23,7 @@
 //! CLI (feature `mobile`; see the README).
 //!
 //! Tests render it with `VirtualDom::new_with_props(AppAt, …)` and
-//! `with_root_context(AppCore::unlocked(client))`.
+//! `with_root_context(Device::unlocked(client))`.
 
 pub mod app;
 mod components;
@@ -32,9 +33,8 @@ mod screens;
 mod words;
 
 pub use app::{App, AppAt, AppAtProps, Route};
-pub use core::{
-    AppCore, AppSettings, ClientHandle, SyncRunOutcome, UnlockFailure, ViewError, use_client,
-};
+pub use bothy_client::device::{Device, DeviceSettings, SyncRunError, UnlockFailure};
+pub use core::{ClientHandle, ViewError, use_client};
 
 #[cfg(feature = "liveview")]
 pub mod liveview;

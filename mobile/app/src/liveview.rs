@@ -1,5 +1,5 @@
 //! The app served to a browser: every window gets its own virtual DOM over
-//! a WebSocket, all of them over the one [`AppCore`] of this device (the
+//! a WebSocket, all of them over the one [`Device`] (the
 //! real client core, the real encrypted store). The browser tests drive it;
 //! the demo uses it where there is no display for the desktop window.
 //!
@@ -14,7 +14,7 @@ use axum::routing::get;
 use dioxus::prelude::*;
 use dioxus_liveview::{LiveViewPool, axum_socket, interpreter_glue};
 
-use crate::{App, AppCore};
+use crate::{App, Device};
 
 const WS_PATH: &str = "/ws";
 
@@ -43,8 +43,8 @@ fn page() -> String {
     )
 }
 
-/// The router serving the app over `core`.
-pub fn router(core: AppCore) -> Router {
+/// The router serving the app over `device`.
+pub fn router(device: Device) -> Router {
     let pool = LiveViewPool::new();
     let index = Html(page());
     let index_again = index.clone();
@@ -53,12 +53,12 @@ pub fn router(core: AppCore) -> Router {
         .route(
             WS_PATH,
             get(move |ws: WebSocketUpgrade| {
-                let (pool, core) = (pool.clone(), core.clone());
+                let (pool, device) = (pool.clone(), device.clone());
                 async move {
                     ws.on_upgrade(move |socket| async move {
                         let made = pool
                             .launch_virtualdom(axum_socket(socket), move || {
-                                VirtualDom::new(App).with_root_context(core)
+                                VirtualDom::new(App).with_root_context(device)
                             })
                             .await;
                         if let Err(e) = made {

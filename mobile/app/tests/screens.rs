@@ -7,9 +7,9 @@
 
 mod common;
 
-use bothy_app::{AppCore, AppSettings};
+use bothy_app::{Device, DeviceSettings};
 use bothy_client::services::VisitDraft;
-use bothy_client::store::tx::NewRejection;
+use bothy_client::sync::NewRejection;
 use bothy_shared::demo::{KAI, MORAG};
 use bothy_shared::docs::{ActionStatus, DocKey, Indicator};
 use bothy_shared::ids::ItemId;
@@ -24,10 +24,10 @@ fn esc(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn unlocked_as(name: &str) -> (tempfile::TempDir, AppCore) {
+fn unlocked_as(name: &str) -> (tempfile::TempDir, Device) {
     let dir = tempfile::tempdir().unwrap();
     let client = seeded_client(dir.path(), name);
-    (dir, AppCore::unlocked(client))
+    (dir, Device::unlocked(client))
 }
 
 /// The text of the `<li>` or card holding `needle`, to check what sits beside it.
@@ -46,7 +46,7 @@ fn card_with<'a>(html: &'a str, needle: &str) -> &'a str {
 fn a_wrong_passcode_says_so_and_the_right_one_opens_the_caseload() {
     let dir = tempfile::tempdir().unwrap();
     seeded_client(dir.path(), "Morag").lock().unwrap();
-    let core = AppCore::locked(dir.path(), AppSettings::manual());
+    let core = Device::locked(dir.path(), DeviceSettings::manual());
     let mut screen = Screen::open(core.clone(), "/");
     assert!(screen.html().contains("Enter your passcode"));
 
@@ -73,7 +73,7 @@ fn a_wrong_passcode_says_so_and_the_right_one_opens_the_caseload() {
 fn the_right_passcode_opens_the_caseload() {
     let dir = tempfile::tempdir().unwrap();
     seeded_client(dir.path(), "Morag").lock().unwrap();
-    let core = AppCore::locked(dir.path(), AppSettings::manual());
+    let core = Device::locked(dir.path(), DeviceSettings::manual());
     let mut screen = Screen::open(core.clone(), "/");
     screen.type_into("passcode", PASSCODE);
     screen.submit("Unlock Bothy");
@@ -403,7 +403,7 @@ fn the_young_persons_navigation_has_only_my_plan() {
 // ------------------------------------------------------------ plan editing
 
 /// Every action of Kai's plan, as the client core holds it now.
-fn kais_actions(core: &AppCore) -> Vec<bothy_client::services::ActionView> {
+fn kais_actions(core: &Device) -> Vec<bothy_client::services::ActionView> {
     core.with_client(|c| {
         c.child(KAI)
             .unwrap()
@@ -415,7 +415,7 @@ fn kais_actions(core: &AppCore) -> Vec<bothy_client::services::ActionView> {
     .unwrap()
 }
 
-fn first_action(core: &AppCore) -> bothy_client::services::ActionView {
+fn first_action(core: &Device) -> bothy_client::services::ActionView {
     kais_actions(core)
         .into_iter()
         .next()
@@ -501,7 +501,7 @@ fn the_child_page_offers_plan_edits_only_to_people_who_may_make_them() {
 
 // ------------------------------------------------------------ a visit's page
 
-fn saved_visit(core: &AppCore, finalise: bool, words: &str) -> (DocKey, ItemId) {
+fn saved_visit(core: &Device, finalise: bool, words: &str) -> (DocKey, ItemId) {
     core.with_client(|c| {
         let mut draft = VisitDraft::new(KAI);
         draft.observations = words.to_owned();
@@ -644,11 +644,11 @@ fn a_young_person_cannot_open_a_practitioners_page_by_its_address() {
 fn an_idle_app_locks_itself_and_keeps_the_screen_behind_the_passcode() {
     let dir = tempfile::tempdir().unwrap();
     let client = seeded_client(dir.path(), "Morag");
-    let settings = AppSettings {
+    let settings = DeviceSettings {
         idle_lock: Some(std::time::Duration::from_millis(1000)),
-        ..AppSettings::manual()
+        ..DeviceSettings::manual()
     };
-    let core = AppCore::unlocked_with(client, settings);
+    let core = Device::unlocked_with(client, settings);
     let mut screen = Screen::open(core.clone(), "/caseload");
     assert!(screen.html().contains("<h1>Caseload</h1>"));
     screen.settle_until("Enter your passcode");

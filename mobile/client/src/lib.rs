@@ -6,16 +6,21 @@
 //! - [`index`]: the rows the lists and a child's page read, projected from
 //!   documents, and every query on them;
 //! - [`services`]: the [`Client`] the views and the `bothy` command call;
-//! - [`sync`]: enrolment and the [`SyncEngine`](sync::SyncEngine) that syncs with the server.
+//! - [`sync`]: enrolment and the [`SyncEngine`](sync::SyncEngine) that syncs with the server;
+//! - [`device`]: the [`Device`]: unlock, lock, idle lock, sync runs and the
+//!   wipe after a revocation, shared by the app's windows and the `bothy` command.
 //!
 //! No module imports one that imports it back. From the bottom: `store` and
 //! `directory` use no other module; `index` uses `store`; `error` uses
 //! `store` and `index`; `documents` uses `store` and `error`; `services`
 //! uses all of those; `sync` uses `services`, `directory`, `error` and
-//! `store` (never the reverse); the `bothy` binary sits over all of them.
+//! `store` (never the reverse); `device` sits over `sync` and `services`;
+//! the `bothy` binary over all of them.
 //!
-//! No UI here: the Dioxus app and the tests drive the same [`Client`].
+//! No UI here: the Dioxus app, the `bothy` command and the tests drive the
+//! same [`Device`] and [`Client`].
 
+pub mod device;
 pub mod directory;
 pub mod documents;
 pub mod error;
@@ -24,6 +29,7 @@ pub mod services;
 pub mod store;
 pub mod sync;
 
+pub use device::{Device, DeviceSettings};
 pub use directory::{Directory, Me};
 pub use error::ServiceError;
 pub use services::Client;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use bothy_app::{App, AppCore, AppSettings};
+use bothy_app::{App, Device, DeviceSettings};
 use clap::Parser;
 use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
 use dioxus::prelude::*;
@@ -34,14 +34,14 @@ struct ReportScreen(bool);
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let settings = AppSettings::with_timers(args.idle_lock, args.sync_every);
-    let core = AppCore::locked(&args.data, settings);
+    let settings = DeviceSettings::with_timers(args.idle_lock, args.sync_every);
+    let device = Device::locked(&args.data, settings);
     let window = WindowBuilder::new()
         .with_title("Bothy")
         .with_inner_size(LogicalSize::new(420.0, 820.0));
     LaunchBuilder::desktop()
         .with_cfg(Config::new().with_window(window).with_menu(None))
-        .with_context(core)
+        .with_context(device)
         .with_context(ReportScreen(args.report_screen))
         .launch(Root);
     Ok(())

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use bothy_app::{AppCore, AppSettings};
+use bothy_app::{Device, DeviceSettings};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
@@ -45,21 +45,22 @@ async fn main() -> Result<()> {
             args.listen
         );
     }
-    let settings = AppSettings::with_timers(args.idle_lock, args.sync_every);
-    let core = AppCore::locked(&args.data, settings);
+    let settings = DeviceSettings::with_timers(args.idle_lock, args.sync_every);
+    let device = Device::locked(&args.data, settings);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!("bothy-liveview: listening on http://{addr}/");
-    let app = bothy_app::liveview::router(core.clone());
+    let app = bothy_app::liveview::router(device.clone());
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
         .context("serving the app")?;
-    core.lock()
+    device
+        .lock()
         .map_err(|e| anyhow::anyhow!("locking the store: {e}"))?;
     Ok(())
 }

@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use bothy_app::{App, AppCore, AppSettings};
+use bothy_app::{App, Device, DeviceSettings};
 
 /// The bundle identifier in `Dioxus.toml`.
 const IDENTIFIER: &str = "scot.bothy.app";
@@ -33,6 +33,8 @@ fn data_dir() -> PathBuf {
 }
 
 fn main() {
-    let core = AppCore::locked(data_dir(), AppSettings::default());
-    dioxus::LaunchBuilder::new().with_context(core).launch(App);
+    let device = Device::locked(data_dir(), DeviceSettings::default());
+    dioxus::LaunchBuilder::new()
+        .with_context(device)
+        .launch(App);
 }

@@ -1,52 +1,55 @@
 //! Sync: where this device syncs, when it last did, what is waiting to go,
 //! a run's progress, and every change the server refused with the reason.
 
-use bothy_client::sync::{DocSyncState, SyncPhase};
+use bothy_client::device::SyncRunError;
+use bothy_client::sync::{DocSyncState, SyncPhase, SyncReport};
 use dioxus::prelude::*;
 
 use crate::app::use_sync_ui;
-use crate::core::{SyncRunOutcome, use_client};
+use crate::core::use_client;
 use crate::hooks::use_sync_status;
 use crate::words;
 
-fn outcome_words(outcome: &SyncRunOutcome) -> Result<String, String> {
+fn outcome_words(outcome: &Result<SyncReport, SyncRunError>) -> Result<String, String> {
     match outcome {
-        SyncRunOutcome::Synced {
-            sent,
-            received,
-            refused,
-        } => {
+        Ok(report) => {
+            let refused = report.refused.len();
             let mut words = format!(
                 "Synced: {} sent, {} received.",
-                words::changes(*sent),
-                words::changes(*received)
+                words::changes(report.acknowledged),
+                words::changes(report.received)
             );
-            if *refused > 0 {
+            if refused > 0 {
                 words.push_str(&format!(
                     " The server refused {}; see below.",
-                    words::changes(*refused)
+                    words::changes(refused)
                 ));
             }
             Ok(words)
         }
-        SyncRunOutcome::Offline(_) => Err(
+        Err(e) if e.is_offline() => Err(
             "The server cannot be reached just now. Your work is kept on this device \
              and goes when there is a connection."
                 .to_owned(),
         ),
-        SyncRunOutcome::NotEnrolled => Err(
+        Err(e) if e.is_not_enrolled() => Err(
             "This device is not enrolled with a Bothy server yet: ask your administrator \
              for an enrolment code."
                 .to_owned(),
         ),
-        SyncRunOutcome::AlreadyRunning => Ok("A sync is already under way.".to_owned()),
-        SyncRunOutcome::Locked => Err("Bothy is locked.".to_owned()),
-        SyncRunOutcome::Wiped { offered } => Err(format!(
+        Err(SyncRunError::AlreadyRunning) => Ok("A sync is already under way.".to_owned()),
+        Err(e) if e.is_locked() => Err("Bothy is locked.".to_owned()),
+        Err(SyncRunError::Wiped(wiped)) => Err(format!(
             "An administrator removed this device from Bothy. {} were handed to the \
              server first; the data on this device has been deleted.",
-            words::changes(*offered as usize)
+            words::changes(wiped.offered as usize)
         )),
-        SyncRunOutcome::Failed(why) => Err(format!("Sync did not finish: {why}")),
+        Err(e) => Err(format!(
+            "Sync did not finish: {}",
+            e.cause()
+                .map(|cause| cause.in_words())
+                .unwrap_or_else(|| e.to_string())
+        )),
     }
 }
 

@@ -1,5 +1,5 @@
-//! Record a visit: every keystroke is kept (encrypted, on this device) with
-//! `autosave_visit`; "Save" writes the visit into the child's record as a
+//! Record a visit: every keystroke is kept (encrypted, on this device) by
+//! [`use_visit_draft`]; "Save" writes the visit into the child's record as a
 //! draft, "Finalise" fixes it for good. Works with no signal: sync is later.
 
 use bothy_client::services::VisitDraft;
@@ -9,60 +9,17 @@ use dioxus::prelude::*;
 
 use crate::app::Route;
 use crate::components::{CheckBox, Choice, Notice, TextArea, TextField};
-use crate::core::use_client;
-use crate::hooks::use_child;
+use crate::hooks::{use_child, use_visit_draft};
 
 #[component]
 pub fn RecordVisit(child: ChildId) -> Element {
-    let client = use_client();
     let name = use_child(child).map(|c| c.name).unwrap_or_default();
-    // Pick up a visit left half-typed on this device, or start a new one.
-    let mut draft = use_signal(|| {
-        client
-            .quietly(|c| c.visit_drafts())
-            .ok()
-            .and_then(|drafts| drafts.into_iter().find(|d| d.child == child))
-            .unwrap_or_else(|| VisitDraft::new(child))
-    });
-    let mut notice = use_signal(|| None::<Result<String, String>>);
-
-    // Change the draft and keep it at once.
-    let autosave = {
-        let client = client.clone();
-        move |change: Box<dyn FnOnce(&mut VisitDraft)>| {
-            change(&mut draft.write());
-            let result = client.quietly(|c| c.autosave_visit(&draft.read()));
-            notice.set(Some(match result {
-                Ok(()) => Ok("Kept on this device as you type.".to_owned()),
-                Err(e) => Err(format!("Not kept: {e}")),
-            }));
-        }
-    };
-    let save = {
-        let client = client.clone();
-        move |finalise: bool| {
-            let result = client.write(|c| c.save_visit(&draft.read(), finalise));
-            match result {
-                Ok(_) if finalise => {
-                    navigator().push(Route::Child { id: child });
-                }
-                Ok(_) => notice.set(Some(Ok(
-                    "Visit saved. It goes to the team next time this device syncs.".to_owned(),
-                ))),
-                Err(e) => notice.set(Some(Err(format!("Not saved: {e}")))),
-            }
-        }
-    };
-    let autosave_tick = autosave.clone();
-    let edit = move |f: fn(&mut VisitDraft, String)| {
-        let mut autosave = autosave.clone();
-        move |v: String| autosave(Box::new(move |d| f(d, v)))
-    };
-    let tick = move |f: fn(&mut VisitDraft, bool)| {
-        let mut autosave = autosave_tick.clone();
-        move |v: bool| autosave(Box::new(move |d| f(d, v)))
-    };
-    let d = draft.read().clone();
+    let visit = use_visit_draft(child);
+    // Each field changes one part of the draft; the hook keeps it at once.
+    let edit =
+        move |f: fn(&mut VisitDraft, String)| move |v: String| visit.change(move |d| f(d, v));
+    let tick = move |f: fn(&mut VisitDraft, bool)| move |v: bool| visit.change(move |d| f(d, v));
+    let d = visit.draft();
     let kinds: Vec<(String, String)> = VisitKind::ALL
         .iter()
         .map(|k| (k.as_str().to_owned(), k.label().to_owned()))
@@ -71,13 +28,13 @@ pub fn RecordVisit(child: ChildId) -> Element {
         ("team".to_owned(), "The whole team".to_owned()),
         ("agency".to_owned(), "My agency only".to_owned()),
     ];
-    let save_click = {
-        let mut save = save.clone();
-        move |_| save(false)
+    let save_click = move |_| {
+        visit.save(false);
     };
-    let finalise_click = {
-        let mut save = save.clone();
-        move |_| save(true)
+    let finalise_click = move |_| {
+        if visit.save(true) {
+            navigator().push(Route::Child { id: child });
+        }
     };
     rsx! {
         h1 { "Record a visit" }
@@ -127,7 +84,7 @@ pub fn RecordVisit(child: ChildId) -> Element {
                 onchange: edit(|d, v| d.sharing = if v == "agency" { Sharing::Agency } else { Sharing::Team }),
             }
             CheckBox { id: "visit-significant", label: "Significant: show in the chronology", checked: d.significant, onchange: tick(|d, v| d.significant = v) }
-            Notice { message: notice() }
+            Notice { message: visit.notice() }
             div { class: "actions",
                 button { class: "primary", r#type: "button", onclick: save_click, "Save" }
                 button { r#type: "button", onclick: finalise_click, "Finalise" }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
-use bothy_app::{AppAt, AppAtProps, AppCore};
+use bothy_app::{AppAt, AppAtProps, Device};
 use bothy_client::Client;
 use bothy_client::store::{KdfParams, Passcode, Store};
 use dioxus::dioxus_core::{
@@ -209,7 +209,7 @@ pub struct Screen {
 
 impl Screen {
     /// Render the app at `path` with `core` as its root context.
-    pub fn open(core: AppCore, path: &str) -> Screen {
+    pub fn open(core: Device, path: &str) -> Screen {
         dioxus_html::set_event_converter(Box::new(dioxus_html::SerializedHtmlEventConverter));
         let mut dom = VirtualDom::new_with_props(
             AppAt,

@@ -17,7 +17,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::SyncError;
+use super::{BadResponse, SyncError};
 
 /// How often and how patiently a request is retried when the server cannot
 /// be reached.
@@ -112,7 +112,7 @@ impl fmt::Debug for Transport {
 
 /// A failed try: worth retrying or not.
 enum Failure {
-    Transient(String),
+    Transient(TryFailure),
     Fatal(SyncError),
 }
 
@@ -124,7 +124,7 @@ pub(crate) fn http_client(timeout: Duration, reuse: bool) -> Result<reqwest::Cli
     if !reuse {
         builder = builder.pool_max_idle_per_host(0);
     }
-    builder.build().map_err(|e| SyncError::Http(e.to_string()))
+    builder.build().map_err(SyncError::Http)
 }
 
 /// `base` without a trailing slash; only http and https.
@@ -145,7 +145,7 @@ pub(crate) fn error_from(status: StatusCode, body: &[u8]) -> SyncError {
             code: e.error,
             message: e.message,
         },
-        Err(_) => SyncError::BadResponse(format!("status {status} without an error body")),
+        Err(_) => SyncError::bad(BadResponse::NoErrorBody(status)),
     }
 }
 
@@ -184,9 +184,9 @@ impl Transport {
         body: &T,
         traffic: &mut Traffic,
     ) -> Result<R, SyncError> {
-        let bytes = wire::to_cbor(body).map_err(|e| SyncError::BadResponse(e.to_string()))?;
+        let bytes = wire::to_cbor(body).map_err(SyncError::bad)?;
         let answer = self.send("POST", path, bytes, traffic).await?;
-        wire::from_cbor(&answer).map_err(|e| SyncError::BadResponse(e.to_string()))
+        wire::from_cbor(&answer).map_err(SyncError::bad)
     }
 
     /// GET, signed, retried; decode the CBOR answer.
@@ -196,7 +196,7 @@ impl Transport {
         traffic: &mut Traffic,
     ) -> Result<R, SyncError> {
         let answer = self.send("GET", path, Vec::new(), traffic).await?;
-        wire::from_cbor(&answer).map_err(|e| SyncError::BadResponse(e.to_string()))
+        wire::from_cbor(&answer).map_err(SyncError::bad)
     }
 
     async fn send(
@@ -207,8 +207,8 @@ impl Transport {
         traffic: &mut Traffic,
     ) -> Result<Vec<u8>, SyncError> {
         let attempts = self.retry.attempts.max(1);
-        let mut last = String::new();
-        for attempt in 1..=attempts {
+        let mut attempt = 1;
+        loop {
             traffic.bytes_sent += body.len() as u64;
             match self.try_once(method, path, &body, traffic).await {
                 Ok(answer) => {
@@ -221,17 +221,17 @@ impl Transport {
                 }
                 Err(Failure::Transient(why)) => {
                     traffic.retries += 1;
-                    last = why;
-                    if attempt < attempts {
-                        tokio::time::sleep(self.retry.delay(attempt)).await;
+                    if attempt >= attempts {
+                        return Err(SyncError::Unreachable {
+                            attempts,
+                            last_error: why,
+                        });
                     }
+                    tokio::time::sleep(self.retry.delay(attempt)).await;
+                    attempt += 1;
                 }
             }
         }
-        Err(SyncError::Unreachable {
-            attempts,
-            last_error: last,
-        })
     }
 
     async fn try_once(
@@ -245,7 +245,7 @@ impl Transport {
         let headers = self
             .signer
             .sign(method, path, body, now)
-            .map_err(|e| Failure::Fatal(SyncError::Signing(e.to_string())))?;
+            .map_err(|e| Failure::Fatal(SyncError::Signing(e)))?;
         let mut req = match method {
             "GET" => self.http.get(format!("{}{path}", self.base)),
             _ => self
@@ -257,7 +257,7 @@ impl Transport {
         // One header instead of four: the same signed values, fewer bytes.
         let (name, value) = headers
             .compact()
-            .map_err(|e| Failure::Fatal(SyncError::Signing(e.to_string())))?;
+            .map_err(|e| Failure::Fatal(SyncError::SignatureHeader(e)))?;
         req = req.header(name, value);
         let observe = |status: Option<u16>, response: &[u8]| {
             if let Some(o) = &self.observer {
@@ -274,7 +274,7 @@ impl Transport {
             Ok(resp) => resp,
             Err(e) => {
                 observe(None, &[]);
-                return Err(Failure::Transient(describe(&e)));
+                return Err(Failure::Transient(TryFailure::of(e)));
             }
         };
         let status = resp.status();
@@ -282,7 +282,7 @@ impl Transport {
             Ok(b) => b.to_vec(),
             Err(e) => {
                 observe(None, &[]);
-                return Err(Failure::Transient(describe(&e)));
+                return Err(Failure::Transient(TryFailure::of(e)));
             }
         };
         traffic.bytes_received += answer.len() as u64;
@@ -290,23 +290,43 @@ impl Transport {
         if status.is_success() {
             Ok(answer)
         } else if retryable(status) {
-            Err(Failure::Transient(format!("the server answered {status}")))
+            Err(Failure::Transient(TryFailure::Status(status)))
         } else {
             Err(Failure::Fatal(error_from(status, &answer)))
         }
     }
 }
 
-/// A transport error in a few words, without the URL's query or any body.
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else if e.is_body() || e.is_decode() {
-        "the connection dropped during the answer".to_owned()
-    } else {
-        "the connection failed".to_owned()
+/// Why one try got no answer worth keeping (the request is tried again).
+/// Its message is a few words, never the address or a body; the transport
+/// error, for an operator, is its `source`.
+#[derive(Debug, thiserror::Error)]
+pub enum TryFailure {
+    #[error("timed out")]
+    TimedOut(#[source] reqwest::Error),
+    #[error("could not connect")]
+    Connect(#[source] reqwest::Error),
+    #[error("the connection dropped during the answer")]
+    AnswerCut(#[source] reqwest::Error),
+    #[error("the connection failed")]
+    Connection(#[source] reqwest::Error),
+    /// A status worth retrying: 408, 429 or 5xx.
+    #[error("the server answered {0}")]
+    Status(StatusCode),
+}
+
+impl TryFailure {
+    /// The kind of transport failure `e` is.
+    pub(crate) fn of(e: reqwest::Error) -> TryFailure {
+        if e.is_timeout() {
+            TryFailure::TimedOut(e)
+        } else if e.is_connect() {
+            TryFailure::Connect(e)
+        } else if e.is_body() || e.is_decode() {
+            TryFailure::AnswerCut(e)
+        } else {
+            TryFailure::Connection(e)
+        }
     }
 }
 

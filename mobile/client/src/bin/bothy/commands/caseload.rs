@@ -1,0 +1,56 @@
+//! `bothy caseload`: the children on this device, those needing attention first.
+
+use anyhow::Result;
+
+use super::{Context, with_client};
+
+#[derive(clap::Args, Debug)]
+pub struct Cmd {
+    /// Only children whose name contains this.
+    #[arg(long)]
+    search: Option<String>,
+}
+
+impl Cmd {
+    pub fn run(&self, ctx: &Context) -> Result<()> {
+        let Cmd { search } = self;
+        let dir = &ctx.data;
+        with_client(dir, |client| {
+            let list = client.caseload(search.as_deref())?;
+            if ctx.json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("No children on this device.");
+            } else {
+                for c in &list {
+                    let mut flags = Vec::new();
+                    if c.flags.visit_overdue {
+                        flags.push("visit overdue");
+                    }
+                    if c.flags.review_due {
+                        flags.push("review due");
+                    }
+                    if c.flags.unsynced {
+                        flags.push("unsynced");
+                    }
+                    let last = c
+                        .last_visit
+                        .and_then(|t| t.date())
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "never".into());
+                    println!(
+                        "{}  {:<22} last visit {:<10}  review {:<10}  {}",
+                        c.child,
+                        c.name,
+                        last,
+                        c.review_date
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        flags.join(", ")
+                    );
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,177 @@
+//! One module per command: its arguments and its `run`. What several share
+//! (the passcode, opening the store, finding a child) is here.
+
+mod addendum;
+mod caseload;
+mod enrol;
+mod init;
+mod passcode;
+mod show;
+mod status;
+mod sync;
+mod unlock;
+mod visit;
+mod voice;
+
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use bothy_client::device::UnlockFailure;
+use bothy_client::store::{Passcode, Store, UnlockError};
+use bothy_client::{Client, Device, DeviceSettings, ServiceError};
+use bothy_shared::ids::ChildId;
+use clap::Subcommand;
+
+/// What every command is given: the global options.
+#[derive(Debug)]
+pub struct Context {
+    /// The data folder holding the encrypted store.
+    pub data: PathBuf,
+    /// Print JSON instead of text.
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the encrypted store in the data folder.
+    Init(init::Cmd),
+    /// Check the passcode opens the store.
+    Unlock,
+    /// Change the passcode (current from BOTHY_PASSCODE or stdin line 1; new from BOTHY_NEW_PASSCODE or stdin line 2).
+    Passcode,
+    /// The children on this device, those needing attention first.
+    Caseload(caseload::Cmd),
+    /// One child's plan, wellbeing, visits and chronology.
+    Show(show::Cmd),
+    /// Record a visit (saved at once; finalised visits can only be given addenda).
+    Visit(visit::Cmd),
+    /// Add an addendum to a finalised visit.
+    Addendum(addendum::Cmd),
+    /// Capture family voice: their own words, a 0-10 scale, the three houses.
+    Voice(voice::Cmd),
+    /// Enrol this device with a Bothy server using a one-time code from an
+    /// administrator (creates the store first if there is none).
+    Enrol(enrol::Cmd),
+    /// Sync with the server once: push local changes, pull everyone else's.
+    /// Exit code 7 if the server cannot be reached, 8 if this device was
+    /// revoked (its unsynced work is offered to the server, then the store is wiped).
+    Sync(sync::Cmd),
+    /// Who this device belongs to, its server, when it last synced, what is
+    /// waiting to sync and which changes the server refused (rule and reason).
+    Status,
+}
+
+impl Command {
+    pub fn run(&self, ctx: &Context) -> Result<()> {
+        match self {
+            Command::Init(cmd) => cmd.run(ctx),
+            Command::Unlock => unlock::run(ctx),
+            Command::Passcode => passcode::run(ctx),
+            Command::Caseload(cmd) => cmd.run(ctx),
+            Command::Show(cmd) => cmd.run(ctx),
+            Command::Visit(cmd) => cmd.run(ctx),
+            Command::Addendum(cmd) => cmd.run(ctx),
+            Command::Voice(cmd) => cmd.run(ctx),
+            Command::Enrol(cmd) => cmd.run(ctx),
+            Command::Sync(cmd) => cmd.run(ctx),
+            Command::Status => status::run(ctx),
+        }
+    }
+}
+
+/// The passcode(s): BOTHY_PASSCODE (and BOTHY_NEW_PASSCODE), else lines of stdin.
+fn passcodes(n: usize) -> Result<Vec<Passcode>> {
+    let mut out = Vec::new();
+    if let Ok(p) = std::env::var("BOTHY_PASSCODE") {
+        out.push(Passcode::new(p));
+        if n > 1
+            && let Ok(p) = std::env::var("BOTHY_NEW_PASSCODE")
+        {
+            out.push(Passcode::new(p));
+        }
+    }
+    if out.len() < n {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            eprintln!("Passcode (the line is not hidden; prefer BOTHY_PASSCODE):");
+        }
+        for line in stdin.lock().lines().take(n - out.len()) {
+            out.push(Passcode::new(
+                line.context("reading the passcode from standard input")?,
+            ));
+        }
+    }
+    if out.len() < n {
+        bail!("no passcode: set BOTHY_PASSCODE or write it on standard input");
+    }
+    Ok(out)
+}
+
+/// Unlock the store in `dir` (with the passcode from the environment or
+/// standard input) as a device that syncs with `settings`.
+fn open(dir: &Path, settings: DeviceSettings) -> Result<Device> {
+    if !Store::exists(dir).context("looking for the store")? {
+        return Err(anyhow!(UnlockError::NoStore)).context(format!(
+            "no store in {}: run `bothy --data {} init`",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    let passcode = passcodes(1)?.remove(0);
+    let device = Device::locked(dir, settings);
+    device.unlock(&passcode).map_err(|e| match e {
+        UnlockFailure::Store(e) => anyhow!(e).context("unlocking the store"),
+        UnlockFailure::Open(e) => anyhow!(e),
+        other => anyhow!(other),
+    })?;
+    Ok(device)
+}
+
+/// Unlock the store in `dir`, run `f` with the client, and lock it again.
+fn with_client<R>(dir: &Path, f: impl FnOnce(&mut Client) -> Result<R>) -> Result<R> {
+    let device = open(dir, DeviceSettings::manual())?;
+    let out = device.with_client(f).ok_or(ServiceError::Locked)??;
+    device.lock()?;
+    Ok(out)
+}
+
+fn find_child(client: &Client, spec: &str) -> Result<ChildId> {
+    if let Ok(id) = spec.parse::<ChildId>() {
+        return Ok(id);
+    }
+    let want = spec.to_lowercase();
+    let matches: Vec<_> = client
+        .caseload(None)?
+        .into_iter()
+        .filter(|c| {
+            c.name.to_lowercase().starts_with(&want)
+                || c.preferred_name
+                    .as_deref()
+                    .is_some_and(|p| p.to_lowercase().starts_with(&want))
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.child),
+        [] => Err(anyhow!(ServiceError::NotFound {
+            what: "child",
+            id: spec.to_owned()
+        })),
+        many => bail!(
+            "`{spec}` matches {} children ({}); use more of the name or the id",
+            many.len(),
+            many.iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A runtime for the commands that talk to a server.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the network runtime")
+}

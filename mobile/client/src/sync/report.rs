@@ -1,0 +1,135 @@
+//! What a sync run reports: its progress while it runs (for the app's sync
+//! screen), and afterwards what it did ([`SyncReport`]), what enrolment and a
+//! wipe did, and how [`SyncEngine::sync_or_wipe`](super::SyncEngine::sync_or_wipe) ended.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bothy_shared::docs::DocKey;
+use bothy_shared::ids::{DeviceId, PersonId};
+use bothy_shared::wire::{DirectoryView, DocStatus};
+
+use super::{SyncError, Traffic};
+use crate::services::Client;
+
+/// Where a sync run is, for the app's sync screen.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SyncPhase {
+    #[default]
+    Idle,
+    /// Asking which documents changed.
+    Checking,
+    /// Exchanging documents.
+    Exchanging,
+    /// Finished at this time (unix seconds).
+    Done { at: i64 },
+    /// The server cannot be reached; the next try is after `retry_in`.
+    Offline { attempt: u32, retry_in: Duration },
+    /// The device was revoked; unsynced work was offered, the data wiped.
+    Revoked,
+    /// The run failed for another reason (in words for the person).
+    Failed(String),
+}
+
+/// One document's state in the current run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocSyncState {
+    Waiting,
+    Exchanging,
+    Synced,
+    /// Changes refused: the rule named.
+    Refused {
+        rule: String,
+    },
+    /// The server does not offer this document (any more).
+    Unavailable,
+    /// The server could not read what was sent.
+    Malformed,
+}
+
+/// What the app shows while syncing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SyncProgress {
+    pub phase: SyncPhase,
+    pub docs_done: usize,
+    pub docs_total: usize,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub documents: BTreeMap<DocKey, DocSyncState>,
+}
+
+/// A change the server refused in this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub key: DocKey,
+    pub status: DocStatus,
+    /// The policy rule (for `denied`, the rule the server names).
+    pub rule: String,
+    /// Where in the document (empty when not named).
+    pub path: String,
+    /// Lowercase hex of the refused change's hash (empty when not named).
+    pub change: String,
+    /// The rule explained in plain words.
+    pub explanation: String,
+}
+
+/// What one sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Documents others changed since the last run.
+    pub changed: usize,
+    /// Documents new to this device.
+    pub new: usize,
+    /// Documents deleted because the device may no longer read them.
+    pub gone: Vec<DocKey>,
+    /// Documents exchanged in this run.
+    pub documents: usize,
+    /// Local changes the server now holds (acknowledged in this run).
+    pub acknowledged: usize,
+    /// Changes received from the server.
+    pub received: usize,
+    /// Changes refused in this run (also kept in the store).
+    pub refused: Vec<Refusal>,
+    /// `/v1/sync` requests made (the first may carry the `/v1/changed` question).
+    pub sync_requests: u32,
+    /// Every request (with `/v1/changed` and `/v1/directory`), bytes each way, retries.
+    pub traffic: Traffic,
+    pub directory_refreshed: bool,
+    /// How long the run took.
+    pub elapsed: Duration,
+}
+
+/// What [`enrol`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub server: String,
+    pub device: DeviceId,
+    pub person: PersonId,
+    pub directory: DirectoryView,
+}
+
+/// What [`wipe_device`] removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WipeReport {
+    pub dir: PathBuf,
+    pub removed: Vec<PathBuf>,
+    /// Unsynced changes the server took into quarantine before the wipe.
+    pub offered: u64,
+}
+
+/// The result of [`SyncEngine::sync_or_wipe`].
+#[derive(Debug)]
+pub enum SyncOutcome {
+    Synced {
+        client: Client,
+        report: SyncReport,
+    },
+    /// The run failed; the client is intact (sync again later).
+    Failed {
+        client: Client,
+        error: SyncError,
+    },
+    /// The device was revoked: its unsynced work was offered and its store wiped.
+    Wiped(WipeReport),
+}
