@@ -1,8 +1,8 @@
 //! The Bothy client core: everything the app does, without a window.
 //!
 //! - [`store`]: the encrypted SQLCipher store and how it is unlocked;
-//! - [`directory`]: who is using the device and the teams it holds;
-//! - [`documents`]: Automerge documents kept in the store: load, save, compact;
+//! - `directory` (private; [`Directory`] and [`Me`] re-exported): who is using the device and the teams it holds;
+//! - `documents` (private): Automerge documents kept in the store: load, save, compact;
 //! - [`index`]: the rows the lists and a child's page read, projected from
 //!   documents, and every query on them;
 //! - [`services`]: the [`Client`] the views and the `bothy` command call;
@@ -20,10 +20,14 @@
 //! No UI here: the Dioxus app, the `bothy` command and the tests drive the
 //! same [`Device`] and [`Client`].
 
+// The public API: the device, the client and its view models, the store's
+// unlock types, the sync engine, and the index rows the store's own tests
+// write. How documents are kept, the directory's storage and the error
+// module are private; what callers need of them is re-exported here.
 pub mod device;
-pub mod directory;
-pub mod documents;
-pub mod error;
+mod directory;
+mod documents;
+mod error;
 pub mod index;
 pub mod services;
 pub mod store;
@@ -31,5 +35,6 @@ pub mod sync;
 
 pub use device::{Device, DeviceSettings};
 pub use directory::{Directory, Me};
+pub use documents::COMPACT_AFTER;
 pub use error::ServiceError;
 pub use services::Client;

@@ -410,7 +410,7 @@ fn saved_work_survives_locking_and_compaction() {
     let pass = Passcode::new("pass".into());
     let store = Store::create(dir.path(), &pass, KdfParams::insecure_fast_for_tests()).unwrap();
     let mut morag = Client::seed_demo(store, "Morag").unwrap();
-    let n = bothy_client::documents::COMPACT_AFTER + 20;
+    let n = bothy_client::COMPACT_AFTER + 20;
     let mut ids = Vec::new();
     for i in 0..n {
         let mut d = VisitDraft::new(ELLIE);
