@@ -301,20 +301,20 @@ pub fn schema_version<D: ReadDoc>(doc: &D, kind: DocKind) -> Result<u64, DocErro
             _ => {
                 return Err(DocError::Shape {
                     kind,
-                    detail: "schema_version is not a whole number".into(),
+                    source: ShapeError::SchemaVersionNotANumber.into(),
                 });
             }
         },
         Ok(Some(_)) => {
             return Err(DocError::Shape {
                 kind,
-                detail: "schema_version is not a whole number".into(),
+                source: ShapeError::SchemaVersionNotANumber.into(),
             });
         }
         Err(e) => {
             return Err(DocError::Shape {
                 kind,
-                detail: e.to_string(),
+                source: ShapeError::Automerge(e).into(),
             });
         }
     };

@@ -165,16 +165,55 @@ pub enum DocError {
     },
     #[error("this is not a Bothy {kind}: it has no schema version")]
     NoSchemaVersion { kind: DocKind },
-    #[error("this {kind} does not have the shape of its schema: {detail}")]
-    Shape { kind: DocKind, detail: String },
+    #[error("this {kind} does not have the shape of its schema: {source}")]
+    Shape {
+        kind: DocKind,
+        #[source]
+        source: Box<ShapeError>,
+    },
     #[error("this {kind} is not valid at `{}`: {}", problem.path, problem.reason)]
     Invalid {
         kind: DocKind,
         #[source]
         problem: Invalid,
     },
-    #[error("could not write the {kind}: {detail}")]
-    Write { kind: DocKind, detail: String },
+    #[error("could not write the {kind}: {source}")]
+    Write {
+        kind: DocKind,
+        #[source]
+        source: Box<WriteError>,
+    },
+}
+
+/// Why a document (or an item in it) does not have its schema's shape.
+#[derive(Debug, thiserror::Error)]
+pub enum ShapeError {
+    #[error("{0} is not stored as this type")]
+    NotThisType(DocKey),
+    #[error("schema_version is not a whole number")]
+    SchemaVersionNotANumber,
+    #[error("{0}")]
+    Hydrate(#[source] autosurgeon::HydrateError),
+    #[error("{0}")]
+    Automerge(#[source] automerge::AutomergeError),
+    /// Reading it panicked inside Automerge or autosurgeon (contained).
+    #[error("{0}")]
+    Malformed(#[source] crate::robust::MalformedError),
+}
+
+/// Why a change to a document could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}")]
+    Reconcile(#[source] autosurgeon::ReconcileError),
+    #[error("{0}")]
+    Automerge(#[source] automerge::AutomergeError),
+    /// A map on the way to an item is not in the document.
+    #[error("`{segment}` is missing from {key}")]
+    Missing { segment: String, key: DocKey },
+    /// The write panicked inside Automerge or autosurgeon (contained).
+    #[error("{0}")]
+    Malformed(#[source] crate::robust::MalformedError),
 }
 
 impl DocError {
@@ -223,13 +262,13 @@ pub fn read_document<T: CaseDocument, D: ReadDoc>(doc: &D, key: &DocKey) -> Resu
     if !T::fits(key) {
         return Err(DocError::Shape {
             kind,
-            detail: format!("{key} is not stored as this type"),
+            source: ShapeError::NotThisType(*key).into(),
         });
     }
     schema_version(doc, kind)?;
     let value: T = autosurgeon::hydrate(doc).map_err(|e| DocError::Shape {
         kind,
-        detail: e.to_string(),
+        source: ShapeError::Hydrate(e).into(),
     })?;
     value
         .validate(key)
@@ -251,7 +290,7 @@ pub fn write_document<T: CaseDocument>(
         .map_err(|problem| DocError::Invalid { kind, problem })?;
     autosurgeon::reconcile(doc, value).map_err(|e| DocError::Write {
         kind,
-        detail: e.to_string(),
+        source: WriteError::Reconcile(e).into(),
     })
 }
 
@@ -325,11 +364,11 @@ pub fn commit_document<T: CaseDocument>(
     crate::robust::contain("reconcile", || autosurgeon::reconcile(&mut tx, value))
         .map_err(|e| DocError::Write {
             kind,
-            detail: e.to_string(),
+            source: WriteError::Malformed(e).into(),
         })?
         .map_err(|e| DocError::Write {
             kind,
-            detail: e.to_string(),
+            source: WriteError::Reconcile(e).into(),
         })?;
     tx.commit_with(
         automerge::transaction::CommitOptions::default()

@@ -21,7 +21,8 @@ mod young_person;
 
 use automerge::{Automerge, Change, ReadDoc};
 use bothy_shared::docs::{
-    AnyDoc, CaseDocument, DocError, DocKey, ItemPath, Timestamp, hydrate_at, read_document,
+    AnyDoc, CaseDocument, DocError, DocKey, ItemPath, ShapeError, Timestamp, WriteError,
+    hydrate_at, read_document,
 };
 use bothy_shared::gate::check_applied;
 use bothy_shared::ids::ChildId;
@@ -185,7 +186,7 @@ impl Client {
         robust::contain("item", || hydrate_at(doc, &segs))?.map_err(|e| {
             DocError::Shape {
                 kind: key.kind(),
-                detail: e.to_string(),
+                source: ShapeError::Hydrate(e).into(),
             }
             .into()
         })
@@ -233,7 +234,7 @@ impl Client {
         let segs = item.segments();
         let shape = |e: autosurgeon::HydrateError| DocError::Shape {
             kind: key.kind(),
-            detail: e.to_string(),
+            source: ShapeError::Hydrate(e).into(),
         };
         let mut value: Option<T> =
             robust::contain("item", || hydrate_at(before, &segs))?.map_err(shape)?;
@@ -245,27 +246,37 @@ impl Client {
         let mut after = before.clone().with_actor(principal.device.actor_id());
         let heads = after.get_heads();
         {
-            let write = |tx: &mut automerge::transaction::Transaction<'_>| -> Result<(), String> {
-                let (last, parents) = segs.split_last().ok_or("an item path is never empty")?;
-                let mut obj = automerge::ROOT;
-                for seg in parents {
-                    obj = match tx.get(&obj, *seg).map_err(|e| e.to_string())? {
-                        Some((automerge::Value::Object(_), id)) => id,
-                        _ => return Err(format!("`{seg}` is missing from {key}")),
+            let write =
+                |tx: &mut automerge::transaction::Transaction<'_>| -> Result<(), Box<WriteError>> {
+                    let missing = |segment: &str| {
+                        Box::new(WriteError::Missing {
+                            segment: segment.to_owned(),
+                            key,
+                        })
                     };
-                }
-                match &value {
-                    Some(v) => {
-                        autosurgeon::reconcile_prop(tx, &obj, *last, v).map_err(|e| e.to_string())
+                    // An item path is never empty (ItemPath::segments).
+                    let (last, parents) = segs.split_last().ok_or_else(|| missing("(the item)"))?;
+                    let mut obj = automerge::ROOT;
+                    for seg in parents {
+                        obj = match tx
+                            .get(&obj, *seg)
+                            .map_err(|e| Box::new(WriteError::Automerge(e)))?
+                        {
+                            Some((automerge::Value::Object(_), id)) => id,
+                            _ => return Err(missing(seg)),
+                        };
                     }
-                    None => automerge::transaction::Transactable::delete(tx, &obj, *last)
-                        .map_err(|e| e.to_string()),
-                }
-            };
+                    match &value {
+                        Some(v) => autosurgeon::reconcile_prop(tx, &obj, *last, v)
+                            .map_err(|e| Box::new(WriteError::Reconcile(e))),
+                        None => automerge::transaction::Transactable::delete(tx, &obj, *last)
+                            .map_err(|e| Box::new(WriteError::Automerge(e))),
+                    }
+                };
             let mut tx = after.transaction();
-            robust::contain("item", || write(&mut tx))?.map_err(|detail| DocError::Write {
+            robust::contain("item", || write(&mut tx))?.map_err(|source| DocError::Write {
                 kind: key.kind(),
-                detail,
+                source,
             })?;
             tx.commit_with(
                 automerge::transaction::CommitOptions::default()
