@@ -6,7 +6,7 @@
 //! on the wire (rule names), in the device's index and on the command line.
 //! Slugs are stable: changing one breaks stored data and older clients.
 //!
-//! ```ignore
+//! ```text
 //! slugs!(VisitKind {
 //!     Home => "home", "Home visit";
 //!     Phone => "phone", "Phone call";
