@@ -264,9 +264,7 @@ impl Device {
         &self,
         f: impl FnOnce(&mut Client) -> Result<R, ServiceError>,
     ) -> Result<R, ServiceError> {
-        let mut state = self.state();
-        let client = state.client.as_mut().ok_or(ServiceError::Locked)?;
-        f(client)
+        self.with_client(f).unwrap_or(Err(ServiceError::Locked))
     }
 
     /// Progress of the current (or last) sync run.

@@ -41,7 +41,7 @@ impl fmt::Debug for Credentials {
 pub(super) fn text_meta<L: LocalReplica>(
     local: &L,
     key: &str,
-) -> Result<Option<String>, SyncError> {
+) -> Result<Option<String>, ServiceError> {
     Ok(local
         .meta(key)?
         .map(|b| String::from_utf8_lossy(&b).into_owned()))
@@ -154,6 +154,11 @@ pub async fn enrol(
 
 /// Unix seconds of the last complete sync run, if any.
 pub fn last_sync<L: LocalReplica>(local: &L) -> Result<Option<i64>, SyncError> {
+    Ok(stored_last_sync(local)?)
+}
+
+/// [`last_sync`], with the store's error as the services see it.
+pub(super) fn stored_last_sync<L: LocalReplica>(local: &L) -> Result<Option<i64>, ServiceError> {
     Ok(text_meta(local, meta::LAST_SYNC)?.and_then(|s| s.parse().ok()))
 }
 

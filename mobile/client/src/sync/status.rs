@@ -11,6 +11,7 @@ use bothy_shared::docs::{DocKey, Timestamp};
 use bothy_shared::ids::ChildId;
 use serde::Serialize;
 
+use super::enrol::{stored_last_sync, text_meta};
 use super::meta;
 use crate::error::ServiceError;
 use crate::services::Client;
@@ -44,15 +45,8 @@ pub struct SyncStatus {
 impl Client {
     /// Where sync stands on this device.
     pub fn sync_status(&self) -> Result<SyncStatus, ServiceError> {
-        let text = |key: &str| -> Result<Option<String>, ServiceError> {
-            Ok(self
-                .store()
-                .meta(key)?
-                .map(|b| String::from_utf8_lossy(&b).into_owned()))
-        };
-        let server = text(meta::SERVER)?;
-        // As `super::last_sync` reads it, with the store's error kept as is.
-        let last_sync = text(meta::LAST_SYNC)?.and_then(|s| s.parse().ok());
+        let server = text_meta(self, meta::SERVER)?;
+        let last_sync = stored_last_sync(self)?;
         let rejections = self.store().rejections()?;
         // Children's names only when there is a refusal to name (the app
         // asks for this status on every screen).
