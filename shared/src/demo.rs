@@ -25,12 +25,18 @@ pub struct DemoPerson {
     pub kind: PersonKind,
     pub agency: Option<Agency>,
     pub supervises: Vec<PersonId>,
-    /// `practitioner`, `lead-professional`, `named-person`, `supervisor` or `young-person`.
+    /// `practitioner`, `lead-professional`, `named-person`, `supervisor`,
+    /// `young-person` or `duty` (a practitioner on their agency's duty team).
     pub role_label: String,
     pub role_title: String,
 }
 
 impl DemoPerson {
+    /// On their agency's duty team: they receive its requests for help.
+    pub fn on_duty(&self) -> bool {
+        self.role_label == "duty"
+    }
+
     /// This person using `device`.
     pub fn principal(&self, device: DeviceId) -> Principal {
         Principal {
@@ -73,6 +79,14 @@ impl DemoChild {
                 let key = DocKey::Agency(self.id, a);
                 out.push((key, new_document(&key, r, actor.clone())?));
             }
+        }
+        // The young person's copy of the plan, projected as the server does.
+        if let Some(n) = self.team.young_copy {
+            let key = DocKey::Young(self.id, n);
+            out.push((
+                key,
+                new_document(&key, &crate::docs::young_copy(&self.plan), actor.clone())?,
+            ));
         }
         Ok(out)
     }
@@ -120,9 +134,16 @@ pub const PRIYA: PersonId = pid(4);
 pub const IAIN: PersonId = pid(5);
 pub const FIONA: PersonId = pid(6);
 pub const KAI_YP: PersonId = pid(7);
+/// The social work duty worker: on social work's duty team, on no child's team.
+pub const CATRIONA: PersonId = pid(8);
+/// A teacher on no child's team.
+pub const EWAN: PersonId = pid(9);
 pub const KAI: ChildId = cid(1);
 pub const ELLIE: ChildId = cid(2);
 pub const RUARIDH: ChildId = cid(3);
+/// A young person of 15 with no transition plan yet (issue 15: the
+/// caseload flags her).
+pub const SKYE: ChildId = cid(4);
 
 fn date(s: &str) -> IsoDate {
     // The literals below are valid dates; a typo shows up in the demo tests.
@@ -157,7 +178,9 @@ fn practitioner(id: PersonId, name: &str, agency: Agency, role: &str, title: &st
 }
 
 /// The fictional partnership: five practitioners from five agencies, a team
-/// manager, a young person with their own account, and three children.
+/// manager, a young person with their own account, four children, and two
+/// practitioners on no child's team: social work's duty worker and a
+/// teacher (who asks for help about a child new to Bothy).
 pub fn partnership() -> Demo {
     let morag = practitioner(
         MORAG,
@@ -203,6 +226,20 @@ pub fn partnership() -> Demo {
         role_label: "supervisor".into(),
         role_title: "team manager".into(),
     };
+    let catriona = practitioner(
+        CATRIONA,
+        "Catriona Munro",
+        Agency::SocialWork,
+        "duty",
+        "duty social worker",
+    );
+    let ewan = practitioner(
+        EWAN,
+        "Ewan Stewart",
+        Agency::Education,
+        "practitioner",
+        "class teacher",
+    );
     let kai_yp = DemoPerson {
         id: KAI_YP,
         name: "Kai Robertson".into(),
@@ -228,6 +265,8 @@ pub fn partnership() -> Demo {
             })
             .collect(),
         young_person: yp,
+        // A child with a young person's account has the first copy of the plan.
+        young_copy: yp.map(|_| 1),
     };
 
     let kai = {
@@ -349,6 +388,7 @@ pub fn partnership() -> Demo {
                 actions,
                 created_by: MORAG,
                 created_at: at("2026-07-16T11:00:00Z"),
+                closed: None,
             },
         );
         let v = iid(20);
@@ -387,6 +427,34 @@ pub fn partnership() -> Demo {
                 section: "wellbeing/safe".into(),
                 by: MORAG,
                 at: at("2026-10-22T12:00:00Z"),
+                reason: "Details of the police referral are not to be shared yet.".into(),
+            },
+        );
+
+        // The first review of the plan, where the July ratings were agreed:
+        // the wheel's "last review" values.
+        let review = iid(23);
+        plan.reviews.insert(
+            review,
+            ReviewMeeting {
+                id: review,
+                held_on: date("2026-07-16"),
+                attended: vec![
+                    "Morag Fraser".into(),
+                    "David Reid".into(),
+                    "Priya Shah".into(),
+                    "Lisa (mum)".into(),
+                    "Kai".into(),
+                ],
+                young_person_views: Text::with_value("Mornings are hard. I like DT."),
+                family_views: Text::with_value("Mum wants help getting Kai up for school."),
+                decisions: Text::with_value("A child's plan, with Morag as lead professional."),
+                plan_changes: Text::with_value(
+                    "Mr Reid will meet you every Monday to plan your week at school.",
+                ),
+                next_review: Some(date("2027-01-14")),
+                recorded_by: MORAG,
+                recorded_at: at("2026-07-16T15:00:00Z"),
             },
         );
 
@@ -454,6 +522,7 @@ pub fn partnership() -> Demo {
                 consent_to_share: true,
                 recorded_by: MORAG,
                 agency: Agency::SocialWork,
+                from_visit: None,
             },
         );
         record.withheld.insert(
@@ -569,6 +638,7 @@ pub fn partnership() -> Demo {
                 actions,
                 created_by: AILEEN,
                 created_at: at("2026-08-05T10:00:00Z"),
+                closed: None,
             },
         );
         let mut record = RecordDoc::new(ELLIE, None);
@@ -643,6 +713,9 @@ pub fn partnership() -> Demo {
                 "Visit the college in March with David; meet throughcare worker before his 17th birthday.",
             ),
             start_by: Some(date("2027-03-01")),
+            services: vec![],
+            recorded_by: None,
+            recorded_at: None,
         };
         DemoChild {
             id: RUARIDH,
@@ -666,9 +739,53 @@ pub fn partnership() -> Demo {
         }
     };
 
+    // Fifteen, and nobody has yet said whether she needs a plan for moving
+    // on to adult services.
+    let skye = {
+        let mut plan = PlanDoc::new(
+            SKYE,
+            ChildDetails {
+                name: "Skye Morrison".into(),
+                preferred_name: "Skye".into(),
+                date_of_birth: Some(date("2011-02-14")),
+                pronouns: "she/her".into(),
+                communication_needs: Text::default(),
+            },
+        );
+        plan.lead_professional = Some(person_ref(&morag));
+        plan.named_person = Some(person_ref(&david));
+        for p in [&morag, &david] {
+            plan.team.insert(p.id, person_ref(p));
+        }
+        plan.reason = Text::with_value(
+            "Skye cares for her dad, who has a long-term illness, and is missing school.",
+        );
+        plan.review_date = Some(date("2027-03-10"));
+        DemoChild {
+            id: SKYE,
+            name: "Skye Morrison".into(),
+            team: team(
+                SKYE,
+                &[
+                    (&morag, TeamRole::LeadProfessional),
+                    (&david, TeamRole::NamedPerson),
+                ],
+                None,
+            ),
+            plan,
+            record: RecordDoc::new(SKYE, None),
+            agency_records: vec![
+                RecordDoc::new(SKYE, Some(Agency::SocialWork)),
+                RecordDoc::new(SKYE, Some(Agency::Education)),
+            ],
+        }
+    };
+
     Demo {
-        people: vec![morag, aileen, david, priya, iain, fiona, kai_yp],
-        children: vec![kai, ellie, ruaridh],
+        people: vec![
+            morag, aileen, david, priya, iain, fiona, kai_yp, catriona, ewan,
+        ],
+        children: vec![kai, ellie, ruaridh, skye],
     }
 }
 
@@ -715,7 +832,7 @@ mod tests {
         let child = demo.child("Kai").unwrap();
         assert_eq!(
             AccessPolicy::readable(&kai, &child.team),
-            vec![DocKey::Plan(KAI)]
+            vec![DocKey::Young(KAI, 1)]
         );
         assert!(AccessPolicy::readable(&kai, &demo.child("Ellie").unwrap().team).is_empty());
     }

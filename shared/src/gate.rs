@@ -33,6 +33,8 @@ use crate::ids::{ItemId, PersonId};
 use crate::policy::{AccessPolicy, ChildTeam, Denied, Principal, Rule};
 use crate::robust::{self, MalformedError};
 
+mod request;
+
 /// A change the gate refused: which change, where, and by which rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("change {change} was refused at `{path}`: {rule}{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") })]
@@ -80,6 +82,9 @@ pub fn check_changes(
     principal: &Principal,
     team: &ChildTeam,
 ) -> Result<Automerge, GateError> {
+    if key.kind() == DocKind::Request {
+        return request::check(key, before, None, changes, principal, team);
+    }
     if changes.is_empty() {
         AccessPolicy::can_write(principal, key, team)?;
         return Ok(before.clone());
@@ -100,6 +105,9 @@ pub fn check_applied(
     principal: &Principal,
     team: &ChildTeam,
 ) -> Result<Automerge, GateError> {
+    if key.kind() == DocKind::Request {
+        return request::check(key, before, Some(after), changes, principal, team);
+    }
     preflight(key, before, changes, principal, team)?;
     inspect(key, before, after, changes, principal, team)
 }
@@ -115,6 +123,13 @@ fn preflight(
     team: &ChildTeam,
 ) -> Result<(), GateError> {
     AccessPolicy::can_write(principal, key, team)?;
+    check_actors(changes, principal)?;
+    schema_version(before, key.kind()).map_err(GateError::BeforeInvalid)?;
+    Ok(())
+}
+
+/// Every change carries the actor of the principal's device.
+fn check_actors(changes: &[Change], principal: &Principal) -> Result<(), GateError> {
     let actor = principal.device.actor_id();
     for c in changes {
         if c.actor_id() != &actor {
@@ -126,7 +141,6 @@ fn preflight(
             ));
         }
     }
-    schema_version(before, key.kind()).map_err(GateError::BeforeInvalid)?;
     Ok(())
 }
 
@@ -343,7 +357,7 @@ enum Item {
     View(ViewEntry),
     Voice(Box<FamilyVoice>),
     Review(Box<SupervisionReview>),
-    /// Chronology entries and withheld sections: only who recorded them matters.
+    /// Chronology entries, withheld sections and plan reviews: only who recorded them matters.
     RecordedBy(PersonId),
 }
 
@@ -406,6 +420,11 @@ impl Ctx<'_> {
                 "withheld" => hydrate_at::<PersonId, _>(doc, &[collection, sid.as_str(), "by"])
                     .map_err(shape)?
                     .map(Item::RecordedBy),
+                "reviews" => {
+                    hydrate_at::<PersonId, _>(doc, &[collection, sid.as_str(), "recorded_by"])
+                        .map_err(shape)?
+                        .map(Item::RecordedBy)
+                }
                 _ => None,
             })
         };
@@ -440,15 +459,17 @@ impl Ctx<'_> {
             return self.check_root_field(path.first().map(String::as_str).unwrap_or(""), op);
         }
         match self.key.kind() {
-            DocKind::Plan => self.check_plan(path),
+            DocKind::Plan | DocKind::Young => self.check_plan(path),
             DocKind::Record | DocKind::Agency => self.check_record(path),
+            // Requests never reach the walk (`request::check`).
+            DocKind::Request => refuse(Rule::DocumentStructure, "not a child's document"),
         }
     }
 
     /// Fields at the root: a document's identity and collections never change;
     /// a few plain plan fields are edited in place.
     fn check_root_field(&self, field: &str, op: &Op) -> Result<(), Refusal> {
-        let editable = matches!(self.key, DocKey::Plan(_))
+        let editable = self.key.is_plan()
             && matches!(
                 field,
                 "legal_status" | "named_person" | "lead_professional" | "review_date"
@@ -463,6 +484,9 @@ impl Ctx<'_> {
         if self.principal.is_young_person_of(self.team) {
             return refuse(Rule::YoungPersonOwnViewsOnly, "");
         }
+        if self.principal.membership(self.team).is_none() {
+            return refuse(Rule::SupervisorReviewOnly, "");
+        }
         Ok(())
     }
 
@@ -471,7 +495,28 @@ impl Ctx<'_> {
         if self.principal.is_young_person_of(self.team) && collection != "young_person_views" {
             return refuse(Rule::YoungPersonOwnViewsOnly, "");
         }
+        // A supervisor outside the team writes the plan's withheld markers only.
+        if self.principal.membership(self.team).is_none()
+            && !self.principal.is_young_person_of(self.team)
+            && collection != "withheld"
+        {
+            return refuse(Rule::SupervisorReviewOnly, "");
+        }
         match collection {
+            "withheld" => {
+                if !self.principal.may_withhold(self.team) {
+                    return refuse(Rule::WithholdLeadOrSupervisor, "");
+                }
+                let id = item(path)?;
+                if self.get(false, collection, id)?.is_some() {
+                    return Ok(()); // lifted or amended by any lead or supervisor
+                }
+                let by = match self.get(true, collection, id)?.as_deref() {
+                    Some(Item::RecordedBy(p)) => Some(*p),
+                    _ => None,
+                };
+                self.own_item(None, by, Rule::AuthorIsSelf)
+            }
             "young_person_views" | "family_views" => {
                 let id = item(path)?;
                 let author = |i: Option<Rc<Item>>| match i.as_deref() {
@@ -483,6 +528,19 @@ impl Ctx<'_> {
                     author(self.get(true, collection, id)?),
                     Rule::OwnWordsAuthorOnly,
                 )
+            }
+            "reviews" => {
+                // The team keeps a review's record together once it exists;
+                // a new one is recorded in the writer's own name.
+                let id = item(path)?;
+                if self.get(false, collection, id)?.is_some() {
+                    return Ok(());
+                }
+                let by = match self.get(true, collection, id)?.as_deref() {
+                    Some(Item::RecordedBy(p)) => Some(*p),
+                    _ => None,
+                };
+                self.own_item(None, by, Rule::AuthorIsSelf)
             }
             _ => Ok(()),
         }
@@ -561,11 +619,23 @@ impl Ctx<'_> {
                     Some(Item::Voice(f)) => Some(f.recorded_by),
                     _ => None,
                 };
+                let after = self.get(true, collection, id)?;
                 self.own_item(
                     by(self.get(false, collection, id)?),
-                    by(self.get(true, collection, id)?),
+                    by(after.clone()),
                     Rule::OwnWordsAuthorOnly,
-                )
+                )?;
+                // Words given without consent to share go to the recording
+                // agency's record; the team record is read by every agency.
+                if let (DocKey::Record(_), Some(Item::Voice(f))) = (self.key, after.as_deref())
+                    && !f.consent_to_share
+                {
+                    return refuse(
+                        Rule::ConsentToShare,
+                        "the entry's consent_to_share is false",
+                    );
+                }
+                Ok(())
             }
             "chronology" | "withheld" => {
                 if self.get(false, collection, id)?.is_some() {

@@ -102,6 +102,10 @@ uuid_id!(
     DeviceId
 );
 uuid_id!(
+    /// A request for help from one agency to another (`request/<id>`).
+    RequestId
+);
+uuid_id!(
     /// A list item in a document (a visit, an action, a chronology entry…).
     ItemId
 );
@@ -140,12 +144,17 @@ pub enum Agency {
     Police,
     YouthJustice,
     ThirdSector,
+    /// Adult services a young person moves on to (issue 15): they can be on
+    /// a child's team, and a transition plan names them.
+    AdultSocialWork,
+    AdultMentalHealth,
+    Housing,
 }
 
 /// An agency name that is not one of [`Agency::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{0}` is not an agency (expected one of social-work, health, education, early-learning, police, youth-justice, third-sector)"
+    "`{0}` is not an agency (expected one of social-work, health, education, early-learning, police, youth-justice, third-sector, adult-social-work, adult-mental-health, housing)"
 )]
 pub struct BadAgency(pub String);
 
@@ -159,7 +168,25 @@ crate::slug::slugs!(Agency {
     Police => "police", "Police";
     YouthJustice => "youth-justice", "Youth justice";
     ThirdSector => "third-sector", "Third sector";
+    AdultSocialWork => "adult-social-work", "Adult social work";
+    AdultMentalHealth => "adult-mental-health", "Adult mental health";
+    Housing => "housing", "Housing";
 });
+
+impl Agency {
+    /// The adult services a young person's transition plan can name, in the
+    /// order they are offered.
+    pub const ADULT_SERVICES: [Agency; 3] = [
+        Agency::AdultSocialWork,
+        Agency::AdultMentalHealth,
+        Agency::Housing,
+    ];
+
+    /// An adult service (a transition plan's "who will help").
+    pub fn is_adult_service(self) -> bool {
+        Self::ADULT_SERVICES.contains(&self)
+    }
+}
 
 impl fmt::Display for Agency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -199,6 +226,25 @@ mod tests {
             assert_eq!(a.as_str().parse::<Agency>(), Ok(a));
         }
         assert!(matches!("council".parse::<Agency>(), Err(BadAgency(_))));
+    }
+
+    #[test]
+    fn the_error_for_a_bad_agency_lists_every_agency() {
+        let message = BadAgency("council".into()).to_string();
+        for a in Agency::ALL {
+            assert!(message.contains(a.as_str()), "{message} lacks {a}");
+        }
+    }
+
+    #[test]
+    fn adult_services_are_agencies_with_their_own_slugs() {
+        assert_eq!(
+            Agency::ADULT_SERVICES.map(Agency::as_str),
+            ["adult-social-work", "adult-mental-health", "housing"]
+        );
+        assert_eq!(Agency::AdultSocialWork.label(), "Adult social work");
+        assert!(Agency::Housing.is_adult_service());
+        assert!(!Agency::SocialWork.is_adult_service());
     }
 
     #[test]

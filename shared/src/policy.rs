@@ -67,6 +67,11 @@ pub struct ChildTeam {
     pub members: BTreeMap<PersonId, TeamMember>,
     /// The young person's own account, if they have one.
     pub young_person: Option<PersonId>,
+    /// The generation `n` of the young person's copy of the plan
+    /// (`young/<child>/<n>`) the server keeps now; `None` before there is one.
+    /// Older generations are never read again.
+    #[serde(default)]
+    pub young_copy: Option<u32>,
 }
 
 impl ChildTeam {
@@ -80,9 +85,9 @@ impl ChildTeam {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub enum Rule {
-    /// Only the child's team, their supervisors and (for the plan) the young person read a child's documents.
+    /// Only the child's team and their supervisors read a child's documents; the young person only their copy of the plan.
     ReadScope,
-    /// Only the team writes a child's documents; the young person only the plan.
+    /// Only the team writes a child's documents; the young person only their copy of the plan.
     WriteScope,
     /// A revoked device may do nothing.
     RevokedDevice,
@@ -108,6 +113,29 @@ pub enum Rule {
     DocumentStructure,
     /// After the change the document must still read as a valid document of its schema.
     InvalidDocument,
+    /// Only the lead professional or a supervisor of the team withholds part of the plan from the young person (or lifts it).
+    WithholdLeadOrSupervisor,
+    /// Family voice given without consent to share stays in the recording
+    /// agency's record, never in the team record.
+    ConsentToShare,
+    /// A request for help is sent only with consent or a lawful basis for
+    /// sharing without it (a wellbeing concern, child protection).
+    RequestConsentOrBasis,
+    /// The sender sends, answers and withdraws a request for help; a duty
+    /// worker of the receiving agency asks for more, accepts or declines;
+    /// each step only where the request's state allows it.
+    RequestStepByRole,
+    /// Only the lead professional or a supervisor of the team changes who is on it.
+    TeamLeadOrSupervisor,
+    /// Only a practitioner or supervisor of the partnership joins a child's team.
+    TeamPractitionersOnly,
+    /// The lead professional or named person role is handed over before its
+    /// holder's membership ends (one of each per child).
+    TeamHandOverFirst,
+    /// A membership that is not there cannot end.
+    TeamNotAMember,
+    /// A membership ends on a date no later than today, with a reason.
+    TeamEndDateAndReason,
 }
 
 // The slug is the rule's stable name, used on the wire and in logs.
@@ -126,6 +154,15 @@ crate::slug::slugs!(Rule {
     CountersignedReviewFinal => "countersigned-review-final",
     DocumentStructure => "document-structure",
     InvalidDocument => "invalid-document",
+    WithholdLeadOrSupervisor => "withhold-lead-or-supervisor",
+    ConsentToShare => "consent-to-share",
+    RequestConsentOrBasis => "request-consent-or-basis",
+    RequestStepByRole => "request-step-by-role",
+    TeamLeadOrSupervisor => "team-lead-or-supervisor",
+    TeamPractitionersOnly => "team-practitioners-only",
+    TeamHandOverFirst => "team-hand-over-first",
+    TeamNotAMember => "team-not-a-member",
+    TeamEndDateAndReason => "team-end-date-and-reason",
 });
 
 impl Rule {
@@ -133,7 +170,7 @@ impl Rule {
     pub fn explain(self) -> &'static str {
         match self {
             Rule::ReadScope => {
-                "only the child's team, their supervisors and, for the plan, the young person may read this"
+                "only the child's team, their supervisors and, for their copy of the plan, the young person may read this"
             }
             Rule::WriteScope => "only the child's team may change this",
             Rule::RevokedDevice => "this device has been revoked",
@@ -160,6 +197,31 @@ impl Rule {
             Rule::CountersignedReviewFinal => "a countersigned review cannot be changed",
             Rule::DocumentStructure => "the document's identity and sections cannot be replaced",
             Rule::InvalidDocument => "the change would leave the document invalid",
+            Rule::WithholdLeadOrSupervisor => {
+                "only the lead professional or a supervisor of the team can withhold part of the plan or lift it"
+            }
+            Rule::ConsentToShare => {
+                "words given without consent to share can only be kept in the recording agency's record, not the team record"
+            }
+            Rule::RequestConsentOrBasis => {
+                "a request for help needs the family's consent, or a lawful reason to share without it: a wellbeing concern or child protection"
+            }
+            Rule::RequestStepByRole => {
+                "only the sender sends, answers or withdraws a request, and only the receiving agency's duty team asks for more, accepts or declines it, while it is open"
+            }
+            Rule::TeamLeadOrSupervisor => {
+                "only the lead professional or a supervisor of the team can change who is on it"
+            }
+            Rule::TeamPractitionersOnly => {
+                "only a practitioner or supervisor of the partnership can join a child's team"
+            }
+            Rule::TeamHandOverFirst => {
+                "hand the lead professional or named person role to someone else first: a child always has one of each"
+            }
+            Rule::TeamNotAMember => "that person is not on the child's team",
+            Rule::TeamEndDateAndReason => {
+                "a membership ends with a reason and on a date no later than today"
+            }
         }
     }
 
@@ -229,6 +291,20 @@ impl Principal {
         })
     }
 
+    /// The lead professional of the team, or a supervisor of it: who may
+    /// withhold part of the plan from the young person.
+    pub fn may_withhold(&self, team: &ChildTeam) -> bool {
+        self.membership(team)
+            .is_some_and(|m| m.role == TeamRole::LeadProfessional)
+            || self.supervises_team(team, None)
+    }
+
+    /// The lead professional of the team, or a supervisor of it: who may
+    /// change who is on the team (`crate::team`).
+    pub fn may_change_team(&self, team: &ChildTeam) -> bool {
+        self.may_withhold(team)
+    }
+
     /// The young person whose plan this is.
     pub fn is_young_person_of(&self, team: &ChildTeam) -> bool {
         matches!(self.kind, PersonKind::YoungPerson { child } if child == team.child)
@@ -255,13 +331,17 @@ impl AccessPolicy {
         }
         let member = p.membership(team);
         let allowed = match key {
-            DocKey::Plan(_) => {
-                member.is_some() || p.supervises_team(team, None) || p.is_young_person_of(team)
-            }
+            DocKey::Plan(_) => member.is_some() || p.supervises_team(team, None),
+            // Only the copy the server keeps now: an older one may hold
+            // content withheld since.
+            DocKey::Young(_, n) => p.is_young_person_of(team) && team.young_copy == Some(*n),
             DocKey::Record(_) => member.is_some() || p.supervises_team(team, None),
             DocKey::Agency(_, a) => {
                 member.is_some_and(|m| m.agency == *a) || p.supervises_team(team, Some(*a))
             }
+            // The request's own audience (`docs::request_team`): the
+            // sender and the duty workers, and their supervisors.
+            DocKey::Request(_) => member.is_some() || p.supervises_team(team, None),
         };
         if allowed {
             Ok(())
@@ -289,11 +369,22 @@ impl AccessPolicy {
         }
         let member = p.membership(team);
         let allowed = match key {
-            DocKey::Plan(_) => member.is_some() || p.is_young_person_of(team),
+            // A supervisor outside the team writes only the plan's
+            // withheld markers (the gate's business).
+            DocKey::Plan(_) => member.is_some() || p.supervises_team(team, None),
+            // The young person writes their views into their copy, also an
+            // older one they still hold unsynced views in (the server keeps
+            // those and sends nothing back from it).
+            DocKey::Young(_, n) => {
+                p.is_young_person_of(team) && team.young_copy.is_some_and(|now| *n <= now)
+            }
             DocKey::Record(_) => member.is_some() || p.supervises_team(team, None),
             DocKey::Agency(_, a) => {
                 member.is_some_and(|m| m.agency == *a) || p.supervises_team(team, Some(*a))
             }
+            // Supervisors read a request; only the sender and the duty
+            // workers take its steps.
+            DocKey::Request(_) => member.is_some(),
         };
         if allowed {
             Ok(())
@@ -307,8 +398,187 @@ impl AccessPolicy {
         let c = team.child;
         std::iter::once(DocKey::Plan(c))
             .chain(std::iter::once(DocKey::Record(c)))
+            .chain(team.young_copy.map(|n| DocKey::Young(c, n)))
             .chain(team.agencies().into_iter().map(|a| DocKey::Agency(c, a)))
             .filter(|k| Self::can_read(p, k, team).is_ok())
             .collect()
+    }
+}
+
+/// Who may read a document, worked out from the same read policy the server
+/// enforces ([`AccessPolicy::can_read`]): what a form shows as "Who will see
+/// this" before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    /// The team members who read it, by agency.
+    pub members: BTreeMap<Agency, BTreeSet<PersonId>>,
+    /// Supervisors (of those given) who read it through the people they supervise.
+    pub supervisors: BTreeSet<PersonId>,
+    /// The young person, when they will read it: for the plan, in their copy
+    /// of it ("My plan"), unless the section is withheld from them.
+    pub young_person: Option<PersonId>,
+}
+
+impl Audience {
+    /// How many team members read it.
+    pub fn people(&self) -> usize {
+        self.members.values().map(BTreeSet::len).sum()
+    }
+
+    /// The one agency whose members read it, when only one does.
+    pub fn only_agency(&self) -> Option<Agency> {
+        match self.members.keys().collect::<Vec<_>>().as_slice() {
+            [only] => Some(**only),
+            _ => None,
+        }
+    }
+}
+
+/// Who will read `key`: each team member and each of `supervisors` (a
+/// supervisor and the people they supervise, as far as the caller knows
+/// them) whom [`AccessPolicy::can_read`] lets read it, and the young person.
+///
+/// The young person reads the plan through a copy the server makes without
+/// the sections withheld from them, so for the plan `withheld` says whether
+/// the section being written is withheld; for the records it is ignored (the
+/// young person never reads them).
+pub fn audience(
+    key: &DocKey,
+    team: &ChildTeam,
+    supervisors: &BTreeMap<PersonId, BTreeSet<PersonId>>,
+    withheld: bool,
+) -> Audience {
+    // A made-up device: the audience is about people, and a device that is
+    // not revoked is all `can_read` asks of it.
+    let principal = |person: PersonId, agency: Option<Agency>, kind, supervises| Principal {
+        person,
+        agency,
+        kind,
+        device: DeviceId(uuid::Uuid::nil()),
+        device_revoked: false,
+        supervises,
+    };
+    let mut members: BTreeMap<Agency, BTreeSet<PersonId>> = BTreeMap::new();
+    for (person, m) in &team.members {
+        let p = principal(
+            *person,
+            Some(m.agency),
+            PersonKind::Practitioner,
+            BTreeSet::new(),
+        );
+        if AccessPolicy::can_read(&p, key, team).is_ok() {
+            members.entry(m.agency).or_default().insert(*person);
+        }
+    }
+    let supervisors = supervisors
+        .iter()
+        .filter(|(s, _)| !team.members.contains_key(*s))
+        .filter(|(s, supervises)| {
+            let p = principal(**s, None, PersonKind::Supervisor, (*supervises).clone());
+            AccessPolicy::can_read(&p, key, team).is_ok()
+        })
+        .map(|(s, _)| *s)
+        .collect();
+    let young_person = match key {
+        DocKey::Plan(_) if !withheld => team.young_person,
+        _ => None,
+    };
+    Audience {
+        members,
+        supervisors,
+        young_person,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::demo::{self, AILEEN, DAVID, FIONA, KAI, KAI_YP, MORAG, PRIYA};
+
+    fn kai_team() -> ChildTeam {
+        demo::partnership().child("Kai").unwrap().team.clone()
+    }
+
+    fn fiona() -> BTreeMap<PersonId, BTreeSet<PersonId>> {
+        [(FIONA, [MORAG, PRIYA].into_iter().collect())]
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn the_team_record_is_read_by_every_member_and_their_supervisor_but_not_the_young_person() {
+        let a = audience(&DocKey::Record(KAI), &kai_team(), &fiona(), false);
+        assert_eq!(a.people(), 3);
+        assert_eq!(a.members.len(), 3);
+        assert_eq!(a.only_agency(), None);
+        assert_eq!(a.supervisors, [FIONA].into_iter().collect());
+        assert_eq!(a.young_person, None);
+    }
+
+    #[test]
+    fn an_agency_record_is_read_by_that_agency_only() {
+        let a = audience(
+            &DocKey::Agency(KAI, Agency::SocialWork),
+            &kai_team(),
+            &fiona(),
+            false,
+        );
+        assert_eq!(a.only_agency(), Some(Agency::SocialWork));
+        assert_eq!(
+            a.members[&Agency::SocialWork],
+            [MORAG].into_iter().collect()
+        );
+        assert!(!a.members.values().any(|m| m.contains(&DAVID)));
+        assert_eq!(a.young_person, None);
+        // Fiona supervises Morag (social work): she reads it.
+        assert_eq!(a.supervisors, [FIONA].into_iter().collect());
+        let edu = audience(
+            &DocKey::Agency(KAI, Agency::Education),
+            &kai_team(),
+            &fiona(),
+            false,
+        );
+        // Fiona supervises nobody in education.
+        assert!(edu.supervisors.is_empty());
+        assert_eq!(
+            edu.members[&Agency::Education],
+            [DAVID].into_iter().collect()
+        );
+    }
+
+    #[test]
+    fn the_young_person_reads_the_plan_unless_the_section_is_withheld() {
+        let team = kai_team();
+        let open = audience(&DocKey::Plan(KAI), &team, &BTreeMap::new(), false);
+        assert_eq!(open.young_person, Some(KAI_YP));
+        assert_eq!(open.people(), 3);
+        let withheld = audience(&DocKey::Plan(KAI), &team, &BTreeMap::new(), true);
+        assert_eq!(withheld.young_person, None);
+        assert_eq!(withheld.people(), 3);
+    }
+
+    #[test]
+    fn someone_outside_the_team_is_never_in_the_audience() {
+        let team = kai_team();
+        let outsider: BTreeMap<PersonId, BTreeSet<PersonId>> =
+            [(PersonId::random(), [AILEEN].into_iter().collect())]
+                .into_iter()
+                .collect();
+        for key in AccessPolicy::readable(
+            &Principal {
+                person: MORAG,
+                agency: Some(Agency::SocialWork),
+                kind: PersonKind::Practitioner,
+                device: DeviceId::random(),
+                device_revoked: false,
+                supervises: BTreeSet::new(),
+            },
+            &team,
+        ) {
+            let a = audience(&key, &team, &outsider, false);
+            assert!(a.supervisors.is_empty(), "{key}");
+            assert!(!a.members.values().any(|m| m.contains(&AILEEN)), "{key}");
+        }
     }
 }

@@ -149,15 +149,15 @@ mod tests {
             ["child", "parent", "carer", "sibling", "other"]
         );
         assert_eq!(
-            check!(Impact, 4),
-            ["positive", "negative", "mixed", "not-known"]
+            check!(Impact, 5),
+            ["positive", "neutral", "negative", "mixed", "not-known"]
         );
         assert_eq!(
             check!(Significance, 3),
             ["routine", "significant", "critical"]
         );
         assert_eq!(
-            check!(Agency, 7),
+            check!(Agency, 10),
             [
                 "social-work",
                 "health",
@@ -165,14 +165,17 @@ mod tests {
                 "early-learning",
                 "police",
                 "youth-justice",
-                "third-sector"
+                "third-sector",
+                "adult-social-work",
+                "adult-mental-health",
+                "housing"
             ]
         );
         assert_eq!(
             check!(TeamRole, 3),
             ["member", "lead-professional", "named-person"]
         );
-        assert_eq!(check!(Rule, 14).len(), 14);
+        assert_eq!(check!(Rule, 23).len(), 23);
         assert_eq!(check!(ErrorCode, 14).len(), 14);
 
         // Independent counts of the variants (no wildcard arms).

@@ -26,6 +26,17 @@ pub const PATH_SYNC: &str = "/v1/sync";
 /// `POST`: a revoked device hands over its unsynced changes (signed; the only
 /// route a revoked device may use).
 pub const PATH_OFFER: &str = "/v1/offer";
+/// `GET`: the changes the server refused from the caller, and, for a
+/// supervisor, from the people they supervise (signed, empty body).
+pub const PATH_REFUSED: &str = "/v1/refused";
+/// A duty worker's match check for a request for help.
+pub const PATH_REQUEST_MATCHES: &str = "/v1/requests/matches";
+/// `POST`: team changes made on the device, applied or refused by the
+/// server (signed; `crate::team`).
+pub const PATH_TEAM: &str = "/v1/team";
+/// `GET`: work offered by devices of people who left a team or whose device
+/// was revoked, kept for their supervisors (signed; supervisors only).
+pub const PATH_KEPT: &str = "/v1/kept";
 /// `GET`: liveness (not signed; JSON `{"status":"ok"}`).
 pub const PATH_HEALTH: &str = "/health";
 
@@ -197,6 +208,11 @@ pub struct DirectoryView {
     /// Automerge actor is the device id). Absent from older servers.
     #[serde(default)]
     pub devices: Vec<DeviceView>,
+    /// The partnership's practitioners and supervisors (never a young
+    /// person), so a lead professional can choose whom to add to a team.
+    /// Empty for a young person; absent from older servers.
+    #[serde(default)]
+    pub colleagues: Vec<PersonView>,
 }
 
 /// Which person an enrolled device belongs to.
@@ -216,6 +232,31 @@ pub struct PersonView {
     pub agency: Option<Agency>,
     /// For a young person: the child whose plan they read (themselves).
     pub child: Option<ChildId>,
+    /// On their agency's duty team: they receive its requests for help.
+    /// Absent (older servers) reads as `false`.
+    #[serde(default)]
+    pub duty: bool,
+}
+
+/// `POST /v1/requests/matches`: a duty worker's match check for a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchRequest {
+    pub request: crate::ids::RequestId,
+}
+
+/// The children already in Bothy who might be the one a request is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchResponse {
+    pub candidates: Vec<ChildMatch>,
+}
+
+/// One candidate of a match check: only what the check needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildMatch {
+    pub child: ChildId,
+    pub name: String,
+    /// `YYYY-MM-DD`, when the plan gives it.
+    pub date_of_birth: Option<String>,
 }
 
 /// On the wire: `"practitioner"`, `"supervisor"` or `"young-person"`.
@@ -444,6 +485,84 @@ pub struct OfferedDoc {
 pub struct OfferResponse {
     pub received: u64,
 }
+
+// ---------------------------------------------------------------- team changes
+
+/// `POST /v1/team`: team changes the device made offline, in the order made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamRequest {
+    /// At most [`MAX_DOCS_PER_REQUEST`].
+    pub changes: Vec<crate::team::TeamChange>,
+}
+
+/// One result per change, in the order sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamResponse {
+    pub results: Vec<TeamResult>,
+}
+
+/// What became of one team change. The same id sent again gets the same
+/// answer (the server applies each id once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamResult {
+    pub id: crate::ids::ItemId,
+    pub status: TeamStatus,
+    /// For `refused`: the rule's stable name (`crate::policy::Rule`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// For `refused`: the rule's explanation, for the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// `"applied"` or `"refused"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TeamStatus {
+    Applied,
+    Refused,
+}
+
+/// `GET /v1/kept`: offered work a supervisor may see: offered by someone
+/// they supervise, or about a child whose team they supervise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptResponse {
+    pub kept: Vec<KeptChange>,
+}
+
+/// One change the server keeps apart, never applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptChange {
+    pub document: DocKey,
+    /// Who offered it, from which device.
+    pub person: PersonId,
+    pub device: DeviceId,
+    pub reason: KeptReason,
+    /// Unix seconds.
+    pub received_at: i64,
+    /// The raw Automerge change.
+    #[serde(with = "bytes")]
+    pub change: Vec<u8>,
+}
+
+/// Why work was offered instead of synced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeptReason {
+    /// The device was revoked.
+    Revoked,
+    /// Its person left the child's team before it synced.
+    LeftTeam,
+    /// Offered while the person could still read the document (a device
+    /// should sync instead; kept all the same).
+    Offered,
+}
+
+crate::slug::slugs!(KeptReason {
+    Revoked => "revoked",
+    LeftTeam => "left-team",
+    Offered => "offered",
+});
 
 // ---------------------------------------------------------------- errors
 
@@ -825,4 +944,36 @@ mod tests {
             assert_eq!(name, code.as_str());
         }
     }
+}
+
+// ---------------------------------------------------------------- refused work
+
+/// The answer to `GET /v1/refused`: every refused change the server keeps
+/// that the caller may see, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedResponse {
+    pub refused: Vec<RefusedChangeView>,
+}
+
+/// One refused change, with the words it would have written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedChangeView {
+    /// Whose device sent it.
+    pub person: PersonId,
+    /// Their name, as the directory has it.
+    pub name: String,
+    pub device: DeviceId,
+    pub document: DocKey,
+    /// Lowercase hex of the change hash.
+    pub change: String,
+    /// The rule it broke (`bothy_shared::policy::Rule`).
+    pub rule: String,
+    /// Where in the document (empty when not named).
+    pub path: String,
+    /// The rule explained in plain words.
+    pub explanation: String,
+    /// What the change would have written (`bothy_shared::refused::words_of_change`).
+    pub words: String,
+    /// Unix seconds when the server refused it.
+    pub at: i64,
 }

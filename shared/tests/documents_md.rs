@@ -119,7 +119,7 @@ fn maps_at(doc: &Automerge, path: &[&str]) -> Vec<ObjId> {
 
 /// Which objects each documented table describes: (document kind, path).
 fn where_each_object_is() -> BTreeMap<&'static str, Vec<(DocKind, Vec<&'static str>)>> {
-    use DocKind::{Agency as A, Plan as P, Record as R};
+    use DocKind::{Agency as A, Plan as P, Record as R, Request as Q};
     let both = |path: Vec<&'static str>| vec![(R, path.clone()), (A, path)];
     BTreeMap::from([
         ("PlanDoc", vec![(P, vec![])]),
@@ -132,6 +132,7 @@ fn where_each_object_is() -> BTreeMap<&'static str, Vec<(DocKind, Vec<&'static s
                 (P, vec!["named_person"]),
                 (P, vec!["lead_professional"]),
                 (P, vec!["needs", "*", "actions", "*", "owner"]),
+                (Q, vec!["from"]),
             ],
         ),
         ("Wellbeing", vec![(P, vec!["wellbeing"])]),
@@ -139,6 +140,8 @@ fn where_each_object_is() -> BTreeMap<&'static str, Vec<(DocKind, Vec<&'static s
         ("Rating", vec![(P, vec!["wellbeing", "*", "ratings", "*"])]),
         ("MyWorld", vec![(P, vec!["my_world"])]),
         ("Need", vec![(P, vec!["needs", "*"])]),
+        ("NeedClosed", vec![(P, vec!["needs", "*", "closed"])]),
+        ("ReviewMeeting", vec![(P, vec!["reviews", "*"])]),
         ("Action", vec![(P, vec!["needs", "*", "actions", "*"])]),
         (
             "ViewEntry",
@@ -156,6 +159,9 @@ fn where_each_object_is() -> BTreeMap<&'static str, Vec<(DocKind, Vec<&'static s
         ("ChronologyEntry", both(vec!["chronology", "*"])),
         ("SupervisionReview", both(vec!["supervision", "*"])),
         ("WithheldSection", both(vec!["withheld", "*"])),
+        ("RequestDoc", vec![(Q, vec![])]),
+        ("AboutChild", vec![(Q, vec!["about"])]),
+        ("RequestStep", vec![(Q, vec!["steps", "*"])]),
     ])
 }
 
@@ -178,6 +184,12 @@ fn documents() -> Vec<(DocKey, Automerge)> {
             text: Text::with_value("Mum is Lisa, not Lise."),
         },
     );
+    let need = kai.plan.needs.values_mut().next().unwrap();
+    need.closed = Some(NeedClosed {
+        at: Timestamp(1_792_750_000_000),
+        by: MORAG,
+        reason: "Outcome reached".into(),
+    });
     let review = ItemId::random();
     kai.record.supervision.insert(
         review,
@@ -192,10 +204,54 @@ fn documents() -> Vec<(DocKey, Automerge)> {
             countersigned: false,
         },
     );
-    demo.children
+    let mut docs: Vec<(DocKey, Automerge)> = demo
+        .children
         .iter()
         .flat_map(|c| c.documents(&demo::server_actor()).unwrap())
-        .collect()
+        .collect();
+    // A request for help, accepted (the demo has none).
+    let id = bothy_shared::ids::RequestId::random();
+    let key = DocKey::Request(id);
+    let mut request = RequestDoc::new(
+        id,
+        PersonRef {
+            person: MORAG,
+            name: "Morag Fraser".into(),
+            agency: Agency::SocialWork,
+            role_title: "social worker".into(),
+        },
+        Agency::Health,
+        None,
+        AboutChild {
+            name: "Skye Maclean".into(),
+            date_of_birth: None,
+            school: String::new(),
+            address: String::new(),
+        },
+        "Worried about her weight",
+        Some(SharingBasis::Wellbeing),
+        Timestamp(1_792_900_000_000),
+    );
+    request.concerns = vec![Indicator::Healthy];
+    let accepted = ItemId::random();
+    request.steps.insert(
+        accepted,
+        RequestStep {
+            id: accepted,
+            kind: StepKind::Accepted,
+            by: FIONA,
+            by_name: "Fiona MacLeod".into(),
+            at: Timestamp(1_792_900_100_000),
+            note: String::new(),
+            child: Some(KAI),
+            new_child: false,
+        },
+    );
+    docs.push((
+        key,
+        new_document(&key, &request, demo::server_actor()).unwrap(),
+    ));
+    docs
 }
 
 #[test]
@@ -338,11 +394,23 @@ fn the_enum_table_gives_the_stored_names_slugs_and_labels() {
         ),
         (
             "Impact".to_owned(),
-            rows(&Impact::ALL, Impact::as_str, none),
+            rows(&Impact::ALL, Impact::as_str, Impact::label),
         ),
         (
             "Significance".to_owned(),
             rows(&Significance::ALL, Significance::as_str, none),
+        ),
+        (
+            "SharingBasis".to_owned(),
+            rows(
+                &SharingBasis::ALL,
+                SharingBasis::as_str,
+                SharingBasis::label,
+            ),
+        ),
+        (
+            "StepKind".to_owned(),
+            rows(&StepKind::ALL, StepKind::as_str, StepKind::label),
         ),
         (
             "agency".to_owned(),

@@ -83,7 +83,7 @@ fn world() -> World {
     }
 }
 
-fn keys() -> [DocKey; 6] {
+fn keys() -> [DocKey; 8] {
     [
         DocKey::Plan(KAI),
         DocKey::Record(KAI),
@@ -91,45 +91,50 @@ fn keys() -> [DocKey; 6] {
         DocKey::Agency(KAI, Agency::Education),
         DocKey::Agency(KAI, Agency::ThirdSector),
         DocKey::Agency(KAI, Agency::Police), // no police in Kai's team
+        DocKey::Young(KAI, 1),               // Kai's copy of the plan, the current generation
+        DocKey::Young(KAI, 2),               // a generation not made yet
     ]
 }
 
 #[test]
 fn who_may_read_and_write_each_document() {
     use Role::*;
-    // (role, [plan, record, agency sw, agency edu, agency third sector, agency police]) for read, then write
-    let table: &[(Role, [bool; 6], [bool; 6])] = &[
+    // (role, [plan, record, agency sw, agency edu, agency third sector,
+    // agency police, young/1, young/2]) for read, then write
+    let table: &[(Role, [bool; 8], [bool; 8])] = &[
         (
             LeadProfessionalSocialWork,
-            [true, true, true, false, false, false],
-            [true, true, true, false, false, false],
+            [true, true, true, false, false, false, false, false],
+            [true, true, true, false, false, false, false, false],
         ),
         (
             NamedPersonEducation,
-            [true, true, false, true, false, false],
-            [true, true, false, true, false, false],
+            [true, true, false, true, false, false, false, false],
+            [true, true, false, true, false, false, false, false],
         ),
         (
             ThirdSectorMember,
-            [true, true, false, false, true, false],
-            [true, true, false, false, true, false],
+            [true, true, false, false, true, false, false, false],
+            [true, true, false, false, true, false, false, false],
         ),
-        (HealthOutsideTeam, [false; 6], [false; 6]),
-        (PoliceOutsideTeam, [false; 6], [false; 6]),
+        (HealthOutsideTeam, [false; 8], [false; 8]),
+        (PoliceOutsideTeam, [false; 8], [false; 8]),
         // Fiona supervises Morag (social work) and Priya (third sector): reads
-        // the plan, writes supervision reviews in the records.
+        // the plan, writes supervision reviews in the records and (the gate's
+        // business) only the withheld markers in the plan.
         (
             SupervisorOfTeam,
-            [true, true, true, false, true, false],
-            [false, true, true, false, true, false],
+            [true, true, true, false, true, false, false, false],
+            [true, true, true, false, true, false, false, false],
         ),
-        (SupervisorOfOthers, [false; 6], [false; 6]),
+        (SupervisorOfOthers, [false; 8], [false; 8]),
+        // Kai reads and writes his copy of the plan, never the plan itself.
         (
             YoungPerson,
-            [true, false, false, false, false, false],
-            [true, false, false, false, false, false],
+            [false, false, false, false, false, false, true, false],
+            [false, false, false, false, false, false, true, false],
         ),
-        (RevokedDevice, [false; 6], [false; 6]),
+        (RevokedDevice, [false; 8], [false; 8]),
     ];
     assert_eq!(table.len(), ROLES.len(), "every role is in the table");
     let w = world();
@@ -161,6 +166,26 @@ fn who_may_read_and_write_each_document() {
         assert_eq!(readable, expected, "{role:?} readable");
     }
     println!("policy matrix: {checked} read/write decisions checked");
+}
+
+#[test]
+fn after_a_new_generation_the_young_person_reads_only_it_and_may_still_write_the_old() {
+    let w = world();
+    let kai = &w.principals[&Role::YoungPerson];
+    let mut team = w.team.clone();
+    team.young_copy = Some(2);
+    let (old, new) = (DocKey::Young(KAI, 1), DocKey::Young(KAI, 2));
+    assert_eq!(
+        AccessPolicy::can_read(kai, &old, &team).unwrap_err().rule,
+        Rule::ReadScope
+    );
+    assert!(AccessPolicy::can_write(kai, &old, &team).is_ok());
+    assert!(AccessPolicy::can_read(kai, &new, &team).is_ok());
+    assert_eq!(AccessPolicy::readable(kai, &team), vec![new]);
+    // Nobody else reads either.
+    let morag = &w.principals[&Role::LeadProfessionalSocialWork];
+    assert!(AccessPolicy::can_read(morag, &new, &team).is_err());
+    assert!(AccessPolicy::can_write(morag, &old, &team).is_err());
 }
 
 #[test]
@@ -270,6 +295,25 @@ fn new_visit(id: ItemId, author: PersonId, agency: Agency, sharing: Sharing) -> 
     }
 }
 
+fn voice(id: ItemId, by: PersonId, agency: Agency, consent: bool) -> FamilyVoice {
+    FamilyVoice {
+        id,
+        at: Timestamp(1_767_225_600_000),
+        said_by: "Kai".into(),
+        voice_of: VoiceOf::Child,
+        own_words: Text::with_value("I don't want Dad to know where I go to football."),
+        scale_question: String::new(),
+        scale: None,
+        worries: Text::default(),
+        good_things: Text::default(),
+        dreams: Text::default(),
+        consent_to_share: consent,
+        recorded_by: by,
+        agency,
+        from_visit: None,
+    }
+}
+
 fn addendum(id: ItemId, by: PersonId) -> Addendum {
     Addendum {
         id,
@@ -316,14 +360,82 @@ fn obj(doc: &Automerge, path: &[&str]) -> automerge::ObjId {
 fn cases() -> Vec<Case> {
     use Role::*;
     let plan = DocKey::Plan(KAI);
+    let young = DocKey::Young(KAI, 1);
     let record = DocKey::Record(KAI);
     let sw = DocKey::Agency(KAI, Agency::SocialWork);
     let new_id = iid(900);
+    let marker = move |by: PersonId| WithheldMarker {
+        id: new_id,
+        section: "my_world".into(),
+        by,
+        at: Timestamp(2),
+        reason: "Waiting for the assessment".into(),
+    };
     vec![
+        Case {
+            name: "the lead professional withholds a part of the plan",
+            role: LeadProfessionalSocialWork,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(move |d, me| {
+                d.withheld.insert(new_id, marker(me));
+            })),
+            expect: Ok(()),
+        },
+        Case {
+            name: "a supervisor outside the team withholds a part of the plan",
+            role: SupervisorOfTeam,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(move |d, me| {
+                d.withheld.insert(new_id, marker(me));
+            })),
+            expect: Ok(()),
+        },
+        Case {
+            name: "a team member who does not lead cannot withhold",
+            role: NamedPersonEducation,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(move |d, me| {
+                d.withheld.insert(new_id, marker(me));
+            })),
+            expect: Err(Rule::WithholdLeadOrSupervisor),
+        },
+        Case {
+            name: "a team member who does not lead cannot lift a withholding",
+            role: NamedPersonEducation,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(|d, _| {
+                d.withheld.clear();
+            })),
+            expect: Err(Rule::WithholdLeadOrSupervisor),
+        },
+        Case {
+            name: "the lead professional cannot withhold in someone else's name",
+            role: LeadProfessionalSocialWork,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(move |d, _| {
+                d.withheld.insert(new_id, marker(demo::DAVID));
+            })),
+            expect: Err(Rule::AuthorIsSelf),
+        },
+        Case {
+            name: "a supervisor outside the team cannot edit the rest of the plan",
+            role: SupervisorOfTeam,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(|d, _| {
+                d.reason.update("changed");
+            })),
+            expect: Err(Rule::SupervisorReviewOnly),
+        },
         Case {
             name: "young person adds what they think",
             role: YoungPerson,
-            key: plan,
+            key: young,
             setup: None,
             edit: Edit::Plan(Box::new(move |d, me| {
                 d.young_person_views
@@ -334,7 +446,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "young person edits their own earlier view",
             role: YoungPerson,
-            key: plan,
+            key: young,
             setup: None,
             edit: Edit::Plan(Box::new(|d, _| {
                 d.young_person_views
@@ -348,7 +460,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "young person cannot edit an action",
             role: YoungPerson,
-            key: plan,
+            key: young,
             setup: None,
             edit: Edit::Plan(Box::new(|d, _| {
                 d.action_mut(iid(ACTION)).unwrap().status = ActionStatus::Done;
@@ -358,7 +470,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "young person cannot edit the family's views",
             role: YoungPerson,
-            key: plan,
+            key: young,
             setup: None,
             edit: Edit::Plan(Box::new(|d, _| {
                 d.family_views
@@ -372,7 +484,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "young person cannot change the review date",
             role: YoungPerson,
-            key: plan,
+            key: young,
             setup: None,
             edit: Edit::Plan(Box::new(|d, _| {
                 d.review_date = None;
@@ -382,7 +494,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "young person cannot add a view in someone else's name",
             role: YoungPerson,
-            key: plan,
+            key: young,
             setup: None,
             edit: Edit::Plan(Box::new(move |d, _| {
                 d.young_person_views
@@ -698,6 +810,49 @@ fn cases() -> Vec<Case> {
             expect: Err(Rule::InvalidDocument),
         },
         Case {
+            name: "family voice without consent to share is refused in the team record",
+            role: LeadProfessionalSocialWork,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(move |d, me| {
+                d.family_voice
+                    .insert(new_id, voice(new_id, me, Agency::SocialWork, false));
+            })),
+            expect: Err(Rule::ConsentToShare),
+        },
+        Case {
+            name: "family voice without consent to share is kept in the recording agency's record",
+            role: LeadProfessionalSocialWork,
+            key: sw,
+            setup: None,
+            edit: Edit::Record(Box::new(move |d, me| {
+                d.family_voice
+                    .insert(new_id, voice(new_id, me, Agency::SocialWork, false));
+            })),
+            expect: Ok(()),
+        },
+        Case {
+            name: "family voice with consent to share goes in the team record",
+            role: NamedPersonEducation,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(move |d, me| {
+                d.family_voice
+                    .insert(new_id, voice(new_id, me, Agency::Education, true));
+            })),
+            expect: Ok(()),
+        },
+        Case {
+            name: "consent cannot be taken off an entry left in the team record",
+            role: LeadProfessionalSocialWork,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(|d, _| {
+                d.family_voice.values_mut().next().unwrap().consent_to_share = false;
+            })),
+            expect: Err(Rule::ConsentToShare),
+        },
+        Case {
             name: "the team keeps the chronology together",
             role: ThirdSectorMember,
             key: record,
@@ -742,7 +897,137 @@ fn cases() -> Vec<Case> {
             })),
             expect: Ok(()),
         },
+        Case {
+            name: "young person cannot rate wellbeing",
+            role: YoungPerson,
+            key: young,
+            setup: None,
+            edit: Edit::Plan(Box::new(move |d, me| {
+                d.wellbeing.achieving.ratings.insert(
+                    new_id,
+                    Rating {
+                        id: new_id,
+                        score: 9,
+                        on: "2026-11-20".parse().unwrap(),
+                        by: me,
+                        agency: Agency::SocialWork,
+                        recorded_at: Timestamp(5),
+                        note: String::new(),
+                    },
+                );
+            })),
+            expect: Err(Rule::YoungPersonOwnViewsOnly),
+        },
+        Case {
+            name: "young person cannot record a review meeting",
+            role: YoungPerson,
+            key: young,
+            setup: None,
+            edit: Edit::Plan(Box::new(move |d, me| {
+                d.reviews.insert(new_id, review_meeting(new_id, me));
+            })),
+            expect: Err(Rule::YoungPersonOwnViewsOnly),
+        },
+        Case {
+            name: "team member records a review meeting",
+            role: NamedPersonEducation,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(move |d, me| {
+                d.reviews.insert(new_id, review_meeting(new_id, me));
+            })),
+            expect: Ok(()),
+        },
+        Case {
+            name: "team member cannot record a review meeting in someone else's name",
+            role: NamedPersonEducation,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(move |d, _| {
+                d.reviews
+                    .insert(new_id, review_meeting(new_id, demo::MORAG));
+            })),
+            expect: Err(Rule::AuthorIsSelf),
+        },
+        Case {
+            name: "team member closes a need",
+            role: ThirdSectorMember,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(|d, me| {
+                d.needs.values_mut().next().unwrap().closed = Some(NeedClosed {
+                    at: Timestamp(6),
+                    by: me,
+                    reason: "Outcome reached".into(),
+                });
+            })),
+            expect: Ok(()),
+        },
+        Case {
+            name: "young person cannot close a need",
+            role: YoungPerson,
+            key: young,
+            setup: None,
+            edit: Edit::Plan(Box::new(|d, me| {
+                d.needs.values_mut().next().unwrap().closed = Some(NeedClosed {
+                    at: Timestamp(6),
+                    by: me,
+                    reason: "done".into(),
+                });
+            })),
+            expect: Err(Rule::YoungPersonOwnViewsOnly),
+        },
+        Case {
+            name: "team member records moving on (the transition section)",
+            role: ThirdSectorMember,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(|d, me| moving_on(&mut d.transition, me))),
+            expect: Ok(()),
+        },
+        Case {
+            name: "young person cannot write moving on in their copy",
+            role: YoungPerson,
+            key: young,
+            setup: None,
+            edit: Edit::Plan(Box::new(|d, me| moving_on(&mut d.transition, me))),
+            expect: Err(Rule::YoungPersonOwnViewsOnly),
+        },
+        Case {
+            name: "a supervisor outside the team cannot write moving on",
+            role: SupervisorOfTeam,
+            key: plan,
+            setup: None,
+            edit: Edit::Plan(Box::new(|d, me| moving_on(&mut d.transition, me))),
+            expect: Err(Rule::SupervisorReviewOnly),
+        },
     ]
+}
+
+/// A transition section as the "Moving on" form writes it.
+fn moving_on(t: &mut TransitionPlan, me: PersonId) {
+    t.needed = true;
+    t.services = vec![Agency::AdultSocialWork, Agency::Housing];
+    t.plan
+        .update("Meet the adult social worker before his 16th birthday");
+    t.start_by = Some("2027-03-01".parse().unwrap());
+    t.recorded_by = Some(me);
+    t.recorded_at = Some(Timestamp(8));
+}
+
+fn review_meeting(id: ItemId, by: PersonId) -> ReviewMeeting {
+    ReviewMeeting {
+        id,
+        held_on: "2026-11-20".parse().unwrap(),
+        attended: vec!["Morag Fraser".into(), "Lisa (mum)".into()],
+        young_person_views: Text::with_value("I want to stay at my school"),
+        family_views: Text::default(),
+        decisions: Text::with_value("Keep the Monday meetings"),
+        plan_changes: Text::with_value("Mr Reid meets Kai on Fridays too"),
+        next_review: None,
+        recorded_by: by,
+        recorded_at: Timestamp(7),
+    }
 }
 
 fn run(w: &World, case: &Case) -> Result<(), GateError> {

@@ -3,7 +3,7 @@
 //!
 //! Each person is printed as one line, `enrol ROLE AGENCY NAME CODE`:
 //! ROLE is `practitioner`, `lead-professional`, `named-person`,
-//! `supervisor` or `young-person`; AGENCY is the agency slug or `-`; NAME
+//! `supervisor`, `young-person` or `duty` (on their agency's duty team); AGENCY is the agency slug or `-`; NAME
 //! has its spaces replaced by `_` so every line splits on whitespace into
 //! exactly five fields; CODE is a one-time enrolment code.
 
@@ -29,12 +29,13 @@ pub enum DemoError {
 }
 
 /// The words ROLE may be.
-const ROLES: [&str; 5] = [
+const ROLES: [&str; 6] = [
     "practitioner",
     "lead-professional",
     "named-person",
     "supervisor",
     "young-person",
+    "duty",
 ];
 
 /// One demo person's enrolment line.
@@ -109,6 +110,9 @@ pub fn seed_if_empty(storage: &dyn Storage, now: UnixSeconds) -> Result<bool, De
     for person in &demo.people {
         for supervisee in &person.supervises {
             storage.set_supervisor(person.id, *supervisee)?;
+        }
+        if person.on_duty() {
+            storage.set_duty(person.id, true)?;
         }
     }
     Ok(true)

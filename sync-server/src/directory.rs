@@ -43,6 +43,10 @@ pub enum DirectoryError {
     NotAPractitioner(PersonId),
     #[error("could not create the document")]
     Document(#[source] docs::DocError),
+    #[error("{0} is made on a device, never by the server")]
+    DeviceMade(DocKey),
+    #[error("the stored plan of child {0} does not load")]
+    PlanUnreadable(ChildId),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -105,6 +109,13 @@ pub fn readable(storage: &dyn Storage, p: &Principal) -> Result<Vec<ReadableChil
             out.push(ReadableChild { team, documents });
         }
     }
+    // Requests for help: filed under their own id, which is no child's.
+    for (key, team) in crate::requests::readable(storage, p)? {
+        out.push(ReadableChild {
+            team,
+            documents: vec![key],
+        });
+    }
     Ok(out)
 }
 
@@ -135,6 +146,7 @@ fn person_view(p: &PersonRecord) -> PersonView {
         kind,
         agency: p.agency,
         child,
+        duty: false,
     }
 }
 
@@ -209,12 +221,34 @@ pub fn directory_view(
             person: d.person,
         })
         .collect();
+    let duty = match me.agency {
+        Some(agency) => storage.duty_workers(agency)?.contains(&me.id),
+        None => false,
+    };
     Ok(DirectoryView {
-        me: person_view(me),
+        me: PersonView {
+            duty,
+            ..person_view(me)
+        },
         supervises,
         children,
         devices,
+        colleagues: colleagues(storage, p)?,
     })
+}
+
+/// The partnership's practitioners and supervisors, whom a team can be
+/// given (`/v1/team`); nobody's for a young person, and never a young person.
+fn colleagues(storage: &dyn Storage, p: &Principal) -> Result<Vec<PersonView>, StorageError> {
+    if matches!(p.kind, PersonKind::YoungPerson { .. }) {
+        return Ok(Vec::new());
+    }
+    Ok(storage
+        .people()?
+        .iter()
+        .filter(|c| !matches!(c.kind, PersonKind::YoungPerson { .. }))
+        .map(person_view)
+        .collect())
 }
 
 // ---------------------------------------------------------------- administration
@@ -240,6 +274,18 @@ pub fn new_server_document(key: &DocKey, child_name: &str) -> Result<NewDocument
         DocKey::Record(_) => docs::new_document(key, &RecordDoc::new(child, None), server_actor()),
         DocKey::Agency(_, agency) => {
             docs::new_document(key, &RecordDoc::new(child, Some(*agency)), server_actor())
+        }
+        DocKey::Request(_) => return Err(DirectoryError::DeviceMade(*key)),
+        DocKey::Young(..) => {
+            let details = ChildDetails {
+                name: child_name.to_owned(),
+                ..Default::default()
+            };
+            docs::new_document(
+                key,
+                &docs::young_copy(&PlanDoc::new(child, details)),
+                server_actor(),
+            )
         }
     }
     .map_err(DirectoryError::Document)?;
@@ -285,7 +331,37 @@ pub fn add_person(
         agency,
     };
     storage.add_person(&person)?;
+    if let PersonKind::YoungPerson { child } = kind {
+        ensure_young_copy(storage, child, crate::now())?;
+    }
     Ok(person)
+}
+
+/// Give a child with a young person's account the first copy of their plan
+/// (`young/<child>/1`, projected from the plan as stored) if it has none.
+pub fn ensure_young_copy(
+    storage: &dyn Storage,
+    child: ChildId,
+    now: UnixSeconds,
+) -> Result<(), DirectoryError> {
+    let team = storage.team(child)?;
+    if team.young_person.is_none() || team.young_copy.is_some() {
+        return Ok(());
+    }
+    let plan_key = DocKey::Plan(child);
+    let mut plan = Automerge::new();
+    for stored in storage.changes_after(&plan_key, 0)? {
+        let change = automerge::Change::from_bytes(stored.bytes)
+            .map_err(|_| DirectoryError::PlanUnreadable(child))?;
+        plan.apply_changes([change])
+            .map_err(|_| DirectoryError::PlanUnreadable(child))?;
+    }
+    let plan: PlanDoc = docs::read_document(&plan, &plan_key).map_err(DirectoryError::Document)?;
+    let key = DocKey::Young(child, 1);
+    let doc = docs::new_document(&key, &docs::young_copy(&plan), server_actor())
+        .map_err(DirectoryError::Document)?;
+    storage.commit_sync(&[], &[existing_document(key, &doc)], now)?;
+    Ok(())
 }
 
 /// Add a child, creating their plan and team record with the server's actor.
@@ -328,12 +404,7 @@ pub fn add_team_member(
         }
         (_, Some(agency)) => agency,
     };
-    let key = DocKey::Agency(child, agency);
-    let new_documents = if storage.document_exists(&key)? {
-        Vec::new()
-    } else {
-        vec![new_server_document(&key, &child_record.name)?]
-    };
+    let new_documents = agency_record_if_new(storage, &child_record, agency)?;
     storage.set_team_member(
         child,
         person,
@@ -342,6 +413,21 @@ pub fn add_team_member(
         now,
     )?;
     Ok(())
+}
+
+/// The agency's record of the child, to create when the agency's first
+/// practitioner joins the team; nothing if it exists.
+pub fn agency_record_if_new(
+    storage: &dyn Storage,
+    child: &ChildRecord,
+    agency: Agency,
+) -> Result<Vec<NewDocument>, DirectoryError> {
+    let key = DocKey::Agency(child.id, agency);
+    Ok(if storage.document_exists(&key)? {
+        Vec::new()
+    } else {
+        vec![new_server_document(&key, &child.name)?]
+    })
 }
 
 /// Record that `supervisor` supervises `supervisee`.

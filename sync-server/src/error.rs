@@ -66,6 +66,10 @@ pub enum InternalError {
     /// A stored document that does not load.
     #[error(transparent)]
     Sync(SyncError),
+    /// A directory change the server makes for a device (a team change)
+    /// failed: storage, or a document that could not be created.
+    #[error(transparent)]
+    Directory(crate::directory::DirectoryError),
     #[error("device {0} has no person in the directory")]
     DeviceWithoutPerson(DeviceId),
     #[error("encoding the response failed")]
@@ -79,6 +83,15 @@ pub enum InternalError {
 impl From<InternalError> for ApiError {
     fn from(e: InternalError) -> Self {
         ApiError::Internal(e)
+    }
+}
+
+impl From<crate::directory::DirectoryError> for ApiError {
+    fn from(e: crate::directory::DirectoryError) -> Self {
+        match e {
+            crate::directory::DirectoryError::Storage(e) => e.into(),
+            other => ApiError::Internal(InternalError::Directory(other)),
+        }
     }
 }
 

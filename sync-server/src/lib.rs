@@ -23,10 +23,14 @@ pub mod auth;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod refused;
+pub mod requests;
 pub mod routes;
 pub mod state;
 pub mod storage;
 pub mod sync;
+pub mod team;
+pub mod young;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -162,6 +166,10 @@ pub fn app_with_limits(state: AppState, limits: Limits) -> Router {
         .route(wire::PATH_CHANGED, post(routes::changed))
         .route(wire::PATH_SYNC, post(routes::sync))
         .route(wire::PATH_OFFER, post(routes::offer))
+        .route(wire::PATH_REFUSED, get(routes::refused))
+        .route(wire::PATH_REQUEST_MATCHES, post(routes::request_matches))
+        .route(wire::PATH_TEAM, post(routes::team_changes))
+        .route(wire::PATH_KEPT, get(routes::kept))
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(

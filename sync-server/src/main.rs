@@ -8,6 +8,7 @@ use bothy_server::storage::{self, Storage, UnixSeconds};
 use bothy_server::{ServerConfig, auth, demo, directory, now};
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamRole};
+use bothy_shared::team::TeamAction;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// The Bothy sync server and its administration commands.
@@ -89,6 +90,16 @@ enum Command {
         #[arg(long)]
         person: PersonId,
     },
+    /// Put a practitioner on their agency's duty team (it receives the
+    /// agency's requests for help), or take them off it with --off.
+    SetDuty {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        person: PersonId,
+        #[arg(long)]
+        off: bool,
+    },
     /// Issue a one-time enrolment code for a person (printed once, stored hashed).
     EnrolCode {
         #[command(flatten)]
@@ -119,10 +130,27 @@ enum Command {
         #[arg(long)]
         child: ChildId,
     },
-    /// List changes revoked devices offered (kept, never applied).
+    /// List changes devices offered instead of syncing (kept, never
+    /// applied): REASON is `revoked` (the device was revoked) or
+    /// `left-team` (its person left the child's team first).
     Quarantine {
         #[command(flatten)]
         db: Db,
+    },
+    /// List the changes the server refused (kept, never applied): one block
+    /// per change with who, the rule, the reason and the words it would
+    /// have written.
+    Refused {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Print the team changes made from devices for a child: who asked,
+    /// what, about whom, and whether the server applied or refused it.
+    TeamChanges {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        child: ChildId,
     },
 }
 
@@ -257,6 +285,9 @@ async fn main() -> Result<()> {
         } => {
             directory::set_supervisor(open(&db)?.as_ref(), supervisor, person)?;
         }
+        Command::SetDuty { db, person, off } => {
+            open(&db)?.set_duty(person, !off)?;
+        }
         Command::EnrolCode {
             db,
             person,
@@ -308,15 +339,74 @@ async fn main() -> Result<()> {
             }
         }
         Command::Quarantine { db } => {
-            println!("RECEIVED\tDEVICE\tPERSON\tDOCUMENT\tBYTES");
+            println!("RECEIVED\tDEVICE\tPERSON\tDOCUMENT\tBYTES\tREASON");
             for q in open(&db)?.quarantined()? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}",
                     time(q.received_at),
                     q.device,
                     q.person,
                     q.document,
-                    q.bytes.len()
+                    q.bytes.len(),
+                    q.reason.as_str()
+                );
+            }
+        }
+        Command::TeamChanges { db, child } => {
+            let storage = open(&db)?;
+            if storage.child(child)?.is_none() {
+                bail!("no child {child}");
+            }
+            println!("TIME\tCHANGE\tBY\tDEVICE\tACTION\tPERSON\tROLE-OR-DATE\tOUTCOME\tREASON");
+            for c in storage.team_changes(child)? {
+                let (action, role_or_date, reason) = match &c.action {
+                    TeamAction::Add { role, .. } => {
+                        ("add", role.as_str().to_owned(), "-".to_owned())
+                    }
+                    TeamAction::End { on, reason, .. } => {
+                        ("end", on.to_string(), reason.replace(['\t', '\n'], " "))
+                    }
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    time(c.at),
+                    c.id,
+                    c.by,
+                    c.device,
+                    action,
+                    c.action.person(),
+                    role_or_date,
+                    c.refused.map_or("applied", |r| r.as_str()),
+                    reason,
+                );
+            }
+        }
+        Command::Refused { db } => {
+            let refused = bothy_server::refused::all_refused(&*open(&db)?)?;
+            if refused.is_empty() {
+                println!("No refused changes.");
+            }
+            for (i, r) in refused.iter().enumerate() {
+                if i > 0 {
+                    println!();
+                }
+                let title = format!(
+                    "{} in {} at {}",
+                    r.change.chars().take(12).collect::<String>(),
+                    r.document,
+                    time(r.at)
+                );
+                let by = format!("{} ({}) on device {}", r.name, r.person, r.device);
+                print!(
+                    "{}",
+                    bothy_shared::refused::Block {
+                        title: &title,
+                        by: Some(&by),
+                        rule: &r.rule,
+                        path: &r.path,
+                        reason: &r.explanation,
+                        words: &r.words,
+                    }
                 );
             }
         }

@@ -7,11 +7,13 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bothy_shared::ids::DeviceId;
+use bothy_shared::policy::AccessPolicy;
 use bothy_shared::robust;
 use bothy_shared::signing::PUBLIC_KEY_LEN;
 use bothy_shared::wire::{
-    self, CBOR_CONTENT_TYPE, ChangedRequest, EnrolRequest, EnrolResponse, MAX_DOCS_PER_REQUEST,
-    OfferRequest, OfferResponse, SyncRequest,
+    self, CBOR_CONTENT_TYPE, ChangedRequest, EnrolRequest, EnrolResponse, KeptReason,
+    MAX_DOCS_PER_REQUEST, MatchRequest, MatchResponse, OfferRequest, OfferResponse, SyncRequest,
+    TeamRequest, TeamResponse,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,9 +21,11 @@ use serde::de::DeserializeOwned;
 use crate::auth::{self, Signed, SignedAllowRevoked};
 use crate::directory;
 use crate::error::{ApiError, InternalError};
+use crate::requests::{self, RequestError};
 use crate::state::AppState;
 use crate::storage::{NewChange, NewDevice};
 use crate::sync;
+use crate::team;
 
 /// A CBOR body (request) or CBOR response.
 #[derive(Debug)]
@@ -157,6 +161,33 @@ pub async fn sync(
 
 /// `POST /v1/offer`: a (usually revoked) device's unsynced changes go to
 /// quarantine for an administrator, never into a document.
+pub async fn request_matches(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+) -> Result<Response, ApiError> {
+    let request: MatchRequest = decode(&auth.body)?;
+    let now = crate::now();
+    let response = state
+        .blocking(move |state| {
+            match requests::matches(
+                state.storage(),
+                state.docs(),
+                &auth.principal,
+                request.request,
+                now,
+            ) {
+                Ok(candidates) => Ok(MatchResponse { candidates }),
+                Err(RequestError::Storage(e)) => Err(e.into()),
+                Err(RequestError::Unknown(_) | RequestError::NotDuty) => Err(ApiError::Forbidden(
+                    "only a duty worker of the receiving agency checks a request's matches",
+                )),
+                Err(e) => Err(ApiError::Malformed(e.to_string())),
+            }
+        })
+        .await?;
+    Ok(Cbor(response).into_response())
+}
+
 pub async fn offer(
     State(state): State<AppState>,
     SignedAllowRevoked(auth): SignedAllowRevoked,
@@ -180,13 +211,27 @@ pub async fn offer(
                     .filter(|c| *c.actor_id() == auth.device.id.actor_id())
                     .map(|c| NewChange::from_change(&c))
                     .collect();
+                // Why it is offered: a revoked device, or a person who may
+                // no longer read the document (they left the child's team).
+                let reason = if auth.principal.device_revoked {
+                    KeptReason::Revoked
+                } else {
+                    match state.storage().team(doc.key.child()) {
+                        Ok(t) if AccessPolicy::can_read(&auth.principal, &doc.key, &t).is_ok() => {
+                            KeptReason::Offered
+                        }
+                        Ok(_) | Err(crate::StorageError::NotFound { .. }) => KeptReason::LeftTeam,
+                        Err(e) => return Err(e.into()),
+                    }
+                };
                 // Count what is held, new or kept by an earlier try, so a
                 // retried offer reports the same.
-                state.storage().quarantine(
+                state.storage().keep_offered(
                     auth.device.id,
                     auth.person.id,
                     &doc.key,
                     &changes,
+                    reason,
                     now,
                 )?;
                 received += u64::try_from(changes.len()).unwrap_or(u64::MAX);
@@ -196,6 +241,68 @@ pub async fn offer(
         })
         .await?;
     Ok(Cbor(OfferResponse { received }).into_response())
+}
+
+/// `GET /v1/refused`: the refused changes the caller may read (their own,
+/// and those of the people they supervise), with their words.
+pub async fn refused(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+) -> Result<Response, ApiError> {
+    let response = state
+        .blocking(move |state| {
+            Ok(crate::refused::refused_for(
+                state.storage(),
+                &auth.principal,
+            )?)
+        })
+        .await?;
+    Ok(Cbor(response).into_response())
+}
+
+/// `POST /v1/team`: team changes made on the device, each applied if the
+/// person may make it now, or refused with the rule.
+pub async fn team_changes(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+) -> Result<Response, ApiError> {
+    let request: TeamRequest = decode(&auth.body)?;
+    if request.changes.len() > MAX_DOCS_PER_REQUEST {
+        return Err(ApiError::Malformed(format!(
+            "at most {MAX_DOCS_PER_REQUEST} team changes per request"
+        )));
+    }
+    let now = crate::now();
+    let response = state
+        .blocking(move |state| {
+            let mut results = Vec::with_capacity(request.changes.len());
+            for change in &request.changes {
+                results.push(team::apply_team_change(
+                    state.storage(),
+                    &auth.principal,
+                    change,
+                    now,
+                )?);
+            }
+            Ok(TeamResponse { results })
+        })
+        .await?;
+    Ok(Cbor(response).into_response())
+}
+
+/// `GET /v1/kept`: offered work a supervisor may see.
+pub async fn kept(
+    State(state): State<AppState>,
+    Signed(auth): Signed,
+) -> Result<Response, ApiError> {
+    let response = state
+        .blocking(move |state| {
+            team::kept_for(state.storage(), &auth.principal)?.ok_or(ApiError::Forbidden(
+                "only a supervisor sees work kept for the team",
+            ))
+        })
+        .await?;
+    Ok(Cbor(response).into_response())
 }
 
 /// Any other route.

@@ -15,6 +15,15 @@
 //!    the change, path and rule;
 //! 4. generates its next sync message from the document it would then hold.
 //!
+//! When the request changed a plan, or a young person's copy of it, of a
+//! child with a young person's account, the server keeps the copy in step
+//! ([`crate::young`]): the child's plan and current copy are locked with the
+//! request's own documents (in key order), and the server's own changes to
+//! them are stored in the same transaction as the request's. An older
+//! generation of the young person's copy is written but never read: their
+//! changes to it are gated and kept, and the reply is `unavailable` with a
+//! message that carries no changes.
+//!
 //! The outcomes of every document of the request (accepted changes, audit,
 //! new sync states) are stored in one transaction, with one wait for
 //! durability, before any reply is sent or any other request sees the
@@ -42,9 +51,12 @@ use bothy_shared::wire::{
 };
 
 use crate::directory;
+use crate::requests;
 use crate::storage::{
-    MayRead, NewChange, Storage, StorageError, StoredChange, SyncReads, SyncRound, UnixSeconds,
+    MayRead, NewChange, NewRefusedChange, Storage, StorageError, StoredChange, SyncReads,
+    SyncRound, UnixSeconds,
 };
+use crate::young;
 
 /// Why the engine failed as a whole (per-document problems are answers, not errors).
 #[derive(Debug, thiserror::Error)]
@@ -295,36 +307,50 @@ pub fn sync_batch(
         SyncReads::default()
     } else {
         let reader = p.clone();
+        // Read to answer, or (an older copy of the young person's plan)
+        // only to take their views in.
         let may_read: MayRead = Arc::new(move |key: &DocKey, team: &ChildTeam| {
             AccessPolicy::can_read(&reader, key, team).is_ok()
+                || AccessPolicy::can_write(&reader, key, team).is_ok()
         });
         storage.read_for_sync(p.device, &wanted, may_read)?
     };
-    let teams = reads.teams;
+    let (mut teams, mut documents) = (reads.teams, reads.documents);
+    // Requests for help have an audience of their own (see `requests`).
+    let (filed, opening) =
+        requests::read_for_sync(storage, p, &wanted, &mut teams, &mut documents)?;
+    let allowed: BTreeSet<DocKey> = documents.keys().copied().collect();
+    // A plan or copy of a child with a young person may move the other
+    // (see `young`): both are held too.
+    let related = young::related(allowed.iter().copied(), &teams);
 
     // The readable documents stay locked until the request's outcomes are
     // stored (one transaction, below) and folded into the cache, so nobody
     // sees a change before it is durable. Locked in key order: two requests
     // never wait on each other in a cycle.
-    let entries: Vec<(DocKey, Arc<CacheEntry>)> = reads
-        .documents
-        .keys()
-        .map(|k| (*k, cache.entry(*k)))
-        .collect();
+    let all: BTreeSet<DocKey> = allowed.union(&related).copied().collect();
+    let entries: Vec<(DocKey, Arc<CacheEntry>)> =
+        all.iter().map(|k| (*k, cache.entry(*k))).collect();
     let mut held: HashMap<DocKey, MutexGuard<'_, CachedDoc>> = HashMap::new();
     let mut saved_states: HashMap<DocKey, Option<Vec<u8>>> = HashMap::new();
-    for ((key, entry), (_, read)) in entries.iter().zip(reads.documents) {
+    for (key, entry) in &entries {
         let mut cached = entry.lock();
-        let read_after = wanted.get(key).copied().unwrap_or(0);
-        if cached.seq >= read_after {
-            fold(key, &mut cached, read.changes)?;
-        } else {
-            // The cache started again while the read was under way: the
-            // read lacks changes this new copy needs.
-            refresh(storage, key, &mut cached)?;
+        match documents.remove(key) {
+            Some(read) => {
+                let read_after = wanted.get(key).copied().unwrap_or(0);
+                if cached.seq >= read_after {
+                    fold(key, &mut cached, read.changes)?;
+                } else {
+                    // The cache started again while the read was under way: the
+                    // read lacks changes this new copy needs.
+                    refresh(storage, key, &mut cached)?;
+                }
+                saved_states.insert(*key, read.sync_state);
+            }
+            // Held only to be kept in step: read it now.
+            None => refresh(storage, key, &mut cached)?,
         }
         entry.folded_to(&cached);
-        saved_states.insert(*key, read.sync_state);
         held.insert(*key, cached);
     }
 
@@ -334,19 +360,32 @@ pub fn sync_batch(
     let mut advanced: HashMap<DocKey, Automerge> = HashMap::new();
     let mut states: HashMap<DocKey, Vec<u8>> = HashMap::new();
     let mut rounds = Vec::new();
+    let mut kept_docs: Vec<(DocKey, Automerge)> = Vec::new();
+    let mut refused: Vec<NewRefusedChange> = Vec::new();
     let mut docs = Vec::with_capacity(request.docs.len());
     for DocMessage { key, message } in request.docs {
-        // Held exactly when readable, which needs the team.
-        let (Some(cached), Some(team)) = (held.get(&key), teams.get(&key.child())) else {
+        // Allowed exactly when readable (or writable), which needs the team.
+        let (true, Some(cached), Some(team)) = (
+            allowed.contains(&key),
+            held.get(&key),
+            teams.get(&key.child()),
+        ) else {
             docs.push(reply(key, DocStatus::Unavailable));
             continue;
         };
+        let write_only = AccessPolicy::can_read(p, &key, team).is_err();
         let saved = match states.get(&key) {
             Some(state) => Some(state.clone()),
             None => saved_states.get(&key).cloned().flatten(),
         };
         let base = advanced.get(&key).unwrap_or(&cached.doc);
-        let outcome = sync_document(base, saved, p, team, key, &message, now);
+        let mut outcome = sync_document(base, saved, p, team, key, &message, now, write_only);
+        if opening.contains(&key) && outcome.after.is_none() && !advanced.contains_key(&key) {
+            // A request not filed yet, and not made by this message (the
+            // first message of a new document carries only heads; the
+            // reply asks for the changes): nothing is stored.
+            outcome.round = None;
+        }
         if let Some(round) = outcome.round {
             states.insert(key, round.sync_state.clone());
             rounds.push(round);
@@ -354,14 +393,73 @@ pub fn sync_batch(
         if let Some(after) = outcome.after {
             advanced.insert(key, after);
         }
+        refused.extend(outcome.refused);
         docs.push(outcome.reply);
     }
 
-    if !rounds.is_empty() {
-        storage.commit_sync_rounds(&rounds)?;
+    // The young person's copies, kept in step with what was accepted.
+    let mut server = Vec::new();
+    for child in young::children_touched(advanced.keys(), &teams) {
+        let Some(team) = teams.get(&child) else {
+            continue;
+        };
+        let plan_key = DocKey::Plan(child);
+        let Some(plan_before) = held.get(&plan_key).map(|c| &c.doc) else {
+            continue;
+        };
+        let current = team.young_copy.map(|n| DocKey::Young(child, n));
+        let now_of = |k: &DocKey| advanced.get(k).or_else(|| held.get(k).map(|c| &c.doc));
+        let written = advanced
+            .iter()
+            .filter(|(k, _)| matches!(k, DocKey::Young(c, _) if *c == child))
+            .map(|(_, d)| d)
+            .collect();
+        let docs = young::ChildDocs {
+            team,
+            plan_before,
+            plan: now_of(&plan_key).unwrap_or(plan_before),
+            copy: current.as_ref().and_then(now_of),
+            written,
+        };
+        match young::keep_in_step(child, docs) {
+            Ok(kept) => {
+                server.extend(kept.server);
+                kept_docs.extend(kept.docs);
+            }
+            // Nothing of the documents is logged: they may quote content.
+            Err(e) => {
+                tracing::error!(%child, error = %e, "the young person's copy was not kept in step")
+            }
+        }
+    }
+
+    // A request made on the device is filed before its changes are stored.
+    for key in &opening {
+        if let Some(record) = advanced
+            .get(key)
+            .and_then(|doc| requests::record_of(key, doc))
+        {
+            storage.open_request(&record, now)?;
+        }
+    }
+    if !rounds.is_empty() || !server.is_empty() {
+        storage.commit_sync_keeping_refused(&rounds, &server, &refused, now)?;
+    }
+    // Each request's steps audited, an acceptance's effect made.
+    for (key, cached) in &held {
+        if key.request().is_none() {
+            continue;
+        }
+        let after = advanced.get(key).unwrap_or(&cached.doc);
+        let record = filed.get(key).copied();
+        if let Err(e) = requests::after_commit(storage, p, key, &cached.doc, after, record, now) {
+            // Stored already; the effect is tried again on the next sync.
+            tracing::error!(%key, error = %e, "a request's step was not acted on");
+        }
     }
     // Stored: the cache may move on. Its sequence stays behind, so the next
     // refresh re-reads these changes, which Automerge skips.
+    advanced.extend(kept_docs);
     for (key, doc) in advanced {
         if let Some(cached) = held.get_mut(&key) {
             cached.doc = doc;
@@ -457,6 +555,8 @@ struct Outcome {
     reply: DocReply,
     round: Option<SyncRound>,
     after: Option<Automerge>,
+    /// The changes the gate refused, to keep apart (never applied).
+    refused: Vec<NewRefusedChange>,
 }
 
 impl Outcome {
@@ -465,6 +565,7 @@ impl Outcome {
             reply: malformed(key, detail),
             round: None,
             after: None,
+            refused: Vec::new(),
         }
     }
 }
@@ -472,6 +573,7 @@ impl Outcome {
 /// One document's exchange against `doc`, the merged document as the
 /// request has left it, with the device's sync state `saved`; see the
 /// module documentation. Nothing is stored here.
+#[allow(clippy::too_many_arguments)]
 fn sync_document(
     doc: &Automerge,
     saved: Option<Vec<u8>>,
@@ -480,6 +582,7 @@ fn sync_document(
     key: DocKey,
     message: &[u8],
     now: UnixSeconds,
+    write_only: bool,
 ) -> Outcome {
     let message = match robust::contain("decode sync message", || sync::Message::decode(message)) {
         Ok(Ok(m)) => m,
@@ -516,6 +619,18 @@ fn sync_document(
     let mut rejection = None;
     let mut detail = None;
     let mut accepted: Option<(Automerge, Vec<NewChange>)> = None;
+    let mut refused: Vec<NewRefusedChange> = Vec::new();
+    let keep = |changes: &mut Vec<NewRefusedChange>, c: &Change, rule: &str, path: &str| {
+        changes.push(NewRefusedChange {
+            device: p.device,
+            person: p.person,
+            key,
+            change: NewChange::from_change(c),
+            rule: rule.to_owned(),
+            path: path.to_owned(),
+            at: now,
+        });
+    };
     if !incoming.is_empty() {
         // The copy already holds the changes: check it rather than apply them
         // to a second copy.
@@ -532,10 +647,19 @@ fn sync_document(
                 });
                 // The rule's explanation, not the gate's detail: that may quote content.
                 detail = Some(r.rule.explain().to_owned());
+                // Kept: the change that broke the rule (the others of the
+                // message come back, remade, once the device set it aside).
+                for c in incoming.iter().filter(|c| c.hash() == r.change) {
+                    keep(&mut refused, c, r.rule.as_str(), &r.path);
+                }
             }
             Err(GateError::Denied(d)) => {
                 status = DocStatus::Denied;
                 detail = Some(d.rule.as_str().to_owned());
+                // Every change: none of them may be written here.
+                for c in &incoming {
+                    keep(&mut refused, c, d.rule.as_str(), "");
+                }
             }
             Err(GateError::Malformed(_) | GateError::MissingDependencies(_)) => {
                 status = DocStatus::Malformed;
@@ -566,7 +690,18 @@ fn sync_document(
     let Ok((outgoing, state)) = generated else {
         return Outcome::malformed(key, "the server could not answer this sync message");
     };
-    let outgoing = outgoing.filter(|_| status != DocStatus::Malformed);
+    let mut outgoing = outgoing.filter(|_| status != DocStatus::Malformed);
+    if write_only {
+        // An older copy of the young person's plan: their views are taken
+        // in, nothing of it is sent (it may hold content withheld since).
+        // The heads alone tell their device its views were kept.
+        if let Some(m) = outgoing.as_mut() {
+            m.changes = sync::ChunkList::empty();
+        }
+        if status == DocStatus::Ok {
+            status = DocStatus::Unavailable;
+        }
+    }
     // Audited as a read only if the reply carries document content.
     let sent_content = outgoing.as_ref().is_some_and(|m| !m.changes.is_empty());
     let message = outgoing.map(sync::Message::encode);
@@ -598,6 +733,7 @@ fn sync_document(
             at: now,
         }),
         after,
+        refused,
     }
 }
 

@@ -17,15 +17,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
+use bothy_server::storage::TeamChangeRecord;
 use bothy_server::storage::postgres::PgStorage;
 use bothy_server::storage::sqlite::SqliteStorage;
 use bothy_server::storage::{
-    AuditEvent, ChildRecord, NewChange, NewDevice, NewDocument, PersonRecord, Storage,
-    StorageError, SyncRound,
+    AuditEvent, ChildRecord, NewChange, NewDevice, NewDocument, NewRefusedChange, PersonRecord,
+    Storage, StorageError, SyncRound,
 };
 use bothy_shared::docs::DocKey;
+use bothy_shared::docs::IsoDate;
+use bothy_shared::ids::ItemId;
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
-use bothy_shared::policy::{ChildTeam, PersonKind, TeamMember, TeamRole};
+use bothy_shared::policy::{ChildTeam, PersonKind, Rule, TeamMember, TeamRole};
+use bothy_shared::team::{TeamAction, TeamEffect};
+use bothy_shared::wire::KeptReason;
 use common::{Backend, TestDb};
 
 /// A storage for one check, and the database it lives in (if any).
@@ -101,6 +106,10 @@ storage_contract!(
     the_sync_read_answers_as_the_reads_one_by_one_do,
     revocation_keeps_the_first_time,
     quarantine_keeps_offers_once,
+    refused_changes_are_kept_once_apart_bounded_and_read_by_person,
+    team_changes_are_kept_once_and_applied_unless_refused,
+    handing_over_a_role_keeps_one_holder,
+    offered_work_keeps_why_it_was_offered,
 );
 
 #[test]
@@ -126,9 +135,9 @@ fn sqlite_storage_survives_reopening_the_file() {
 }
 
 /// The schema moved from the source into `migrations/sqlite/` without
-/// changing what a database records: still two migrations counted in
-/// `user_version`, so a database made before the move opens as it is,
-/// and one made now is one an older server would also open.
+/// changing what a database records: one migration per file counted in
+/// `user_version` (two before the move, and still), so a database made
+/// before the move opens as it is.
 #[test]
 fn sqlite_schema_is_versioned_as_before_the_migration_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,7 +147,7 @@ fn sqlite_schema_is_versioned_as_before_the_migration_files() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, migration_files("sqlite"));
     let indexes: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('changes_seq_doc_device', 'people_child') ORDER BY name")
         .unwrap()
@@ -932,6 +941,250 @@ fn quarantine_keeps_offers_once(s: &dyn Storage) {
     assert_eq!(audited, 2);
 }
 
+fn refused_changes_are_kept_once_apart_bounded_and_read_by_person(s: &dyn Storage) {
+    let c = child(s);
+    let key = DocKey::Record(c);
+    let (p, q) = (
+        practitioner(s, Agency::SocialWork),
+        practitioner(s, Agency::Health),
+    );
+    let (d, e) = (device(s, p), device(s, q));
+    let refused = |device, person, v: &str, at| NewRefusedChange {
+        device,
+        person,
+        key,
+        change: change(v),
+        rule: "finalised-visit-addendum-only".into(),
+        path: "visits/x/observations".into(),
+        at,
+    };
+    let round = one_change_round(d, p, key, "honest");
+    let mine = refused(d, p, "rewritten", 40);
+    s.commit_sync_keeping_refused(
+        std::slice::from_ref(&round),
+        &[],
+        std::slice::from_ref(&mine),
+        40,
+    )
+    .unwrap();
+    // The same refusal again (a retried request) is neither kept nor audited twice.
+    s.commit_sync_keeping_refused(&[round], &[], std::slice::from_ref(&mine), 41)
+        .unwrap();
+    s.commit_sync_keeping_refused(
+        &[one_change_round(e, q, key, "theirs")],
+        &[],
+        &[refused(e, q, "theirs refused", 42)],
+        42,
+    )
+    .unwrap();
+
+    let all = s.refused_changes(None).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].device, d);
+    assert_eq!(all[0].person, p);
+    assert_eq!(all[0].document, key);
+    assert_eq!(all[0].hash, hex::encode(mine.change.hash.0));
+    assert_eq!(all[0].rule, "finalised-visit-addendum-only");
+    assert_eq!(all[0].path, "visits/x/observations");
+    assert_eq!(all[0].bytes, mine.change.bytes);
+    assert_eq!(all[0].refused_at, 40);
+    // By person: only theirs.
+    let only_p = s.refused_changes(Some(&BTreeSet::from([p]))).unwrap();
+    assert_eq!(only_p.len(), 1);
+    assert_eq!(only_p[0].person, p);
+    assert!(
+        s.refused_changes(Some(&BTreeSet::from([PersonId::random()])))
+            .unwrap()
+            .is_empty()
+    );
+    // Never applied: the document holds its first change and the two honest ones.
+    assert_eq!(s.changes_after(&key, 0).unwrap().len(), 3);
+    let audited = |s: &dyn Storage| {
+        s.audit_of_child(c)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.event == AuditEvent::ChangeRefused)
+            .count()
+    };
+    assert_eq!(audited(s), 2);
+
+    // Bounded per device: past the limit a refusal is audited, not kept.
+    let limit = bothy_shared::refused::MAX_REFUSED_PER_DEVICE;
+    let many: Vec<NewRefusedChange> = (0..limit)
+        .map(|i| refused(d, p, &format!("refused {i}"), 50))
+        .collect();
+    s.commit_sync_keeping_refused(&[one_change_round(d, p, key, "more")], &[], &many, 50)
+        .unwrap();
+    let kept_by_d = s.refused_changes(Some(&BTreeSet::from([p]))).unwrap().len();
+    assert_eq!(u64::try_from(kept_by_d).unwrap(), limit);
+    assert_eq!(audited(s), 2 + usize::try_from(limit).unwrap());
+    // Another device is not held back by this one's bound.
+    assert_eq!(
+        s.refused_changes(Some(&BTreeSet::from([q]))).unwrap().len(),
+        1
+    );
+}
+
+fn team_change(c: ChildId, by: PersonId, d: DeviceId, action: TeamAction) -> TeamChangeRecord {
+    TeamChangeRecord {
+        id: ItemId::random(),
+        child: c,
+        by,
+        device: d,
+        action,
+        refused: None,
+        at: 90,
+    }
+}
+
+fn team_changes_are_kept_once_and_applied_unless_refused(s: &dyn Storage) {
+    let c = child(s);
+    let lead = practitioner(s, Agency::SocialWork);
+    let d = device(s, lead);
+    let joiner = practitioner(s, Agency::Police);
+    s.set_team_member(
+        c,
+        lead,
+        TeamMember {
+            agency: Agency::SocialWork,
+            role: TeamRole::LeadProfessional,
+        },
+        &[],
+        10,
+    )
+    .unwrap();
+    let member = TeamMember {
+        agency: Agency::Police,
+        role: TeamRole::Member,
+    };
+    let add = team_change(
+        c,
+        lead,
+        d,
+        TeamAction::Add {
+            person: joiner,
+            role: TeamRole::Member,
+        },
+    );
+    let police = doc(DocKey::Agency(c, Agency::Police), "police");
+    let effect = Some(TeamEffect::Join {
+        person: joiner,
+        member,
+    });
+    assert!(
+        s.record_team_change(&add, effect, std::slice::from_ref(&police))
+            .unwrap()
+    );
+    assert_eq!(s.team(c).unwrap().members[&joiner], member);
+    assert!(
+        s.document_exists(&DocKey::Agency(c, Agency::Police))
+            .unwrap()
+    );
+    // The same id again changes nothing.
+    assert!(!s.record_team_change(&add, effect, &[]).unwrap());
+    assert_eq!(s.team_change(add.id).unwrap().unwrap(), add);
+
+    // A refused change is kept with its rule and changes nothing.
+    let mut refused = team_change(
+        c,
+        joiner,
+        d,
+        TeamAction::End {
+            person: lead,
+            on: IsoDate::from_ymd(2026, 12, 1).unwrap(),
+            reason: "not mine to end".into(),
+        },
+    );
+    refused.refused = Some(Rule::TeamLeadOrSupervisor);
+    assert!(s.record_team_change(&refused, None, &[]).unwrap());
+    assert!(s.team(c).unwrap().members.contains_key(&lead));
+
+    // Ending a membership takes the person off, and keeps when and why.
+    let end = team_change(
+        c,
+        lead,
+        d,
+        TeamAction::End {
+            person: joiner,
+            on: IsoDate::from_ymd(2026, 12, 2).unwrap(),
+            reason: "moved to another area".into(),
+        },
+    );
+    let leave = Some(TeamEffect::Leave { person: joiner });
+    assert!(s.record_team_change(&end, leave, &[]).unwrap());
+    assert!(!s.team(c).unwrap().members.contains_key(&joiner));
+    let kept = s.team_changes(c).unwrap();
+    assert_eq!(kept, vec![add, refused, end]);
+    let events: Vec<AuditEvent> = s
+        .audit_of_child(c)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.document == DocKey::Plan(c) && e.person.is_some())
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            AuditEvent::TeamMemberSet,
+            AuditEvent::TeamChangeRefused,
+            AuditEvent::TeamMembershipEnded
+        ]
+    );
+}
+
+fn handing_over_a_role_keeps_one_holder(s: &dyn Storage) {
+    let c = child(s);
+    let lead = practitioner(s, Agency::SocialWork);
+    let next = practitioner(s, Agency::ThirdSector);
+    let d = device(s, lead);
+    for (p, agency, role) in [
+        (lead, Agency::SocialWork, TeamRole::LeadProfessional),
+        (next, Agency::ThirdSector, TeamRole::Member),
+    ] {
+        s.set_team_member(c, p, TeamMember { agency, role }, &[], 10)
+            .unwrap();
+    }
+    let hand_over = team_change(
+        c,
+        lead,
+        d,
+        TeamAction::Add {
+            person: next,
+            role: TeamRole::LeadProfessional,
+        },
+    );
+    let effect = Some(TeamEffect::Join {
+        person: next,
+        member: TeamMember {
+            agency: Agency::ThirdSector,
+            role: TeamRole::LeadProfessional,
+        },
+    });
+    s.record_team_change(&hand_over, effect, &[]).unwrap();
+    let team = s.team(c).unwrap();
+    assert_eq!(team.members[&next].role, TeamRole::LeadProfessional);
+    assert_eq!(team.members[&lead].role, TeamRole::Member);
+}
+
+fn offered_work_keeps_why_it_was_offered(s: &dyn Storage) {
+    let c = child(s);
+    let p = practitioner(s, Agency::ThirdSector);
+    let d = device(s, p);
+    s.keep_offered(
+        d,
+        p,
+        &DocKey::Record(c),
+        &[change("visit after leaving")],
+        KeptReason::LeftTeam,
+        80,
+    )
+    .unwrap();
+    s.quarantine(d, p, &DocKey::Plan(c), &[change("revoked")], 81)
+        .unwrap();
+    let reasons: Vec<KeptReason> = s.quarantined().unwrap().iter().map(|q| q.reason).collect();
+    assert_eq!(reasons, [KeptReason::LeftTeam, KeptReason::Revoked]);
+}
+
 // ---------------------------------------------------------------- several instances on PostgreSQL
 
 /// Needs PostgreSQL (see `common`). Three instances starting at once on an
@@ -960,7 +1213,7 @@ fn postgres_instances_starting_together_migrate_once() {
         .query_one("SELECT COUNT(*) FROM refinery_schema_history", &[])
         .unwrap()
         .get(0);
-    assert_eq!(applied, 1);
+    assert_eq!(applied, migration_files("postgres"));
     // Reopening finds everything in place.
     let again = PgStorage::open(&db.url).unwrap();
     assert_eq!(again.child(c).unwrap().unwrap().name, "Child");
@@ -1131,4 +1384,21 @@ fn postgres_sequences_never_let_a_reader_skip_a_change() {
         .into_iter()
         .collect();
     assert!(quiet.iter().all(|k| by_doc.contains_key(k)));
+}
+
+/// How many migration files `migrations/<backend>/` holds: each applied once.
+fn migration_files(backend: &str) -> i64 {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sql")
+        })
+        .count() as i64
 }

@@ -9,76 +9,26 @@
 // `CONTROL stop-server` / `CONTROL start-server` and waits for `ok` on
 // standard input. Each journey prints `PASS <name>` when it is done.
 
-import { chromium } from "playwright-core";
-import { createRequire } from "node:module";
-import { createInterface } from "node:readline";
-import path from "node:path";
+import {
+  env,
+  control,
+  check,
+  accessible,
+  shot,
+  screen,
+  unlock,
+  syncIndicator,
+  runJourneys,
+} from "./common.mjs";
 
-const require = createRequire(import.meta.url);
-const AXE = require.resolve("axe-core/axe.min.js");
-
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const MORAG = env("BOTHY_MORAG_URL");
 const KAI = env("BOTHY_KAI_URL");
 const FIONA = env("BOTHY_FIONA_URL");
-const PASSCODE = env("BOTHY_PASSCODE");
 const KAI_CHILD = env("BOTHY_KAI_CHILD");
-const SHOTS = env("BOTHY_SCREENSHOTS");
 
 // ---------------------------------------------------------------- control
 
-const answers = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-
-async function control(command) {
-  console.log(`CONTROL ${command}`);
-  const { value, done } = await answers.next();
-  if (done || value.trim() !== "ok") throw new Error(`${command}: no ok (${value})`);
-}
-
 // ---------------------------------------------------------------- checks
-
-function check(condition, what) {
-  if (!condition) throw new Error(`check failed: ${what}`);
-}
-
-/** axe-core on the page as it is now; throws listing every violation. */
-async function accessible(page, name) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5),
-    }));
-  });
-  if (result.length > 0) {
-    throw new Error(`axe found ${result.length} violation(s) on ${name}:\n${JSON.stringify(result, null, 2)}`);
-  }
-}
-
-/** A screen: wait for its heading, check it with axe, photograph it. */
-async function screen(page, name, heading) {
-  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
-  await accessible(page, name);
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-  console.log(`screen ${name}: ok (axe: 0 violations)`);
-}
-
-async function unlock(page, passcode = PASSCODE) {
-  await page.locator("#passcode").fill(passcode);
-  await page.getByRole("button", { name: "Unlock" }).click();
-}
-
-async function syncIndicator(page, text, timeout = 60_000) {
-  await page.locator("#sync-indicator", { hasText: text }).waitFor({ timeout });
-}
 
 // ---------------------------------------------------------------- journeys
 
@@ -87,7 +37,7 @@ async function practitioner(browser) {
   await page.goto(`${MORAG}/`);
   await page.getByRole("heading", { name: "Enter your passcode" }).waitFor();
   await accessible(page, "practitioner-unlock");
-  await page.screenshot({ path: path.join(SHOTS, "practitioner-unlock.png"), fullPage: true });
+  await shot(page, "practitioner-unlock");
 
   // A wrong passcode says so, and loses nothing.
   await unlock(page, "not my passcode");
@@ -147,7 +97,7 @@ async function practitioner(browser) {
   await page.locator("ul.visits li", { hasText: "recorded with no signal" }).waitFor();
   // The app tried, found no server, and says the work is safe on the device.
   await syncIndicator(page, /No connection to the server\. \d+ changes? kept safely on this device/);
-  await page.screenshot({ path: path.join(SHOTS, "practitioner-offline.png"), fullPage: true });
+  await shot(page, "practitioner-offline");
 
   // The server is back: the app syncs by itself.
   await control("start-server");
@@ -228,7 +178,7 @@ async function youngPerson(browser) {
   await page.getByRole("heading", { level: 1, name: "My plan" }).waitFor();
   await page.locator("#passcode").waitFor({ timeout: 30_000 });
   await accessible(page, "young-person-idle-locked");
-  await page.screenshot({ path: path.join(SHOTS, "young-person-idle-locked.png"), fullPage: true });
+  await shot(page, "young-person-idle-locked");
   await unlock(page);
   await page.getByRole("heading", { level: 1, name: "My plan" }).waitFor();
 
@@ -251,15 +201,18 @@ async function supervisor(browser) {
   await page.getByRole("button", { name: "Sync now" }).click();
   await page.locator("#sync-outcome", { hasText: "Synced" }).waitFor();
 
-  // The team feed: the visit, field by field.
+  // The team feed: one card for the visit, its fields behind "Show details".
   await page.getByRole("link", { name: "Supervision" }).click();
   await screen(page, "supervisor-feed", "Supervision");
-  await page.getByText("recorded with no signal").first().waitFor();
-  check((await page.content()).includes("Morag"), "who made the change is shown");
   const review = page.locator("section.review", {
     has: page.getByRole("heading", { name: "Kai Robertson: changes since my last review" }),
   });
-  await review.getByText("recorded with no signal").first().waitFor();
+  const visitCard = review.locator("li.feed-item", { hasText: "recorded with no signal" });
+  await visitCard.waitFor();
+  check((await visitCard.innerText()).includes("Morag Fraser recorded"), "the card's summary names who");
+  await visitCard.getByText("Show details").click();
+  await visitCard.getByText("recorded with no signal").first().waitFor();
+  await accessible(page, "supervisor-feed-details");
   await review.getByLabel("Management oversight comment").fill("Visit seen; good use of Kai's own words.");
   await review.getByLabel("Decision").fill("Continue plan; review in six weeks");
   await review.getByRole("button", { name: "Countersign" }).click();
@@ -276,36 +229,4 @@ async function supervisor(browser) {
   console.log("PASS supervisor");
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.BOTHY_CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
-let failed = false;
-try {
-  for (const journey of [practitioner, youngPerson, supervisor]) {
-    await journey(browser);
-  }
-} catch (e) {
-  failed = true;
-  console.error(e);
-  // What the screen showed when it failed, for whoever reads the log.
-  for (const context of browser.contexts()) {
-    for (const [i, page] of context.pages().entries()) {
-      const shot = path.join(SHOTS, `failure-${i}.png`);
-      await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
-      const text = await page.locator("body").innerText().catch(() => "");
-      console.error(`failure: ${page.url()} (screenshot ${shot}):\n${text}`);
-    }
-  }
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+await runJourneys("failure", [practitioner, youngPerson, supervisor]);

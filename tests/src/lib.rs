@@ -2,6 +2,8 @@
 //! tests (`tests/tests/`), the browser and desktop journeys, and the
 //! `bothy-load` command.
 //!
+//! - [`bytes`]: what a device received and keeps, searched byte by byte;
+//! - [`cli`]: the `bothy` command run as scripts run it;
 //! - [`db`]: a database for one test on SQLite or PostgreSQL, and the small
 //!   partnership the protocol tests seed (also compiled into the server's
 //!   own router and storage tests, which need no devices);
@@ -27,6 +29,8 @@ use std::path::PathBuf;
 use bothy_shared::docs::{DocKey, Sharing, Text, Timestamp, Visit, VisitKind};
 use bothy_shared::ids::{Agency, ItemId, PersonId};
 
+pub mod bytes;
+pub mod cli;
 pub mod db;
 pub mod device;
 pub mod memory;

@@ -196,6 +196,16 @@ impl<P> TestServer<P> {
         Device::enrol(name, &self.base, &self.code_for(person)?, options).await
     }
 
+    /// [`TestServer::enrol_device`] with the default options, then one sync:
+    /// a device holding everything its person may read.
+    pub async fn enrol_synced(&self, name: &str, person: PersonId) -> Result<Device> {
+        let mut device = self
+            .enrol_device(name, person, SyncOptions::default())
+            .await?;
+        device.sync().await?;
+        Ok(device)
+    }
+
     /// Enrol a [`WireDevice`] for `person`.
     pub async fn enrol(&self, person: PersonId) -> Result<WireDevice> {
         WireDevice::enrol(&self.base, &self.code_for(person)?, "test phone")

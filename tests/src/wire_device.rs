@@ -22,9 +22,11 @@ use automerge::sync::SyncDoc;
 use bothy_shared::docs::{DocKey, RecordDoc, Visit, read_document, write_document};
 use bothy_shared::ids::{DeviceId, ItemId, PersonId};
 use bothy_shared::signing::{self, RequestSigner, SignedHeaders};
+use bothy_shared::team::TeamChange;
 use bothy_shared::wire::{
     self, ChangedRequest, ChangedResponse, DirectoryView, DocMessage, DocReply, DocStatus,
-    EnrolRequest, EnrolResponse, ErrorBody, SyncRequest, SyncResponse,
+    EnrolRequest, EnrolResponse, ErrorBody, KeptResponse, SyncRequest, SyncResponse, TeamRequest,
+    TeamResponse,
 };
 use reqwest::StatusCode;
 
@@ -366,6 +368,91 @@ impl WireDevice {
             changed: None,
         })
         .await
+    }
+
+    /// The same device as a real one (`client`'s enrolment: its id and
+    /// key), speaking the protocol directly: what a person holding that
+    /// phone could send.
+    pub async fn of_client(base: &str, client: &bothy_client::Client) -> WireDevice {
+        use bothy_client::sync::meta;
+        let store = client.store();
+        let device: DeviceId = String::from_utf8(store.meta(meta::DEVICE).unwrap().unwrap())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let pkcs8 = store.meta(meta::DEVICE_KEY).unwrap().unwrap();
+        let mut dev = WireDevice {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+            signer: RequestSigner::from_pkcs8(device, &pkcs8).unwrap(),
+            device,
+            person: client.me().person,
+            directory: DirectoryView {
+                me: wire::PersonView {
+                    id: client.me().person,
+                    name: client.me().name.clone(),
+                    kind: wire::PersonKindView::Practitioner,
+                    agency: client.me().agency,
+                    child: None,
+                    duty: false,
+                },
+                supervises: vec![],
+                children: vec![],
+                devices: vec![],
+                colleagues: vec![],
+            },
+            docs: BTreeMap::new(),
+            states: BTreeMap::new(),
+            cursor: None,
+        };
+        let (status, body) = dev.signed("GET", wire::PATH_DIRECTORY, Vec::new()).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        dev.directory = wire::from_cbor(&body).unwrap();
+        dev
+    }
+
+    /// `POST /v1/team` with these changes.
+    pub async fn team(
+        &self,
+        changes: Vec<TeamChange>,
+    ) -> Result<TeamResponse, (StatusCode, ErrorBody)> {
+        let body = wire::to_cbor(&TeamRequest { changes }).unwrap();
+        let (status, body) = self.signed("POST", wire::PATH_TEAM, body).await;
+        if status != StatusCode::OK {
+            return Err((status, error_of(&body)));
+        }
+        Ok(wire::from_cbor(&body).unwrap())
+    }
+
+    /// `GET /v1/kept`: work kept for a supervisor.
+    pub async fn kept(&self) -> Result<KeptResponse, (StatusCode, ErrorBody)> {
+        let (status, body) = self.signed("GET", wire::PATH_KEPT, Vec::new()).await;
+        if status != StatusCode::OK {
+            return Err((status, error_of(&body)));
+        }
+        Ok(wire::from_cbor(&body).unwrap())
+    }
+
+    /// A raw read of `key`: one `/v1/sync` message from an empty document,
+    /// as a device that never held it asks. The reply says whether the
+    /// server sent anything of it.
+    pub async fn read_raw(&self, key: DocKey) -> DocReply {
+        let mut state = automerge::sync::State::new();
+        let message = AutoCommit::new()
+            .sync()
+            .generate_sync_message(&mut state)
+            .unwrap();
+        let resp = self
+            .sync_request(&SyncRequest {
+                docs: vec![DocMessage {
+                    key,
+                    message: message.encode(),
+                }],
+                changed: None,
+            })
+            .await
+            .unwrap();
+        resp.docs.into_iter().next().unwrap()
     }
 
     /// Make a change on this device (actor = the device's actor).

@@ -400,7 +400,9 @@ async fn an_agency_restricted_record_never_reaches_a_device_of_another_agency() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_young_person_gets_only_their_plan_adds_views_and_a_tampered_edit_is_refused_and_kept() {
     let server = TestServer::start_demo().await.unwrap();
-    let plan = DocKey::Plan(KAI);
+    // Kai's plan is his copy of it; the team's is `plan/<kai>`.
+    let plan = DocKey::Young(KAI, 1);
+    let team_plan = DocKey::Plan(KAI);
     let mut kai = device(&server, "Kai", KAI_YP).await;
     let first = kai.sync().await.unwrap();
     assert_eq!(kai.client().document_keys().unwrap(), vec![plan]);
@@ -417,7 +419,7 @@ async fn a_young_person_gets_only_their_plan_adds_views_and_a_tampered_edit_is_r
     morag.sync().await.unwrap();
     assert!(
         morag
-            .read::<PlanDoc>(&plan)
+            .read::<PlanDoc>(&team_plan)
             .unwrap()
             .young_person_views
             .values()
@@ -461,14 +463,18 @@ async fn a_young_person_gets_only_their_plan_adds_views_and_a_tampered_edit_is_r
     assert!(!refusal.explanation.is_empty());
     assert_eq!(server.document(&plan).unwrap().get_heads(), server_heads);
 
-    // Kept on the device: the change, and the refusal with rule and reason.
+    // Kept on the device, set aside out of the plan: the change's bytes,
+    // and the refusal with rule and reason. Kai's copy is the server's
+    // again, so his next views are not held back by it (issue 15).
     let kept = kai.client().store().rejections().unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].rule, "young-person-own-views-only");
     assert_eq!(kept[0].change_hash.as_deref(), Some(&bad.0[..]));
     assert!(!kept[0].message.is_empty());
-    assert_eq!(kai.client().unsynced_changes().unwrap(), 1);
-    assert_eq!(
+    let set_aside = automerge::Change::from_bytes(kept[0].bytes.clone().unwrap()).unwrap();
+    assert_eq!(set_aside.hash(), bad);
+    assert_eq!(kai.client().unsynced_changes().unwrap(), 0);
+    assert_ne!(
         kai.read::<PlanDoc>(&plan)
             .unwrap()
             .needs
@@ -483,7 +489,7 @@ async fn a_young_person_gets_only_their_plan_adds_views_and_a_tampered_edit_is_r
     let again = kai.sync().await.unwrap();
     assert_eq!(again.sync_requests, 0);
     assert_eq!(kai.client().store().rejections().unwrap().len(), 1);
-    assert_eq!(kai.client().unsynced_changes().unwrap(), 1);
+    assert_eq!(kai.client().unsynced_changes().unwrap(), 0);
     server.stop().await.unwrap();
 }
 
@@ -564,5 +570,104 @@ async fn a_revoked_device_offers_its_unsynced_visit_then_wipes_itself() {
     assert!(!dir.path().join("bothy.db").exists());
     assert!(!dir.path().join("bothy.key").exists());
     assert_eq!(server.storage.quarantined().unwrap().len(), 1);
+    server.stop().await.unwrap();
+}
+
+/// Family voice given without consent to share, and what a child said on a
+/// team visit without agreeing to share it, are kept in the recording
+/// agency's record: they never reach a device of another agency on the team
+/// (Aileen, health; David, education) nor the young person's (Kai), on the
+/// wire or in what each device stores. Words given with consent do reach
+/// the team (the positive control, so "absent" means "not sent").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn family_voice_without_consent_never_reaches_another_agency_or_the_young_person() {
+    use bothy_client::services::FamilyVoiceInput;
+    use bothy_shared::docs::VoiceOf;
+    let server = TestServer::start_demo().await.unwrap();
+    let private = "NO-CONSENT-VOICE-5d1e-kai-mum-words";
+    let said = "NO-CONSENT-CHILD-SAID-9b2c-on-a-team-visit";
+    let shared = "WITH-CONSENT-VOICE-3a7f-for-the-team";
+    let voice = |words: &str, consent: bool| FamilyVoiceInput {
+        said_by: "Lisa".into(),
+        voice_of: VoiceOf::Parent,
+        own_words: words.into(),
+        scale_question: String::new(),
+        scale: None,
+        worries: String::new(),
+        good_things: String::new(),
+        dreams: String::new(),
+        consent_to_share: consent,
+    };
+    let mut morag = device(&server, "Morag", MORAG).await;
+    morag.sync().await.unwrap();
+    let c = morag.client_mut();
+    c.record_family_voice(KAI, &voice(private, false)).unwrap();
+    c.record_family_voice(KAI, &voice(shared, true)).unwrap();
+    let mut visit = VisitDraft::new(KAI);
+    visit.observations = "Team visit; Kai chatty".into();
+    visit.child_seen = true;
+    visit.child_said = said.into();
+    visit.child_said_shared = false;
+    assert_eq!(c.save_visit(&visit, true).unwrap(), DocKey::Record(KAI));
+    let pushed = morag.sync().await.unwrap();
+    assert!(pushed.refused.is_empty(), "{:?}", pushed.refused);
+
+    let held_bytes = |d: &mut Device| -> Vec<Vec<u8>> {
+        let c = d.client_mut();
+        c.document_keys()
+            .unwrap()
+            .into_iter()
+            .map(|k| c.document(&k).unwrap().unwrap().save_nocompress())
+            .collect()
+    };
+    // Morag's supervisor reads social work's record: the words are there,
+    // so the byte check below can find them when they are sent.
+    let (fiona_seen, options) = recording();
+    let mut fiona = server.enrol_device("Fiona", FIONA, options).await.unwrap();
+    fiona.sync().await.unwrap();
+    let (_, docs, _) = inspect(&fiona_seen.lock().unwrap());
+    for marker in [private, said] {
+        assert!(
+            docs.iter()
+                .any(|d| contains(&d.save_nocompress(), marker.as_bytes())),
+            "Fiona receives {marker}"
+        );
+    }
+
+    for (name, person, team_member) in [
+        ("Aileen", AILEEN, true),
+        ("David", DAVID, true),
+        ("Kai", KAI_YP, false),
+    ] {
+        let (seen, options) = recording();
+        let mut d = server.enrol_device(name, person, options).await.unwrap();
+        d.sync().await.unwrap();
+        let recorded = seen.lock().unwrap();
+        let (_, docs, bytes) = inspect(&recorded);
+        assert!(
+            bytes > 500,
+            "{name} received real documents ({bytes} bytes)"
+        );
+        let mut received: Vec<Vec<u8>> = docs.iter().map(|d| d.save_nocompress()).collect();
+        received.extend(recorded.bodies.iter().map(|(_, b)| b.clone()));
+        received.extend(held_bytes(&mut d));
+        for marker in [private, said] {
+            assert!(
+                !received.iter().any(|b| contains(b, marker.as_bytes())),
+                "{name} received {marker}"
+            );
+        }
+        assert_eq!(
+            received.iter().any(|b| contains(b, shared.as_bytes())),
+            team_member,
+            "{name} and the words given with consent"
+        );
+        if team_member {
+            // The visit reached them, without the child's words.
+            let view = d.client_mut().visit(DocKey::Record(KAI), visit.id).unwrap();
+            assert_eq!(view.visit.observations, "Team visit; Kai chatty");
+            assert!(view.visit.child_said.is_empty());
+        }
+    }
     server.stop().await.unwrap();
 }

@@ -10,8 +10,8 @@ use automerge::AutoCommit;
 use automerge::sync::SyncDoc;
 use bothy_server::storage::AuditEvent;
 use bothy_shared::docs::{
-    Action, ActionStatus, DocKey, Need, PlanDoc, Text, Timestamp, ViewEntry, read_document,
-    write_document,
+    Action, ActionStatus, DocKey, FamilyVoice, Need, PlanDoc, RecordDoc, Text, Timestamp,
+    ViewEntry, VoiceOf, read_document, write_document,
 };
 use bothy_shared::ids::{Agency, ItemId};
 use bothy_shared::signing::RequestSigner;
@@ -38,6 +38,7 @@ on_both_backends!(
     a_change_accepted_by_one_instance_reaches_devices_on_another,
     the_changed_question_rides_on_sync_and_is_answered_before_its_messages,
     requests_naming_the_same_documents_in_opposite_orders_all_finish,
+    a_raw_request_with_unconsented_family_voice_in_the_team_record_is_refused_with_the_rule,
 );
 
 async fn two_devices_sync_a_visit_through_the_real_server(backend: Backend) {
@@ -185,12 +186,17 @@ async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name(backen
                 actions: BTreeMap::from([(action_id, action)]),
                 created_by: author,
                 created_at: Timestamp::now(),
+                closed: None,
             },
         );
         write_document(doc, &plan, &value).unwrap();
     });
     assert!(social.sync().await.unwrap().refused().is_empty());
 
+    // The young person reads their copy of the plan, which the server keeps
+    // in step with the plan (the need above is in it).
+    let team_plan = plan;
+    let plan = DocKey::Young(p.child, 1);
     let mut young = server.enrol(p.young_person).await.unwrap();
     young.sync().await.unwrap();
     assert_eq!(
@@ -198,6 +204,8 @@ async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name(backen
         vec![plan],
         "a young person reads only their plan"
     );
+    let copy: PlanDoc = read_document(&young.docs[&plan], &plan).unwrap();
+    assert!(copy.needs.contains_key(&need_id));
 
     let before = server.document(&plan).unwrap().get_heads();
     young.edit(plan, |doc| {
@@ -250,6 +258,15 @@ async fn a_young_persons_edit_of_an_action_is_rejected_with_the_rule_name(backen
     let report = fresh.sync().await.unwrap();
     assert!(report.refused().is_empty(), "{:?}", report.refused());
     assert_ne!(server.document(&plan).unwrap().get_heads(), before);
+    // And the server mirrored them into the team's plan.
+    let mirrored: PlanDoc =
+        read_document(&server.document(&team_plan).unwrap(), &team_plan).unwrap();
+    assert!(
+        mirrored
+            .young_person_views
+            .values()
+            .any(|v| v.author == yp && v.words.as_str() == "I like the homework club")
+    );
 }
 
 async fn malformed_input_gets_4xx_and_the_server_keeps_serving_everyone(backend: Backend) {
@@ -760,4 +777,83 @@ async fn a_change_accepted_by_one_instance_reaches_devices_on_another(backend: B
     assert_eq!(second.document(&record).unwrap().get_heads(), heads);
     second.stop().await.unwrap();
     first.stop().await.unwrap();
+}
+
+/// A signed request carrying family voice without consent to share, put
+/// straight into the team record (what no honest device makes), is refused
+/// with `consent-to-share` and nothing of it is stored; the same words in
+/// the recording agency's record are accepted.
+async fn a_raw_request_with_unconsented_family_voice_in_the_team_record_is_refused_with_the_rule(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await.unwrap();
+    let p = server.people;
+    let record = DocKey::Record(p.child);
+    let mut social = server.enrol(p.social_worker).await.unwrap();
+    social.sync().await.unwrap();
+    let me = social.person;
+    let agency = social.directory.me.agency.unwrap();
+    let entry = move |consent: bool| {
+        let id = ItemId::random();
+        (
+            id,
+            FamilyVoice {
+                id,
+                at: Timestamp::now(),
+                said_by: "Skye".into(),
+                voice_of: VoiceOf::Child,
+                own_words: Text::with_value("Don't tell the school about home"),
+                scale_question: String::new(),
+                scale: None,
+                worries: Text::default(),
+                good_things: Text::default(),
+                dreams: Text::default(),
+                consent_to_share: consent,
+                recorded_by: me,
+                agency,
+                from_visit: None,
+            },
+        )
+    };
+    let before = server.document(&record).unwrap().get_heads();
+    social.edit(record, |doc| {
+        let mut value: RecordDoc = read_document(&*doc, &record).unwrap();
+        let (id, voice) = entry(false);
+        value.family_voice.insert(id, voice);
+        write_document(doc, &record, &value).unwrap();
+    });
+    let bad_change = social.docs.get_mut(&record).unwrap().get_heads()[0];
+    let report = social.sync().await.unwrap();
+    let refused = report.refused();
+    assert_eq!(refused.len(), 1, "{:?}", report.replies);
+    assert_eq!(refused[0].status, DocStatus::Rejected);
+    let rejection = refused[0].rejection.as_ref().unwrap();
+    assert_eq!(rejection.rule, "consent-to-share");
+    assert_eq!(rejection.change, hex::encode(bad_change.0));
+    assert!(
+        rejection.path.starts_with("family_voice/"),
+        "{}",
+        rejection.path
+    );
+    assert_eq!(
+        server.document(&record).unwrap().get_heads(),
+        before,
+        "nothing of the refused change was stored"
+    );
+
+    // The same words, kept in the agency's record, are accepted (on a
+    // device without the refused change).
+    let mine = DocKey::Agency(p.child, agency);
+    let mut fresh = server.enrol(p.social_worker).await.unwrap();
+    fresh.sync().await.unwrap();
+    let agency_before = server.document(&mine).unwrap().get_heads();
+    fresh.edit(mine, |doc| {
+        let mut value: RecordDoc = read_document(&*doc, &mine).unwrap();
+        let (id, voice) = entry(false);
+        value.family_voice.insert(id, voice);
+        write_document(doc, &mine, &value).unwrap();
+    });
+    let report = fresh.sync().await.unwrap();
+    assert!(report.refused().is_empty(), "{:?}", report.refused());
+    assert_ne!(server.document(&mine).unwrap().get_heads(), agency_before);
 }

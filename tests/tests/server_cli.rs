@@ -221,7 +221,8 @@ async fn demo_seeds_prints_one_enrol_line_per_person_and_serves() {
                 "lead-professional",
                 "named-person",
                 "supervisor",
-                "young-person"
+                "young-person",
+                "duty"
             ]
             .contains(&fields[1])
         );
@@ -252,4 +253,107 @@ async fn demo_seeds_prints_one_enrol_line_per_person_and_serves() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     assert!(exit.success(), "{rest}");
+}
+
+/// Adult services (issue 15) are agencies: an adult social worker added by
+/// the admin command and put on a child's team gets their agency record,
+/// enrols and syncs the child's plan.
+#[tokio::test]
+async fn an_adult_social_worker_on_a_childs_team_syncs_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("adult.db").display());
+    let child = run(&["add-child", "--db", &db, "--name", "Skye Test"])
+        .trim()
+        .to_owned();
+    let worker = run(&[
+        "add-person",
+        "--db",
+        &db,
+        "--name",
+        "Ross Adult",
+        "--kind",
+        "practitioner",
+        "--agency",
+        "adult-social-work",
+    ])
+    .trim()
+    .to_owned();
+    for agency in ["adult-mental-health", "housing"] {
+        run(&[
+            "add-person",
+            "--db",
+            &db,
+            "--name",
+            "Another Adult",
+            "--kind",
+            "practitioner",
+            "--agency",
+            agency,
+        ]);
+    }
+    // The refusal names the adult services among the agencies.
+    let said = run_fails(&[
+        "add-person",
+        "--db",
+        &db,
+        "--name",
+        "Bad",
+        "--kind",
+        "practitioner",
+        "--agency",
+        "adult-services",
+    ]);
+    assert!(
+        said.contains("adult-social-work") && said.contains("housing"),
+        "{said}"
+    );
+    run(&[
+        "add-team-member",
+        "--db",
+        &db,
+        "--child",
+        &child,
+        "--person",
+        &worker,
+    ]);
+    let storage = bothy_server::storage::open(&db).unwrap();
+    let child_id: bothy_shared::ids::ChildId = child.parse().unwrap();
+    let agency_record = bothy_shared::docs::DocKey::Agency(child_id, Agency::AdultSocialWork);
+    assert!(
+        storage
+            .documents_of_child(child_id)
+            .unwrap()
+            .contains(&agency_record)
+    );
+    drop(storage);
+    let code = run(&["enrol-code", "--db", &db, "--person", &worker])
+        .trim()
+        .to_owned();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let config = bothy_server::ServerConfig::for_tests(&db);
+    let server = tokio::spawn(bothy_server::launch_with_tcp_listener(
+        config,
+        listener,
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    let mut device = WireDevice::enrol(&base, &code, "adult team phone")
+        .await
+        .unwrap();
+    let report = device.sync().await.unwrap();
+    let mut got: Vec<_> = report.changed.new.clone();
+    got.sort();
+    let mut want = vec![
+        bothy_shared::docs::DocKey::Plan(child_id),
+        bothy_shared::docs::DocKey::Record(child_id),
+        agency_record,
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bothy_client::device::SyncRunError;
 use bothy_client::sync::{SyncPhase, SyncProgress, SyncReport};
-use bothy_shared::ids::{ChildId, ItemId};
+use bothy_shared::ids::{ChildId, ItemId, RequestId};
 use dioxus::history::{History, MemoryHistory};
 use dioxus::prelude::*;
 use dioxus::router::components::HistoryProvider;
@@ -13,8 +13,10 @@ use dioxus::router::components::HistoryProvider;
 use crate::core::{ClientHandle, use_client, use_revision_provider};
 use crate::hooks::{use_me, use_sync_status};
 use crate::screens::{
-    AddAction, Caseload, Child, EditAction, FamilyVoice, MyPlan, RecordVisit, SupervisorFeed,
-    SyncScreen, Unlock, UnlockForm, VisitPage,
+    AddAction, AddNeed, AskForHelp, AskForHelpAbout, AssessWellbeing, Caseload, Child,
+    ChronologyPage, EditAction, EditNeed, FamilyVoice, FamilyVoiceGathered, MovingOn, MyPlan,
+    MyWorldEdit, PlanReview, RecordVisit, RequestPage, Requests, SupervisorFeed, SyncScreen,
+    TeamPage, Unlock, UnlockForm, VisitPage,
 };
 use crate::words;
 
@@ -43,6 +45,32 @@ pub enum Route {
         AddAction { child: ChildId, need: ItemId },
         #[route("/child/:child/family-voice")]
         FamilyVoice { child: ChildId },
+        #[route("/child/:child/family-voice/gathered")]
+        FamilyVoiceGathered { child: ChildId },
+        #[route("/child/:child/chronology")]
+        ChronologyPage { child: ChildId },
+        #[route("/child/:child/assess")]
+        AssessWellbeing { child: ChildId },
+        #[route("/child/:child/my-world")]
+        MyWorldEdit { child: ChildId },
+        #[route("/child/:child/new-need")]
+        AddNeed { child: ChildId },
+        #[route("/child/:child/needs/:need")]
+        EditNeed { child: ChildId, need: ItemId },
+        #[route("/child/:child/review")]
+        PlanReview { child: ChildId },
+        #[route("/child/:child/moving-on")]
+        MovingOn { child: ChildId },
+        #[route("/child/:child/ask-for-help")]
+        AskForHelpAbout { child: ChildId },
+        #[route("/ask-for-help")]
+        AskForHelp {},
+        #[route("/requests")]
+        Requests {},
+        #[route("/requests/:id")]
+        RequestPage { id: RequestId },
+        #[route("/child/:child/team")]
+        TeamPage { child: ChildId },
         #[route("/my-plan")]
         MyPlan {},
         #[route("/supervision")]

@@ -8,10 +8,12 @@
 
 use bothy_client::ServiceError;
 use bothy_client::services::{
-    ActionView, CaseloadEntry, ChildOverview, ChronologyItem, FieldChange, MyPlan as MyPlanModel,
-    NeedView, VisitDraft, VisitView,
+    ActionView, CaseloadEntry, ChildOverview, ChronologyFilter, ChronologyItem, ConflictView,
+    FieldChange, MyPlan as MyPlanModel, NeedView, SupervisionFeed, TeamView, VisitDraft, VisitView,
+    VoiceLine, WhoWillSee,
 };
 use bothy_client::sync::SyncStatus;
+use bothy_shared::docs::DocKey;
 use bothy_shared::ids::{Agency, ChildId, ItemId};
 use dioxus::prelude::*;
 
@@ -43,6 +45,18 @@ pub fn use_me() -> Option<Who> {
         .ok()
 }
 
+/// The requests for help on this device (mine, and my duty team's).
+pub fn use_requests() -> Result<Vec<bothy_client::services::RequestLine>, ViewError> {
+    use_client().read(|c| c.requests())
+}
+
+/// One request for help.
+pub fn use_request(
+    id: bothy_shared::ids::RequestId,
+) -> Result<bothy_client::services::RequestView, ViewError> {
+    use_client().read(|c| c.request(id))
+}
+
 /// The caseload, filtered by `search` (names, case-insensitive).
 pub fn use_caseload(search: &str) -> Result<Vec<CaseloadEntry>, ViewError> {
     use_client().read(|c| c.caseload(Some(search)))
@@ -61,6 +75,11 @@ pub fn use_chronology(
     use_client().read(|c| c.chronology(id, agency))
 }
 
+/// A child's team, the changes waiting to sync, and whom it could be given.
+pub fn use_team(id: ChildId) -> Result<TeamView, ViewError> {
+    use_client().read(|c| c.team_view(id))
+}
+
 /// "My plan", for a young person.
 pub fn use_my_plan() -> Result<MyPlanModel, ViewError> {
     use_client().read(|c| c.my_plan())
@@ -69,6 +88,17 @@ pub fn use_my_plan() -> Result<MyPlanModel, ViewError> {
 /// Changes since my last review, for one child.
 pub fn use_changes_since_review(id: ChildId) -> Result<Vec<FieldChange>, ViewError> {
     use_client().read(|c| c.changes_since_my_last_review(id))
+}
+
+/// One child's part of the supervisor's feed: a card per visit, voice,
+/// review or plan change.
+pub fn use_supervision_feed(id: ChildId) -> Result<SupervisionFeed, ViewError> {
+    use_client().read(|c| c.supervision_feed(id))
+}
+
+/// A child's open conflicts (fields two people changed at once).
+pub fn use_conflicts(id: ChildId) -> Result<Vec<ConflictView>, ViewError> {
+    use_client().read(|c| c.conflicts(id))
 }
 
 /// Children with a visit overdue or a review due.
@@ -202,4 +232,28 @@ pub fn use_visit_draft(child: ChildId) -> VisitDraftHandle {
         change,
         save,
     }
+}
+
+/// Who will see what is written to `doc` (for the plan: `withheld` from the young person or not).
+pub fn use_who_will_see(doc: DocKey, withheld: bool) -> Result<WhoWillSee, ViewError> {
+    use_client().read(|c| c.who_will_see(doc, withheld))
+}
+
+/// The document this person's family voice goes to: the team record with
+/// consent to share, else their agency's record.
+pub fn use_family_voice_doc(child: ChildId, consent: bool) -> Result<DocKey, ViewError> {
+    use_client().read(|c| c.family_voice_doc(child, consent))
+}
+
+/// The family voice already gathered that this person may see, newest first.
+pub fn use_family_voice_gathered(child: ChildId) -> Result<Vec<VoiceLine>, ViewError> {
+    use_client().read(|c| c.family_voice_gathered(child))
+}
+
+/// A child's chronology, kept to `filter` (agency and impact).
+pub fn use_chronology_filtered(
+    id: ChildId,
+    filter: ChronologyFilter,
+) -> Result<Vec<ChronologyItem>, ViewError> {
+    use_client().read(|c| c.chronology_filtered(id, filter))
 }

@@ -22,6 +22,9 @@ pub struct Me {
     pub role_title: String,
     pub device: DeviceId,
     pub supervises: BTreeSet<PersonId>,
+    /// On their agency's duty team: receives its requests for help.
+    #[serde(default)]
+    pub duty: bool,
 }
 
 impl Me {
@@ -80,6 +83,7 @@ impl Directory {
             role_title: p.role_title.clone(),
             device,
             supervises: p.supervises.iter().copied().collect(),
+            duty: p.on_duty(),
         };
         let principal = me.principal();
         let teams = demo

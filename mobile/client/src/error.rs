@@ -36,6 +36,13 @@ pub enum ServiceError {
     Draft(#[source] serde_json::Error),
     #[error("no {what} {id} on this device")]
     NotFound { what: &'static str, id: String },
+    /// The edit would have settled, unseen, a field two people changed at
+    /// once (its values were open to choose between); nothing was saved.
+    /// `field` names it as the conflict card does.
+    #[error(
+        "two people changed {field} at once: choose which to keep first (on the child's page, or with `bothy settle`); nothing was saved"
+    )]
+    ConflictOpen { field: String },
     #[error("{field}: {problem}")]
     BadInput {
         field: &'static str,

@@ -78,6 +78,8 @@ fn write_marked_records(store: &mut Store) {
                         review_date: None,
                         last_visit_at: None,
                         lead_professional: None,
+                        last_review: None,
+                        has_transition_plan: None,
                     },
                 )
             })
@@ -97,6 +99,8 @@ fn write_marked_records(store: &mut Store) {
             rule: "finalised",
             path: "/visits/0",
             message: MARKER,
+            bytes: None,
+            words: None,
         })
         .unwrap();
 }

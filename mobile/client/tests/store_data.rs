@@ -208,6 +208,8 @@ fn index_rows_for_a_document_are_replaced_wholesale() {
                     review_date: None,
                     last_visit_at: None,
                     lead_professional: None,
+                    last_review: None,
+                    has_transition_plan: None,
                 },
             )
         })
@@ -240,6 +242,8 @@ fn index_rows_for_a_document_are_replaced_wholesale() {
                     review_date: Some("2025-06-01".to_owned()),
                     last_visit_at: Some(5),
                     lead_professional: Some("Ailsa".to_owned()),
+                    last_review: None,
+                    has_transition_plan: None,
                 },
             )?;
             index::delete_index_rows_for_doc(t, "record/a")
@@ -280,6 +284,8 @@ fn sync_states_drafts_meta_and_rejections_round_trip_across_a_lock() {
             rule: "finalised-visit",
             path: "/visits/v1/notes",
             message: "This visit was finalised; add an addendum instead.",
+            bytes: None,
+            words: None,
         })
         .unwrap();
     store.lock().unwrap();
@@ -326,7 +332,7 @@ fn the_database_is_configured_for_durability_and_no_temp_files() {
     assert_eq!(number("PRAGMA synchronous"), 2, "FULL");
     assert_eq!(number("PRAGMA temp_store"), 2, "MEMORY");
     assert_eq!(number("PRAGMA foreign_keys"), 1);
-    assert_eq!(number("PRAGMA user_version"), 2);
+    assert_eq!(number("PRAGMA user_version"), 6, "migrations V1 to V6");
     // It really is SQLCipher underneath.
     assert!(!text("PRAGMA cipher_version").is_empty());
 }

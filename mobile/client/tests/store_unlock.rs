@@ -418,6 +418,21 @@ fn secrets_never_show_in_debug_output_or_errors() {
     assert!(!shown.contains("horse"), "{shown}");
 }
 
+/// Runs the ignored helper test `name` of this binary in a new process
+/// with `env` set to `dir`; asserts it passed and returns its stderr.
+fn run_child(name: &str, env: &str, dir: &Path) -> String {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--include-ignored", "--nocapture"])
+        .env(env, dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 passed"), "{stdout}");
+    stderr
+}
+
 const QUIET_CHILD_DIR_ENV: &str = "BOTHY_QUIET_CHILD_DIR";
 
 #[test]
@@ -437,17 +452,50 @@ fn quiet_child() {
 fn sqlcipher_logs_nothing_when_a_database_is_rejected() {
     let dir = store_with_records(1);
     fs::write(database(dir.path()), vec![7u8; 8192]).unwrap();
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "quiet_child", "--include-ignored", "--nocapture"])
-        .env(QUIET_CHILD_DIR_ENV, dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("1 passed"), "{stdout}");
+    let stderr = run_child("quiet_child", QUIET_CHILD_DIR_ENV, dir.path());
     assert!(
         stderr.trim().is_empty(),
         "SQLCipher wrote to stderr: {stderr}"
     );
+}
+
+const RACE_CHILD_DIR_ENV: &str = "BOTHY_RACE_CHILD_DIR";
+const RACING_STORES: usize = 8;
+
+#[test]
+#[ignore = "helper: run as a child process by stores_created_at_once_in_a_new_process_all_open"]
+fn race_child() {
+    let Ok(dir) = std::env::var(RACE_CHILD_DIR_ENV) else {
+        return;
+    };
+    // Nothing has touched SQLite in this process yet: every thread's first
+    // open races SQLite's and SQLCipher's start-up.
+    let start = std::sync::Arc::new(std::sync::Barrier::new(RACING_STORES));
+    let threads: Vec<_> = (0..RACING_STORES)
+        .map(|i| {
+            let start = start.clone();
+            let dir = Path::new(&dir).join(i.to_string());
+            std::thread::spawn(move || {
+                fs::create_dir(&dir).unwrap();
+                start.wait();
+                Store::create(&dir, &right(), KdfParams::insecure_fast_for_tests()).map(drop)
+            })
+        })
+        .collect();
+    for thread in threads {
+        let created = thread.join().unwrap();
+        assert!(created.is_ok(), "{created:?}");
+    }
+}
+
+/// SQLite reports itself ready before SQLCipher's start-up hook has run; a
+/// store opened in that window used to fail with "An error occurred with
+/// PRAGMA key" (seen once in CI). Each run is a new process, so each one
+/// races the start-up afresh.
+#[test]
+fn stores_created_at_once_in_a_new_process_all_open() {
+    for _ in 0..30 {
+        let dir = tempfile::tempdir().unwrap();
+        run_child("race_child", RACE_CHILD_DIR_ENV, dir.path());
+    }
 }

@@ -71,6 +71,7 @@ pub const COLLECTIONS: &[&str] = &[
     "young_person_views",
     "family_views",
     "withheld",
+    "reviews",
     "visits",
     "family_voice",
     "chronology",
@@ -126,40 +127,46 @@ pub fn validate_item<D: ReadDoc>(doc: &D, key: &DocKey, item: &ItemPath) -> Resu
     let segs = item.segments();
     let bad = shape(item);
     match (key.kind(), item) {
-        (DocKind::Plan, ItemPath::Item { collection, id }) => match collection.as_str() {
-            "carers" => opt(hydrate_at::<Carer, _>(doc, &segs).map_err(bad)?, |c| {
-                same_id(item, id, &c.id)
-            }),
-            "team" => opt(hydrate_at::<PersonRef, _>(doc, &segs).map_err(bad)?, |p| {
-                same_id(item, id, &p.person)
-            }),
-            "needs" => opt(hydrate_at::<Need, _>(doc, &segs).map_err(bad)?, |n| {
-                validate_need(item, id, &n)
-            }),
-            "young_person_views" | "family_views" => {
-                opt(hydrate_at::<ViewEntry, _>(doc, &segs).map_err(bad)?, |v| {
-                    same_id(item, id, &v.id)
-                })
-            }
-            "withheld" => opt(
-                hydrate_at::<WithheldMarker, _>(doc, &segs).map_err(bad)?,
-                |w| same_id(item, id, &w.id),
-            ),
-            "wellbeing" => {
-                if Indicator::from_slug(id).is_none() {
-                    return Err(Invalid::at(item.to_string(), "not a wellbeing indicator"));
+        (DocKind::Plan | DocKind::Young, ItemPath::Item { collection, id }) => {
+            match collection.as_str() {
+                "carers" => opt(hydrate_at::<Carer, _>(doc, &segs).map_err(bad)?, |c| {
+                    same_id(item, id, &c.id)
+                }),
+                "team" => opt(hydrate_at::<PersonRef, _>(doc, &segs).map_err(bad)?, |p| {
+                    same_id(item, id, &p.person)
+                }),
+                "needs" => opt(hydrate_at::<Need, _>(doc, &segs).map_err(bad)?, |n| {
+                    validate_need(item, id, &n)
+                }),
+                "young_person_views" | "family_views" => {
+                    opt(hydrate_at::<ViewEntry, _>(doc, &segs).map_err(bad)?, |v| {
+                        same_id(item, id, &v.id)
+                    })
                 }
-                opt(
-                    hydrate_at::<IndicatorAssessment, _>(doc, &segs).map_err(bad)?,
-                    |a| validate_assessment(item, &a),
-                )
+                "withheld" => opt(
+                    hydrate_at::<WithheldMarker, _>(doc, &segs).map_err(bad)?,
+                    |w| same_id(item, id, &w.id),
+                ),
+                "reviews" => opt(
+                    hydrate_at::<ReviewMeeting, _>(doc, &segs).map_err(bad)?,
+                    |r| same_id(item, id, &r.id),
+                ),
+                "wellbeing" => {
+                    if Indicator::from_slug(id).is_none() {
+                        return Err(Invalid::at(item.to_string(), "not a wellbeing indicator"));
+                    }
+                    opt(
+                        hydrate_at::<IndicatorAssessment, _>(doc, &segs).map_err(bad)?,
+                        |a| validate_assessment(item, &a),
+                    )
+                }
+                other => Err(Invalid::at(
+                    item.to_string(),
+                    format!("`{other}` is not a section of the plan"),
+                )),
             }
-            other => Err(Invalid::at(
-                item.to_string(),
-                format!("`{other}` is not a section of the plan"),
-            )),
-        },
-        (DocKind::Plan, ItemPath::Field(name)) => match name.as_str() {
+        }
+        (DocKind::Plan | DocKind::Young, ItemPath::Field(name)) => match name.as_str() {
             "schema_version" => hydrate_at::<u64, _>(doc, &segs).map(drop),
             "child_id" => hydrate_at::<ChildId, _>(doc, &segs).map(drop),
             "child" => hydrate_at::<ChildDetails, _>(doc, &segs).map(drop),

@@ -9,9 +9,16 @@
 //! | `plan/<child>`              | [`PlanDoc`]   | the team and the young person            |
 //! | `record/<child>`            | [`RecordDoc`] | the team                                 |
 //! | `agency/<child>/<agency>`   | [`RecordDoc`] | that agency's team members, their supervisors |
+//! | `young/<child>/<n>`         | [`PlanDoc`]   | the young person only                    |
+//! | `request/<request>`         | [`RequestDoc`] | the sender, the receiving agency's duty workers, their supervisors |
 //!
-//! Content withheld from the young person is written to the team record from
-//! the start; the plan holds only a [`WithheldMarker`].
+//! The plan is the team's; the young person reads `young/<child>/<n>`, a
+//! copy the server makes of it ([`young_copy`]) without the content of the
+//! sections withheld from them (a [`WithheldMarker`] in the plan). `n` is the
+//! copy's generation: when a section is withheld the server starts a new
+//! copy, with no history, so content the old copy once held never reaches
+//! the young person again. (Older plans kept withheld content in the team
+//! record, [`RecordDoc::withheld`]; that still reads.)
 //!
 //! Every document carries `schema_version`; [`read_document`] refuses a newer
 //! version with [`DocError::SchemaTooNew`] instead of guessing. Collections are
@@ -19,11 +26,14 @@
 //! never collide and concurrent edits of one item merge field by field; free
 //! text that people co-edit is Automerge text ([`Text`]).
 
+mod conflicts;
 mod items;
 mod plan;
 mod reads;
 mod record;
+mod request;
 mod values;
+mod young;
 
 use std::fmt;
 use std::str::FromStr;
@@ -32,14 +42,17 @@ use automerge::{ActorId, AutoCommit, Automerge};
 use autosurgeon::{Hydrate, ReadDoc, Reconcile};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{Agency, ChildId};
+use crate::ids::{Agency, ChildId, RequestId};
 
 pub use autosurgeon::Text;
+pub use conflicts::*;
 pub use items::*;
 pub use plan::*;
 pub use reads::MapReads;
 pub use record::*;
+pub use request::*;
 pub use values::*;
+pub use young::*;
 
 /// The schema version this build writes and the newest it reads.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -54,6 +67,11 @@ pub enum DocKey {
     Record(ChildId),
     /// `agency/<child>/<agency>`: one agency's restricted record.
     Agency(ChildId, Agency),
+    /// `young/<child>/<n>`: the young person's copy of the plan, generation `n` (from 1).
+    Young(ChildId, u32),
+    /// `request/<request>`: a request for help, before and after a child's
+    /// case exists for it.
+    Request(RequestId),
 }
 
 /// The kind of document a key names, whatever the child.
@@ -62,6 +80,10 @@ pub enum DocKind {
     Plan,
     Record,
     Agency,
+    /// The young person's copy of the plan (a [`PlanDoc`] too).
+    Young,
+    /// A request for help ([`RequestDoc`]).
+    Request,
 }
 
 impl fmt::Display for DocKind {
@@ -70,15 +92,38 @@ impl fmt::Display for DocKind {
             DocKind::Plan => "child's plan",
             DocKind::Record => "shared record",
             DocKind::Agency => "agency record",
+            DocKind::Young => "young person's plan",
+            DocKind::Request => "request for help",
         })
     }
 }
 
 impl DocKey {
-    /// The child whose case this document belongs to.
+    /// The child whose case this document belongs to. A request for help
+    /// is filed under its own id until a child's case exists for it (and
+    /// after: the request keeps its own audience), so for a request this is
+    /// the request's id read as a child's: the id its audience
+    /// ([`request_team`]), its audit trail and its storage are keyed by.
     pub fn child(&self) -> ChildId {
         match *self {
-            DocKey::Plan(c) | DocKey::Record(c) | DocKey::Agency(c, _) => c,
+            DocKey::Plan(c) | DocKey::Record(c) | DocKey::Agency(c, _) | DocKey::Young(c, _) => c,
+            DocKey::Request(r) => ChildId(r.0),
+        }
+    }
+
+    /// The request, for a request for help.
+    pub fn request(&self) -> Option<RequestId> {
+        match *self {
+            DocKey::Request(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The child of a child's document; `None` for a request for help.
+    pub fn child_case(&self) -> Option<ChildId> {
+        match self {
+            DocKey::Request(_) => None,
+            _ => Some(self.child()),
         }
     }
 
@@ -87,7 +132,14 @@ impl DocKey {
             DocKey::Plan(_) => DocKind::Plan,
             DocKey::Record(_) => DocKind::Record,
             DocKey::Agency(..) => DocKind::Agency,
+            DocKey::Young(..) => DocKind::Young,
+            DocKey::Request(_) => DocKind::Request,
         }
+    }
+
+    /// Whether the document holds a plan (the team's or the young person's copy).
+    pub fn is_plan(&self) -> bool {
+        matches!(self, DocKey::Plan(_) | DocKey::Young(..))
     }
 
     /// The agency of an agency record.
@@ -105,6 +157,8 @@ impl fmt::Display for DocKey {
             DocKey::Plan(c) => write!(f, "plan/{c}"),
             DocKey::Record(c) => write!(f, "record/{c}"),
             DocKey::Agency(c, a) => write!(f, "agency/{c}/{a}"),
+            DocKey::Young(c, n) => write!(f, "young/{c}/{n}"),
+            DocKey::Request(r) => write!(f, "request/{r}"),
         }
     }
 }
@@ -112,7 +166,7 @@ impl fmt::Display for DocKey {
 /// A string that is not a document key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{0}` is not a document key (expected plan/<child>, record/<child> or agency/<child>/<agency>)"
+    "`{0}` is not a document key (expected plan/<child>, record/<child>, agency/<child>/<agency>, young/<child>/<n> or request/<request>)"
 )]
 pub struct BadDocKey(pub String);
 
@@ -122,6 +176,13 @@ impl FromStr for DocKey {
         let bad = || BadDocKey(s.to_owned());
         let mut parts = s.split('/');
         let kind = parts.next().ok_or_else(bad)?;
+        if kind == "request" {
+            let id: RequestId = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            return match parts.next() {
+                None => Ok(DocKey::Request(id)),
+                Some(_) => Err(bad()),
+            };
+        }
         let child: ChildId = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
         let key = match kind {
             "plan" => DocKey::Plan(child),
@@ -130,6 +191,15 @@ impl FromStr for DocKey {
                 child,
                 parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?,
             ),
+            "young" => {
+                let raw = parts.next().ok_or_else(bad)?;
+                let n: u32 = raw.parse().map_err(|_| bad())?;
+                // Generations count from 1 and have one spelling (no sign, no leading zeros).
+                if n == 0 || raw != n.to_string() {
+                    return Err(bad());
+                }
+                DocKey::Young(child, n)
+            }
             _ => return Err(bad()),
         };
         match parts.next() {
@@ -384,6 +454,7 @@ pub fn commit_document<T: CaseDocument>(
 pub enum AnyDoc {
     Plan(Box<PlanDoc>),
     Record(Box<RecordDoc>),
+    Request(Box<RequestDoc>),
 }
 
 impl From<PlanDoc> for AnyDoc {
@@ -402,8 +473,9 @@ impl AnyDoc {
     /// Read whichever type `key` is stored as.
     pub fn read<D: ReadDoc>(doc: &D, key: &DocKey) -> Result<AnyDoc, DocError> {
         Ok(match key.kind() {
-            DocKind::Plan => AnyDoc::Plan(Box::new(read_document(doc, key)?)),
+            DocKind::Plan | DocKind::Young => AnyDoc::Plan(Box::new(read_document(doc, key)?)),
             DocKind::Record | DocKind::Agency => AnyDoc::Record(Box::new(read_document(doc, key)?)),
+            DocKind::Request => AnyDoc::Request(Box::new(read_document(doc, key)?)),
         })
     }
 }
@@ -436,9 +508,13 @@ mod tests {
             DocKey::Plan(c),
             DocKey::Record(c),
             DocKey::Agency(c, Agency::Police),
+            DocKey::Young(c, 1),
+            DocKey::Young(c, 12),
+            DocKey::Request(RequestId(c.0)),
         ] {
             assert_eq!(key.to_string().parse::<DocKey>(), Ok(key));
             assert_eq!(key.child(), c);
+            assert_eq!(key.child_case().is_none(), key.request().is_some());
         }
         for junk in [
             "",
@@ -448,6 +524,14 @@ mod tests {
             &format!("agency/{c}"),
             &format!("agency/{c}/council"),
             &format!("plan/{c}/extra"),
+            &format!("young/{c}"),
+            &format!("young/{c}/0"),
+            &format!("young/{c}/01"),
+            &format!("young/{c}/+1"),
+            &format!("young/{c}/x"),
+            &format!("young/{c}/1/2"),
+            &format!("request/{c}/x"),
+            "request/x",
         ] {
             assert!(junk.parse::<DocKey>().is_err(), "{junk} parsed");
         }

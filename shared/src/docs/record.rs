@@ -192,6 +192,12 @@ pub struct FamilyVoice {
     pub consent_to_share: bool,
     pub recorded_by: PersonId,
     pub agency: Agency,
+    /// The visit these words were said on, when they are what the child said
+    /// on a visit shared with the team but not agreed to be shared: the visit
+    /// sits in the team record, its words here in the agency record. Entries
+    /// written before this field existed read as `None`.
+    #[autosurgeon(missing = "Option::default")]
+    pub from_visit: Option<ItemId>,
 }
 
 /// Whether an event helped or harmed the child.
@@ -209,16 +215,19 @@ pub struct FamilyVoice {
 )]
 pub enum Impact {
     Positive,
+    /// Neither helped nor harmed (added with issue 14; older builds do not read it).
+    Neutral,
     Negative,
     Mixed,
     NotKnown,
 }
 
 slugs!(Impact {
-    Positive => "positive",
-    Negative => "negative",
-    Mixed => "mixed",
-    NotKnown => "not-known",
+    Positive => "positive", "Positive";
+    Neutral => "neutral", "Neutral";
+    Negative => "negative", "Negative";
+    Mixed => "mixed", "Mixed";
+    NotKnown => "not-known", "Not known";
 });
 
 #[derive(
@@ -376,5 +385,47 @@ impl CaseDocument for RecordDoc {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT, ReadDoc};
+
+    /// Family voice written before `from_visit` existed (no such key) still
+    /// reads, as `None`; a new entry writes the key.
+    #[test]
+    fn family_voice_written_before_from_visit_existed_still_reads() {
+        let id = ItemId::random();
+        let voice = FamilyVoice {
+            id,
+            at: Timestamp(1_767_225_600_000),
+            said_by: "Kai".into(),
+            voice_of: VoiceOf::Child,
+            own_words: Text::with_value("I like football"),
+            scale_question: String::new(),
+            scale: None,
+            worries: Text::default(),
+            good_things: Text::default(),
+            dreams: Text::default(),
+            consent_to_share: true,
+            recorded_by: PersonId::random(),
+            agency: Agency::SocialWork,
+            from_visit: Some(ItemId::random()),
+        };
+        let mut doc = AutoCommit::new();
+        autosurgeon::reconcile_prop(&mut doc, ROOT, "voice", &voice).unwrap();
+        let obj = match doc.get(ROOT, "voice").unwrap() {
+            Some((_, obj)) => obj,
+            None => unreachable!("just written"),
+        };
+        assert!(doc.get(&obj, "from_visit").unwrap().is_some());
+        doc.delete(&obj, "from_visit").unwrap();
+        let old: FamilyVoice = autosurgeon::hydrate_prop(&doc, ROOT, "voice").unwrap();
+        assert_eq!(old.from_visit, None);
+        assert_eq!(old.own_words.as_str(), "I like football");
     }
 }

@@ -27,9 +27,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use automerge::{ActorId, ChangeHash};
-use bothy_shared::docs::DocKey;
-use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
-use bothy_shared::policy::{ChildTeam, PersonKind, TeamMember};
+use bothy_shared::docs::{DocKey, StepKind};
+use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId, RequestId};
+use bothy_shared::policy::{ChildTeam, PersonKind, Rule, TeamMember};
+use bothy_shared::team::{TeamAction, TeamEffect};
+use bothy_shared::wire::KeptReason;
 
 /// Seconds since the Unix epoch, UTC.
 pub type UnixSeconds = i64;
@@ -97,6 +99,18 @@ pub struct PersonRecord {
 pub struct ChildRecord {
     pub id: ChildId,
     pub name: String,
+}
+
+/// A request for help as the directory files it: who sent it to which
+/// agency, and the child it was accepted for. The document holds the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub id: RequestId,
+    pub sender: PersonId,
+    pub sender_agency: Agency,
+    pub to: Agency,
+    /// The child it was accepted for (`None` until then).
+    pub child: Option<ChildId>,
 }
 
 /// An enrolled device.
@@ -246,6 +260,28 @@ pub enum AuditEvent {
     DocumentSent,
     /// A revoked device offered a change; it sits in quarantine, unapplied.
     ChangeQuarantined,
+    /// The server changed a document it keeps in step itself (the young
+    /// person's copy of the plan, or their views mirrored into the plan).
+    ServerChange,
+    /// The gate refused a change from a device; it is kept apart, unapplied.
+    ChangeRefused,
+    /// A step of a request for help passed the gate (sent, more asked for,
+    /// answered, accepted, declined, withdrawn).
+    Request(StepKind),
+    /// A duty worker was shown the children who might be the one a request
+    /// is about (the match check).
+    MatchCheck,
+    /// The server created the child a request was accepted for, or put its
+    /// sender and acceptor on an existing child's team.
+    RequestLinked,
+    /// A team change from a device put someone on the team or handed a
+    /// role over (on the child's plan; who and what: `team_changes`).
+    TeamMemberSet,
+    /// A team change from a device ended someone's membership (who, when
+    /// and why: `team_changes`).
+    TeamMembershipEnded,
+    /// A team change from a device was refused (the rule: `team_changes`).
+    TeamChangeRefused,
 }
 
 impl AuditEvent {
@@ -255,6 +291,21 @@ impl AuditEvent {
             AuditEvent::ChangeAccepted => "change-accepted",
             AuditEvent::DocumentSent => "document-sent",
             AuditEvent::ChangeQuarantined => "change-quarantined",
+            AuditEvent::ServerChange => "server-change",
+            AuditEvent::ChangeRefused => "change-refused",
+            AuditEvent::Request(step) => match step {
+                StepKind::Sent => "request-sent",
+                StepKind::MoreInfoAsked => "request-more-info-asked",
+                StepKind::Answered => "request-answered",
+                StepKind::Accepted => "request-accepted",
+                StepKind::Declined => "request-declined",
+                StepKind::Withdrawn => "request-withdrawn",
+            },
+            AuditEvent::MatchCheck => "match-check",
+            AuditEvent::RequestLinked => "request-linked",
+            AuditEvent::TeamMemberSet => "team-member-set",
+            AuditEvent::TeamMembershipEnded => "team-membership-ended",
+            AuditEvent::TeamChangeRefused => "team-change-refused",
         }
     }
 
@@ -264,8 +315,16 @@ impl AuditEvent {
             Self::ChangeAccepted,
             Self::DocumentSent,
             Self::ChangeQuarantined,
+            Self::ServerChange,
+            Self::ChangeRefused,
+            Self::MatchCheck,
+            Self::RequestLinked,
+            Self::TeamMemberSet,
+            Self::TeamMembershipEnded,
+            Self::TeamChangeRefused,
         ]
         .into_iter()
+        .chain(StepKind::ALL.into_iter().map(Self::Request))
         .find(|e| e.as_str() == s)
     }
 }
@@ -284,7 +343,49 @@ pub struct AuditEntry {
     pub person: Option<PersonId>,
 }
 
-/// A change a revoked device offered, kept for an administrator.
+/// A change the gate refused, to keep apart (never applied) for the person
+/// who made it and their supervisors to read (see [`Storage::commit_sync_keeping_refused`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefusedChange {
+    pub device: DeviceId,
+    pub person: PersonId,
+    pub key: DocKey,
+    pub change: NewChange,
+    /// The rule's stable name (`bothy_shared::policy::Rule`).
+    pub rule: String,
+    /// Where in the document (empty when not named).
+    pub path: String,
+    pub at: UnixSeconds,
+}
+
+/// A refused change as kept.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefusedChange {
+    pub device: DeviceId,
+    pub person: PersonId,
+    pub document: DocKey,
+    /// Lowercase hex change hash.
+    pub hash: String,
+    pub rule: String,
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub refused_at: UnixSeconds,
+}
+
+impl fmt::Debug for RefusedChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefusedChange")
+            .field("device", &self.device)
+            .field("document", &self.document)
+            .field("hash", &self.hash)
+            .field("rule", &self.rule)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A change a device offered instead of syncing (it was revoked, or its
+/// person left the child's team), kept unapplied for an administrator and
+/// the person's supervisors.
 #[derive(Clone, PartialEq, Eq)]
 pub struct QuarantinedChange {
     pub device: DeviceId,
@@ -292,6 +393,22 @@ pub struct QuarantinedChange {
     pub document: DocKey,
     pub bytes: Vec<u8>,
     pub received_at: UnixSeconds,
+    pub reason: KeptReason,
+}
+
+/// A team change a device sent (`/v1/team`), as the server keeps it: who
+/// asked, what, and whether it was applied or which rule refused it. The
+/// record of who ended whose membership, when and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamChangeRecord {
+    pub id: bothy_shared::ids::ItemId,
+    pub child: ChildId,
+    pub by: PersonId,
+    pub device: DeviceId,
+    pub action: TeamAction,
+    /// `None`: applied; otherwise the rule that refused it.
+    pub refused: Option<Rule>,
+    pub at: UnixSeconds,
 }
 
 impl fmt::Debug for QuarantinedChange {
@@ -425,7 +542,34 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// then counts as synced by the device. One transaction and one wait
     /// for durability for the whole request, however many documents it
     /// carried.
-    fn commit_sync_rounds(&self, rounds: &[SyncRound]) -> Result<(), StorageError>;
+    fn commit_sync_rounds(&self, rounds: &[SyncRound]) -> Result<(), StorageError> {
+        self.commit_sync(rounds, &[], 0)
+    }
+    /// [`Storage::commit_sync_rounds`] and, in the same transaction, the
+    /// server's own changes to documents it keeps in step with those
+    /// (`server`: each document created if it does not exist, its changes
+    /// stored by no device, audited as made at `at`).
+    fn commit_sync(
+        &self,
+        rounds: &[SyncRound],
+        server: &[NewDocument],
+        at: UnixSeconds,
+    ) -> Result<(), StorageError> {
+        self.commit_sync_keeping_refused(rounds, server, &[], at)
+    }
+    /// [`Storage::commit_sync`] and, in the same transaction, the changes
+    /// the gate refused in those rounds: each kept apart (never applied)
+    /// once per device, document and hash, and audited (`change-refused`),
+    /// as long as its device has fewer than
+    /// `bothy_shared::refused::MAX_REFUSED_PER_DEVICE` kept (beyond that
+    /// only the audit entry is written).
+    fn commit_sync_keeping_refused(
+        &self,
+        rounds: &[SyncRound],
+        server: &[NewDocument],
+        refused: &[NewRefusedChange],
+        at: UnixSeconds,
+    ) -> Result<(), StorageError>;
     /// [`Storage::commit_sync_rounds`] for one exchange.
     fn commit_sync_round(&self, round: &SyncRound) -> Result<(), StorageError> {
         self.commit_sync_rounds(std::slice::from_ref(round))
@@ -449,10 +593,73 @@ pub trait Storage: Send + Sync + fmt::Debug {
         key: &DocKey,
         changes: &[NewChange],
         at: UnixSeconds,
-    ) -> Result<u64, StorageError>;
+    ) -> Result<u64, StorageError> {
+        self.keep_offered(device, person, key, changes, KeptReason::Revoked, at)
+    }
     fn quarantined(&self) -> Result<Vec<QuarantinedChange>, StorageError>;
+    /// The refused changes kept, oldest first: of `people` only, or every
+    /// one (`None`, for an administrator).
+    fn refused_changes(
+        &self,
+        people: Option<&BTreeSet<PersonId>>,
+    ) -> Result<Vec<RefusedChange>, StorageError>;
+    /// [`Storage::quarantine`] with why the work was offered.
+    fn keep_offered(
+        &self,
+        device: DeviceId,
+        person: PersonId,
+        key: &DocKey,
+        changes: &[NewChange],
+        reason: KeptReason,
+        at: UnixSeconds,
+    ) -> Result<u64, StorageError>;
+
+    // ------------------------------------------------------------ team changes
+
+    /// Keep a team change and, unless it was refused, apply `effect` to the
+    /// child's team (creating `new_documents`, an agency's record the first
+    /// time the agency joins), with its audit entry, in one transaction.
+    /// A change whose id is already kept is left as it is: `false`.
+    fn record_team_change(
+        &self,
+        change: &TeamChangeRecord,
+        effect: Option<TeamEffect>,
+        new_documents: &[NewDocument],
+    ) -> Result<bool, StorageError>;
+    /// The team change kept under `id`, if any.
+    fn team_change(
+        &self,
+        id: bothy_shared::ids::ItemId,
+    ) -> Result<Option<TeamChangeRecord>, StorageError>;
+    /// Every team change kept for a child, oldest first.
+    fn team_changes(&self, child: ChildId) -> Result<Vec<TeamChangeRecord>, StorageError>;
     /// Every audit entry about any document of a child, oldest first.
     fn audit_of_child(&self, child: ChildId) -> Result<Vec<AuditEntry>, StorageError>;
+
+    // ------------------------------------------------------------ requests for help
+
+    /// Put a practitioner on their agency's duty team (`on`) or take them off.
+    fn set_duty(&self, person: PersonId, on: bool) -> Result<(), StorageError>;
+    /// The people on `agency`'s duty team.
+    fn duty_workers(&self, agency: Agency) -> Result<BTreeSet<PersonId>, StorageError>;
+    /// File a new request and its (empty) document; `false` if it was filed
+    /// already. The device's first change follows in a sync round.
+    fn open_request(&self, request: &RequestRecord, at: UnixSeconds) -> Result<bool, StorageError>;
+    fn request(&self, id: RequestId) -> Result<Option<RequestRecord>, StorageError>;
+    /// Requests sent by any of `people`, or to the agency of any of them who
+    /// is on a duty team.
+    fn requests_of(&self, people: &BTreeSet<PersonId>) -> Result<Vec<RequestRecord>, StorageError>;
+    /// Note the child a request was accepted for.
+    fn link_request(&self, id: RequestId, child: ChildId) -> Result<(), StorageError>;
+    /// Audit something that happened to a request (`document` is the
+    /// request's own, its trail is `audit_of_child` of the request's id).
+    fn audit_request(
+        &self,
+        id: RequestId,
+        event: AuditEvent,
+        by: Option<(DeviceId, PersonId)>,
+        at: UnixSeconds,
+    ) -> Result<(), StorageError>;
 }
 
 /// Open the storage a database URL names: `sqlite://PATH` (a file, created

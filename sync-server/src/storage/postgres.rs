@@ -68,18 +68,21 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bothy_shared::docs::DocKey;
-use bothy_shared::ids::{ChildId, DeviceId, PersonId};
-use bothy_shared::policy::{ChildTeam, TeamMember};
+use bothy_shared::ids::{Agency, ChildId, DeviceId, ItemId, PersonId, RequestId};
+use bothy_shared::policy::{ChildTeam, TeamMember, TeamRole};
+use bothy_shared::team::TeamEffect;
+use bothy_shared::wire::KeptReason;
 use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
-use super::rows::{self, AuditValues, Author, Columns, Entity, Tx};
+use super::rows::{self, AuditValues, Author, Columns, Entity, TeamChangeValues, Tx};
 use super::{
     AuditEntry, ChangedSince, ChildRecord, DeviceRecord, DocumentReads, MayRead, NewChange,
-    NewDevice, NewDocument, PersonRecord, QuarantinedChange, Storage, StorageError, StoredChange,
-    SyncReads, SyncRound, UnixSeconds,
+    NewDevice, NewDocument, NewRefusedChange, PersonRecord, QuarantinedChange, RefusedChange,
+    RequestRecord, Storage, StorageError, StoredChange, SyncReads, SyncRound, TeamChangeRecord,
+    UnixSeconds,
 };
 
 mod embedded {
@@ -426,7 +429,7 @@ impl Tx for Db<'_, Transaction<'_>> {
         let n = self.execute(
             "INSERT INTO documents (doc_key, child, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (doc_key) DO NOTHING",
-            &[&key.to_string(), &key.child().to_string(), &at],
+            &[&key.to_string(), &rows::document_child(key), &at],
         )?;
         Ok(n == 1)
     }
@@ -500,16 +503,52 @@ impl Tx for Db<'_, Transaction<'_>> {
         Ok(())
     }
 
+    fn refused_kept(&mut self, r: &NewRefusedChange) -> DbResult<(bool, u64)> {
+        let device = r.device.to_string();
+        let already = self
+            .query_opt(
+                "SELECT 1 FROM refused_changes WHERE device = $1 AND doc_key = $2 AND hash = $3",
+                &[&device, &r.key.to_string(), &rows::hash_hex(&r.change.hash)],
+            )?
+            .is_some();
+        let row = self.query_one(
+            "SELECT count(*) FROM refused_changes WHERE device = $1",
+            &[&device],
+        )?;
+        let count: i64 = rows::Columns::int(&row, 0)?;
+        Ok((already, u64::try_from(count).unwrap_or(0)))
+    }
+
+    fn insert_refused(&mut self, r: &NewRefusedChange) -> DbResult<()> {
+        self.execute(
+            "INSERT INTO refused_changes (device, person, doc_key, hash, rule, path, bytes, refused_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (device, doc_key, hash) DO NOTHING",
+            &[
+                &r.device.to_string(),
+                &r.person.to_string(),
+                &r.key.to_string(),
+                &rows::hash_hex(&r.change.hash),
+                &r.rule,
+                &r.path,
+                &r.change.bytes,
+                &r.at,
+            ],
+        )?;
+        Ok(())
+    }
+
     fn insert_quarantined(
         &mut self,
         by: Author,
         key: &DocKey,
         change: &NewChange,
+        reason: KeptReason,
         at: UnixSeconds,
     ) -> DbResult<bool> {
         let n = self.execute(
-            "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at, reason)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (device, doc_key, hash) DO NOTHING",
             &[
                 &by.device.to_string(),
@@ -518,9 +557,69 @@ impl Tx for Db<'_, Transaction<'_>> {
                 &rows::hash_hex(&change.hash),
                 &change.bytes,
                 &at,
+                &reason.as_str(),
             ],
         )?;
         Ok(n == 1)
+    }
+
+    fn insert_team_change(&mut self, c: &TeamChangeValues) -> DbResult<bool> {
+        let n = self.execute(
+            "INSERT INTO team_changes
+             (id, child, by_person, by_device, action, person, role, ends_on, reason, refused_rule, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (id) DO NOTHING",
+            &[
+                &c.id,
+                &c.child,
+                &c.by_person,
+                &c.by_device,
+                &c.action,
+                &c.person,
+                &c.role,
+                &c.ends_on,
+                &c.reason,
+                &c.refused_rule,
+                &c.at,
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn upsert_member(
+        &mut self,
+        child: ChildId,
+        person: PersonId,
+        member: TeamMember,
+    ) -> DbResult<()> {
+        self.execute(
+            "INSERT INTO team_members (child, person, agency, role) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (child, person)
+             DO UPDATE SET agency = excluded.agency, role = excluded.role",
+            &[
+                &child.to_string(),
+                &person.to_string(),
+                &member.agency.as_str(),
+                &member.role.as_str(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn demote_holders(&mut self, child: ChildId, role: TeamRole, except: PersonId) -> DbResult<()> {
+        self.execute(
+            "UPDATE team_members SET role = 'member' WHERE child = $1 AND role = $2 AND person <> $3",
+            &[&child.to_string(), &role.as_str(), &except.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn delete_member(&mut self, child: ChildId, person: PersonId) -> DbResult<bool> {
+        let n = self.execute(
+            "DELETE FROM team_members WHERE child = $1 AND person = $2",
+            &[&child.to_string(), &person.to_string()],
+        )?;
+        Ok(n > 0)
     }
 
     fn insert_audit(&mut self, e: &AuditValues) -> DbResult<()> {
@@ -576,6 +675,16 @@ fn teams(
     )? {
         young_people.insert(rows::key::<ChildId>(&row, 0)?, rows::key(&row, 1)?);
     }
+    let mut young_copies: BTreeMap<ChildId, Vec<String>> = BTreeMap::new();
+    for row in db.query(
+        "SELECT child, doc_key FROM documents WHERE child = ANY($1) AND doc_key LIKE 'young/%'",
+        &[&ids],
+    )? {
+        young_copies
+            .entry(rows::key(&row, 0)?)
+            .or_default()
+            .push(rows::Columns::text(&row, 1)?);
+    }
     let mut teams = BTreeMap::new();
     for row in existing {
         let child: ChildId = rows::key(&row, 0)?;
@@ -583,6 +692,7 @@ fn teams(
             child,
             members.remove(&child).unwrap_or_default(),
             young_people.remove(&child),
+            rows::young_copy(young_copies.remove(&child).unwrap_or_default())?,
         );
         teams.insert(child, team);
     }
@@ -696,29 +806,13 @@ impl Storage for PgStorage {
         self.write(move |db| {
             rows::require(db, Entity::Child(child))?;
             rows::require(db, Entity::Person(person))?;
-            db.execute(
-                "INSERT INTO team_members (child, person, agency, role) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (child, person)
-                 DO UPDATE SET agency = excluded.agency, role = excluded.role",
-                &[
-                    &child.to_string(),
-                    &person.to_string(),
-                    &member.agency.as_str(),
-                    &member.role.as_str(),
-                ],
-            )?;
+            db.upsert_member(child, person, member)?;
             rows::create_documents(db, child, &new_documents, at)
         })
     }
 
     fn remove_team_member(&self, child: ChildId, person: PersonId) -> Result<bool, StorageError> {
-        self.write(move |db| {
-            let n = db.execute(
-                "DELETE FROM team_members WHERE child = $1 AND person = $2",
-                &[&child.to_string(), &person.to_string()],
-            )?;
-            Ok(n > 0)
-        })
+        self.write(move |db| db.delete_member(child, person))
     }
 
     fn team(&self, child: ChildId) -> Result<ChildTeam, StorageError> {
@@ -1033,9 +1127,17 @@ impl Storage for PgStorage {
         })
     }
 
-    fn commit_sync_rounds(&self, rounds: &[SyncRound]) -> Result<(), StorageError> {
+    fn commit_sync_keeping_refused(
+        &self,
+        rounds: &[SyncRound],
+        server: &[NewDocument],
+        refused: &[NewRefusedChange],
+        at: UnixSeconds,
+    ) -> Result<(), StorageError> {
         let rounds = rounds.to_vec();
-        self.write(move |db| rows::commit_sync_rounds(db, &rounds))
+        let server = server.to_vec();
+        let refused = refused.to_vec();
+        self.write(move |db| rows::commit_sync(db, &rounds, &server, &refused, at))
     }
 
     fn synced_documents(&self, device: DeviceId) -> Result<Vec<DocKey>, StorageError> {
@@ -1067,28 +1169,92 @@ impl Storage for PgStorage {
         })
     }
 
-    fn quarantine(
+    fn keep_offered(
         &self,
         device: DeviceId,
         person: PersonId,
         key: &DocKey,
         changes: &[NewChange],
+        reason: KeptReason,
         at: UnixSeconds,
     ) -> Result<u64, StorageError> {
         let (key, changes) = (*key, changes.to_vec());
         let by = Author { device, person };
-        self.write(move |db| rows::quarantine(db, by, &key, &changes, at))
+        self.write(move |db| rows::quarantine(db, by, &key, &changes, reason, at))
     }
 
     fn quarantined(&self) -> Result<Vec<QuarantinedChange>, StorageError> {
         self.read(|db| {
             decode_all(
                 &db.query(
-                    "SELECT device, person, doc_key, bytes, received_at FROM quarantine
+                    "SELECT device, person, doc_key, bytes, received_at, reason FROM quarantine
                      ORDER BY received_at, device",
                     &[],
                 )?,
                 rows::quarantined,
+            )
+        })
+    }
+
+    fn refused_changes(
+        &self,
+        people: Option<&BTreeSet<PersonId>>,
+    ) -> Result<Vec<RefusedChange>, StorageError> {
+        let people: Option<Vec<String>> =
+            people.map(|p| p.iter().map(ToString::to_string).collect());
+        self.read(move |db| {
+            let rows = match &people {
+                None => db.query(
+                    "SELECT device, person, doc_key, hash, rule, path, bytes, refused_at
+                     FROM refused_changes ORDER BY refused_at, device, hash",
+                    &[],
+                )?,
+                Some(people) => db.query(
+                    "SELECT device, person, doc_key, hash, rule, path, bytes, refused_at
+                     FROM refused_changes WHERE person = ANY($1)
+                     ORDER BY refused_at, device, hash",
+                    &[people],
+                )?,
+            };
+            decode_all(&rows, rows::refused_change)
+        })
+    }
+
+    fn record_team_change(
+        &self,
+        change: &TeamChangeRecord,
+        effect: Option<TeamEffect>,
+        new_documents: &[NewDocument],
+    ) -> Result<bool, StorageError> {
+        let (change, new_documents) = (change.clone(), new_documents.to_vec());
+        self.write(move |db| rows::record_team_change(db, &change, effect, &new_documents))
+    }
+
+    fn team_change(&self, id: ItemId) -> Result<Option<TeamChangeRecord>, StorageError> {
+        self.read(move |db| {
+            db.query_opt(
+                "SELECT id, child, by_person, by_device, action, person, role, ends_on, reason,
+                        refused_rule, at
+                 FROM team_changes WHERE id = $1",
+                &[&id.to_string()],
+            )?
+            .as_ref()
+            .map(rows::team_change)
+            .transpose()
+            .map_err(DbError::from)
+        })
+    }
+
+    fn team_changes(&self, child: ChildId) -> Result<Vec<TeamChangeRecord>, StorageError> {
+        self.read(move |db| {
+            decode_all(
+                &db.query(
+                    "SELECT id, child, by_person, by_device, action, person, role, ends_on, reason,
+                            refused_rule, at
+                     FROM team_changes WHERE child = $1 ORDER BY at, n",
+                    &[&child.to_string()],
+                )?,
+                rows::team_change,
             )
         })
     }
@@ -1104,5 +1270,99 @@ impl Storage for PgStorage {
                 rows::audit_entry,
             )
         })
+    }
+
+    fn set_duty(&self, person: PersonId, on: bool) -> Result<(), StorageError> {
+        self.write(move |db| {
+            rows::require(db, Entity::Person(person))?;
+            let sql = if on {
+                "INSERT INTO duty_workers (person) VALUES ($1) ON CONFLICT DO NOTHING"
+            } else {
+                "DELETE FROM duty_workers WHERE person = $1"
+            };
+            db.execute(sql, &[&person.to_string()])?;
+            Ok(())
+        })
+    }
+
+    fn duty_workers(&self, agency: Agency) -> Result<BTreeSet<PersonId>, StorageError> {
+        self.read(move |db| {
+            let rows = db.query(
+                "SELECT d.person FROM duty_workers d JOIN people p ON p.id = d.person
+                 WHERE p.agency = $1 AND p.kind = 'practitioner'",
+                &[&agency.as_str()],
+            )?;
+            Ok(decode_all(&rows, |r| rows::key::<PersonId>(r, 0))?
+                .into_iter()
+                .collect())
+        })
+    }
+
+    fn open_request(&self, request: &RequestRecord, at: UnixSeconds) -> Result<bool, StorageError> {
+        let request = *request;
+        self.write(move |db| {
+            rows::require(db, Entity::Person(request.sender))?;
+            let n = db.execute(
+                "INSERT INTO requests (id, sender, sender_agency, to_agency, child, created_at)
+                 VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT (id) DO NOTHING",
+                &[
+                    &request.id.to_string(),
+                    &request.sender.to_string(),
+                    &request.sender_agency.as_str(),
+                    &request.to.as_str(),
+                    &at,
+                ],
+            )?;
+            db.insert_document(&DocKey::Request(request.id), at)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn request(&self, id: RequestId) -> Result<Option<RequestRecord>, StorageError> {
+        self.read(move |db| {
+            Ok(db
+                .query_opt(
+                    "SELECT id, sender, sender_agency, to_agency, child FROM requests WHERE id = $1",
+                    &[&id.to_string()],
+                )?
+                .map(|row| rows::request(&row))
+                .transpose()?)
+        })
+    }
+
+    fn requests_of(&self, people: &BTreeSet<PersonId>) -> Result<Vec<RequestRecord>, StorageError> {
+        let people: Vec<String> = people.iter().map(ToString::to_string).collect();
+        self.read(move |db| {
+            let rows = db.query(
+                "SELECT id, sender, sender_agency, to_agency, child FROM requests
+                 WHERE sender = ANY($1)
+                    OR to_agency IN (SELECT p.agency FROM duty_workers d
+                                     JOIN people p ON p.id = d.person WHERE d.person = ANY($1))
+                 ORDER BY id",
+                &[&people],
+            )?;
+            decode_all(&rows, rows::request)
+        })
+    }
+
+    fn link_request(&self, id: RequestId, child: ChildId) -> Result<(), StorageError> {
+        self.write(move |db| {
+            rows::require(db, Entity::Child(child))?;
+            db.execute(
+                "UPDATE requests SET child = $2 WHERE id = $1",
+                &[&id.to_string(), &child.to_string()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn audit_request(
+        &self,
+        id: RequestId,
+        event: super::AuditEvent,
+        by: Option<(DeviceId, PersonId)>,
+        at: UnixSeconds,
+    ) -> Result<(), StorageError> {
+        self.write(move |db| db.insert_audit(&rows::request_audit(id, event, by, at)))
     }
 }

@@ -16,11 +16,14 @@ use std::str::FromStr;
 use automerge::ChangeHash;
 use bothy_shared::docs::DocKey;
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
-use bothy_shared::policy::{ChildTeam, PersonKind, TeamMember, TeamRole};
+use bothy_shared::policy::{ChildTeam, PersonKind, Rule, TeamMember, TeamRole};
+use bothy_shared::team::{TeamAction, TeamEffect};
+use bothy_shared::wire::KeptReason;
 
 use super::{
-    AuditEntry, AuditEvent, ChildRecord, DeviceRecord, NewChange, NewDocument, PersonRecord,
-    QuarantinedChange, StorageError, StoredChange, SyncRound, UnixSeconds,
+    AuditEntry, AuditEvent, ChildRecord, DeviceRecord, NewChange, NewDocument, NewRefusedChange,
+    PersonRecord, QuarantinedChange, RefusedChange, StorageError, StoredChange, SyncRound,
+    TeamChangeRecord, UnixSeconds,
 };
 
 // ---------------------------------------------------------------- reading columns
@@ -169,15 +172,140 @@ where
     parse(&row.text(i)?)
 }
 
-/// `device, person, doc_key, bytes, received_at` of `quarantine`.
+/// `id, sender, sender_agency, to_agency, child` of `requests`.
+pub(super) fn request(row: &impl Columns) -> Result<super::RequestRecord, StorageError> {
+    Ok(super::RequestRecord {
+        id: parse(&row.text(0)?)?,
+        sender: parse(&row.text(1)?)?,
+        sender_agency: parse(&row.text(2)?)?,
+        to: parse(&row.text(3)?)?,
+        child: parse_opt(row.opt_text(4)?)?,
+    })
+}
+
+/// The audit entry of something that happened to a request.
+pub(super) fn request_audit(
+    id: bothy_shared::ids::RequestId,
+    event: AuditEvent,
+    by: Option<(DeviceId, PersonId)>,
+    at: UnixSeconds,
+) -> AuditValues {
+    let by = by.map(|(device, person)| Author { device, person });
+    AuditValues::new(at, event, &DocKey::Request(id), None, by)
+}
+
+/// The `child` column of a document's row: `NULL` for a request for help.
+pub(super) fn document_child(key: &DocKey) -> Option<String> {
+    key.child_case().map(|c| c.to_string())
+}
+
+/// `device, person, doc_key, bytes, received_at, reason` of `quarantine`.
 pub(super) fn quarantined(row: &impl Columns) -> Result<QuarantinedChange, StorageError> {
+    let reason = row.text(5)?;
     Ok(QuarantinedChange {
         device: parse(&row.text(0)?)?,
         person: parse(&row.text(1)?)?,
         document: parse(&row.text(2)?)?,
         bytes: row.bytes(3)?,
         received_at: row.int(4)?,
+        reason: KeptReason::from_slug(&reason)
+            .ok_or_else(|| corrupt("kept reason", &reason, None))?,
     })
+}
+
+/// `device, person, doc_key, hash, rule, path, bytes, refused_at` of `refused_changes`.
+pub(super) fn refused_change(row: &impl Columns) -> Result<RefusedChange, StorageError> {
+    Ok(RefusedChange {
+        device: parse(&row.text(0)?)?,
+        person: parse(&row.text(1)?)?,
+        document: parse(&row.text(2)?)?,
+        hash: row.text(3)?,
+        rule: row.text(4)?,
+        path: row.text(5)?,
+        bytes: row.bytes(6)?,
+        refused_at: row.int(7)?,
+    })
+}
+
+/// The columns [`team_change`] reads, in order, for a `SELECT`.
+pub(super) const TEAM_CHANGE_COLUMNS: &str =
+    "id, child, by_person, by_device, action, person, role, ends_on, reason, refused_rule, at";
+
+/// [`TEAM_CHANGE_COLUMNS`] of `team_changes`.
+pub(super) fn team_change(row: &impl Columns) -> Result<TeamChangeRecord, StorageError> {
+    let action = row.text(4)?;
+    let person = parse(&row.text(5)?)?;
+    let action = match action.as_str() {
+        "add" => {
+            let role = row.opt_text(6)?.unwrap_or_default();
+            TeamAction::Add {
+                person,
+                role: TeamRole::from_slug(&role)
+                    .ok_or_else(|| corrupt("team role", &role, None))?,
+            }
+        }
+        "end" => TeamAction::End {
+            person,
+            on: parse(&row.opt_text(7)?.unwrap_or_default())?,
+            reason: row.opt_text(8)?.unwrap_or_default(),
+        },
+        other => return Err(corrupt("team change action", other, None)),
+    };
+    let refused = match row.opt_text(9)? {
+        None => None,
+        Some(rule) => {
+            Some(Rule::from_name(&rule).ok_or_else(|| corrupt("policy rule", &rule, None))?)
+        }
+    };
+    Ok(TeamChangeRecord {
+        id: parse(&row.text(0)?)?,
+        child: parse(&row.text(1)?)?,
+        by: parse(&row.text(2)?)?,
+        device: parse(&row.text(3)?)?,
+        action,
+        refused,
+        at: row.int(10)?,
+    })
+}
+
+/// The values of one `team_changes` row, in [`TEAM_CHANGE_COLUMNS`] order.
+#[derive(Debug)]
+pub(super) struct TeamChangeValues {
+    pub id: String,
+    pub child: String,
+    pub by_person: String,
+    pub by_device: String,
+    pub action: &'static str,
+    pub person: String,
+    pub role: Option<&'static str>,
+    pub ends_on: Option<String>,
+    pub reason: Option<String>,
+    pub refused_rule: Option<&'static str>,
+    pub at: UnixSeconds,
+}
+
+impl TeamChangeValues {
+    pub fn of(c: &TeamChangeRecord) -> Self {
+        let (action, role, ends_on, reason) = match &c.action {
+            TeamAction::Add { role, .. } => ("add", Some(role.as_str()), None, None),
+            TeamAction::End { on, reason, .. } => {
+                ("end", None, Some(on.to_string()), Some(reason.clone()))
+            }
+        };
+        TeamChangeValues {
+            id: c.id.to_string(),
+            child: c.child.to_string(),
+            by_person: c.by.to_string(),
+            by_device: c.device.to_string(),
+            action,
+            person: c.action.person().to_string(),
+            role,
+            ends_on,
+            reason,
+            refused_rule: c.refused.map(Rule::as_str),
+            at: c.at,
+        }
+    }
 }
 
 /// `at, event, doc_key, change_hash, actor, device, person` of `audit_log`.
@@ -194,16 +322,33 @@ pub(super) fn audit_entry(row: &impl Columns) -> Result<AuditEntry, StorageError
     })
 }
 
+/// The generation of the young person's copy of the plan in use: the
+/// highest `young/<child>/<n>` among a child's stored document keys (older
+/// ones are kept for the audit, never read).
+pub(super) fn young_copy(
+    keys: impl IntoIterator<Item = String>,
+) -> Result<Option<u32>, StorageError> {
+    let mut newest = None;
+    for k in keys {
+        if let DocKey::Young(_, n) = parse::<DocKey>(&k)? {
+            newest = newest.max(Some(n));
+        }
+    }
+    Ok(newest)
+}
+
 /// A child's team from its member rows and its young person.
 pub(super) fn team(
     child: ChildId,
     members: impl IntoIterator<Item = (PersonId, TeamMember)>,
     young_person: Option<PersonId>,
+    young_copy: Option<u32>,
 ) -> ChildTeam {
     ChildTeam {
         child,
         members: members.into_iter().collect(),
         young_person,
+        young_copy,
     }
 }
 
@@ -224,7 +369,7 @@ pub(super) struct AuditValues {
 }
 
 impl AuditValues {
-    fn new(
+    pub(super) fn new(
         at: UnixSeconds,
         event: AuditEvent,
         key: &DocKey,
@@ -312,9 +457,33 @@ pub(super) trait Tx {
         by: Author,
         key: &DocKey,
         change: &NewChange,
+        reason: KeptReason,
         at: UnixSeconds,
     ) -> Result<bool, Self::Error>;
     fn insert_audit(&mut self, entry: &AuditValues) -> Result<(), Self::Error>;
+    /// Whether this refused change is kept already (by device, document
+    /// and hash), and how many its device has kept.
+    fn refused_kept(&mut self, refused: &NewRefusedChange) -> Result<(bool, u64), Self::Error>;
+    /// Keep a refused change (not kept yet).
+    fn insert_refused(&mut self, refused: &NewRefusedChange) -> Result<(), Self::Error>;
+    /// Insert a `team_changes` row; `false` if its id was there.
+    fn insert_team_change(&mut self, change: &TeamChangeValues) -> Result<bool, Self::Error>;
+    /// Put a person on a child's team (or change their agency and role).
+    fn upsert_member(
+        &mut self,
+        child: ChildId,
+        person: PersonId,
+        member: TeamMember,
+    ) -> Result<(), Self::Error>;
+    /// Make whoever else holds `role` on the child's team a member.
+    fn demote_holders(
+        &mut self,
+        child: ChildId,
+        role: TeamRole,
+        except: PersonId,
+    ) -> Result<(), Self::Error>;
+    /// Take a person off a child's team; `false` if they were not on it.
+    fn delete_member(&mut self, child: ChildId, person: PersonId) -> Result<bool, Self::Error>;
 }
 
 /// `NotFound` unless the row exists.
@@ -385,18 +554,86 @@ pub(super) fn commit_sync_rounds<T: Tx>(tx: &mut T, rounds: &[SyncRound]) -> Res
     Ok(())
 }
 
-/// Quarantine a revoked device's offered changes, auditing each new one;
+/// [`commit_sync_rounds`], and in the same transaction the server's own
+/// changes to documents it keeps in step (the young person's copy of the
+/// plan, their views mirrored into the plan): a document named there that
+/// does not exist yet is created (`document-created`), and each new change
+/// is audited as a `server-change`. Rows first, changes last, as
+/// [`create_documents`] does.
+pub(super) fn commit_sync<T: Tx>(
+    tx: &mut T,
+    rounds: &[SyncRound],
+    server: &[NewDocument],
+    refused: &[NewRefusedChange],
+    at: UnixSeconds,
+) -> Result<(), T::Error> {
+    keep_refused(tx, refused)?;
+    let mut created = Vec::new();
+    for doc in server {
+        if tx.insert_document(&doc.key, at)? {
+            created.push(doc.key);
+        }
+    }
+    commit_sync_rounds(tx, rounds)?;
+    for doc in server {
+        let fresh = tx.insert_changes(&doc.key, &doc.changes, None, at)?;
+        if created.contains(&doc.key) {
+            let entry = AuditValues::new(at, AuditEvent::DocumentCreated, &doc.key, None, None);
+            tx.insert_audit(&entry)?;
+            continue;
+        }
+        for change in fresh {
+            let entry =
+                AuditValues::new(at, AuditEvent::ServerChange, &doc.key, Some(change), None);
+            tx.insert_audit(&entry)?;
+        }
+    }
+    Ok(())
+}
+
+/// Keep the changes the gate refused (see
+/// [`super::Storage::commit_sync_keeping_refused`]), auditing each one the
+/// first time it is refused, kept or not (over the device's bound). A
+/// refused change the device sends again is neither kept nor audited twice.
+fn keep_refused<T: Tx>(tx: &mut T, refused: &[NewRefusedChange]) -> Result<(), T::Error> {
+    for r in refused {
+        let (already, count) = tx.refused_kept(r)?;
+        if already {
+            continue;
+        }
+        if count < bothy_shared::refused::MAX_REFUSED_PER_DEVICE {
+            tx.insert_refused(r)?;
+        }
+        let by = Author {
+            device: r.device,
+            person: r.person,
+        };
+        {
+            tx.insert_audit(&AuditValues::new(
+                r.at,
+                AuditEvent::ChangeRefused,
+                &r.key,
+                Some(&r.change),
+                Some(by),
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Quarantine a device's offered changes, auditing each new one;
 /// returns how many were new.
 pub(super) fn quarantine<T: Tx>(
     tx: &mut T,
     by: Author,
     key: &DocKey,
     changes: &[NewChange],
+    reason: KeptReason,
     at: UnixSeconds,
 ) -> Result<u64, T::Error> {
     let mut fresh = 0;
     for change in changes {
-        if tx.insert_quarantined(by, key, change, at)? {
+        if tx.insert_quarantined(by, key, change, reason, at)? {
             fresh += 1;
             tx.insert_audit(&AuditValues::new(
                 at,
@@ -408,6 +645,51 @@ pub(super) fn quarantine<T: Tx>(
         }
     }
     Ok(fresh)
+}
+
+/// Keep a team change (see [`super::Storage::record_team_change`]): the
+/// row first (a kept id ends it: `false`), then the effect on the team,
+/// the documents it brings, and one audit entry on the child's plan.
+pub(super) fn record_team_change<T: Tx>(
+    tx: &mut T,
+    change: &TeamChangeRecord,
+    effect: Option<TeamEffect>,
+    new_documents: &[NewDocument],
+) -> Result<bool, T::Error> {
+    require(tx, Entity::Child(change.child))?;
+    if !tx.insert_team_change(&TeamChangeValues::of(change))? {
+        return Ok(false);
+    }
+    let event = match (change.refused, effect) {
+        (Some(_), _) | (None, None) => AuditEvent::TeamChangeRefused,
+        (None, Some(TeamEffect::Join { person, member })) => {
+            require(tx, Entity::Person(person))?;
+            if member.role != TeamRole::Member {
+                tx.demote_holders(change.child, member.role, person)?;
+            }
+            tx.upsert_member(change.child, person, member)?;
+            AuditEvent::TeamMemberSet
+        }
+        (None, Some(TeamEffect::Leave { person })) => {
+            tx.delete_member(change.child, person)?;
+            AuditEvent::TeamMembershipEnded
+        }
+    };
+    if change.refused.is_none() {
+        create_documents(tx, change.child, new_documents, change.at)?;
+    }
+    let by = Author {
+        device: change.device,
+        person: change.by,
+    };
+    tx.insert_audit(&AuditValues::new(
+        change.at,
+        event,
+        &DocKey::Plan(change.child),
+        None,
+        Some(by),
+    ))?;
+    Ok(true)
 }
 
 // ---------------------------------------------------------------- the sync read

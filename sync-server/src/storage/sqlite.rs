@@ -28,16 +28,19 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bothy_shared::docs::DocKey;
-use bothy_shared::ids::{ChildId, DeviceId, PersonId};
-use bothy_shared::policy::{ChildTeam, TeamMember};
+use bothy_shared::ids::{Agency, ChildId, DeviceId, ItemId, PersonId, RequestId};
+use bothy_shared::policy::{ChildTeam, TeamMember, TeamRole};
+use bothy_shared::team::TeamEffect;
+use bothy_shared::wire::KeptReason;
 use rusqlite::{Connection, DropBehavior, OpenFlags, OptionalExtension, Params, params};
 use rusqlite_migration::{M, Migrations};
 
-use super::rows::{self, AuditValues, Author, Columns, Entity, Tx};
+use super::rows::{self, AuditValues, Author, Columns, Entity, TeamChangeValues, Tx};
 use super::{
     AuditEntry, ChangedSince, ChildRecord, DeviceRecord, DocumentReads, MayRead, NewChange,
-    NewDevice, NewDocument, PersonRecord, QuarantinedChange, Storage, StorageError, StoredChange,
-    SyncReads, SyncRound, UnixSeconds,
+    NewDevice, NewDocument, NewRefusedChange, PersonRecord, QuarantinedChange, RefusedChange,
+    RequestRecord, Storage, StorageError, StoredChange, SyncReads, SyncRound, TeamChangeRecord,
+    UnixSeconds,
 };
 
 /// The schema, one file per migration. rusqlite_migration counts the
@@ -46,6 +49,9 @@ use super::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/01_schema.sql"),
     include_str!("../../migrations/sqlite/02_changed_and_young_person_indexes.sql"),
+    include_str!("../../migrations/sqlite/03_refused_changes.sql"),
+    include_str!("../../migrations/sqlite/04_requests_for_help.sql"),
+    include_str!("../../migrations/sqlite/05_team_changes_and_kept_work.sql"),
 ];
 
 /// The SQLite backend.
@@ -144,13 +150,22 @@ impl SqliteStorage {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
         }
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
+        // Foreign keys are off while migrations run (a migration that
+        // rebuilds a table needs it; SQLite ignores the pragma inside the
+        // transaction each runs in), and checked after each one.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let migrations = Migrations::new(
+            MIGRATIONS
+                .iter()
+                .map(|sql| M::up(sql).foreign_key_check())
+                .collect(),
+        );
         migrations
             .to_latest(&mut conn)
             .map_err(StorageError::SqliteMigration)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(SqliteStorage {
             writer: Mutex::new(Writer {
                 conn,
@@ -388,7 +403,7 @@ impl Tx for Sql<'_> {
             self.0,
             "INSERT INTO documents (doc_key, child, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (doc_key) DO NOTHING",
-            params![key.to_string(), key.child().to_string(), at],
+            params![key.to_string(), rows::document_child(key), at],
         )?;
         Ok(n == 1)
     }
@@ -446,17 +461,55 @@ impl Tx for Sql<'_> {
         Ok(())
     }
 
+    fn refused_kept(&mut self, r: &NewRefusedChange) -> Result<(bool, u64), StorageError> {
+        let device = r.device.to_string();
+        let already = query_row_cached(
+            self.0,
+            "SELECT count(*) FROM refused_changes WHERE device = ?1 AND doc_key = ?2 AND hash = ?3",
+            params![device, r.key.to_string(), rows::hash_hex(&r.change.hash)],
+            |row| row.get::<_, i64>(0),
+        )?;
+        let count = query_row_cached(
+            self.0,
+            "SELECT count(*) FROM refused_changes WHERE device = ?1",
+            params![device],
+            |row| row.get::<_, i64>(0),
+        )?;
+        Ok((already > 0, u64::try_from(count).unwrap_or(0)))
+    }
+
+    fn insert_refused(&mut self, r: &NewRefusedChange) -> Result<(), StorageError> {
+        execute_cached(
+            self.0,
+            "INSERT INTO refused_changes (device, person, doc_key, hash, rule, path, bytes, refused_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (device, doc_key, hash) DO NOTHING",
+            params![
+                r.device.to_string(),
+                r.person.to_string(),
+                r.key.to_string(),
+                rows::hash_hex(&r.change.hash),
+                r.rule,
+                r.path,
+                r.change.bytes,
+                r.at
+            ],
+        )?;
+        Ok(())
+    }
+
     fn insert_quarantined(
         &mut self,
         by: Author,
         key: &DocKey,
         change: &NewChange,
+        reason: KeptReason,
         at: UnixSeconds,
     ) -> Result<bool, StorageError> {
         let n = execute_cached(
             self.0,
-            "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO quarantine (device, person, doc_key, hash, bytes, received_at, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (device, doc_key, hash) DO NOTHING",
             params![
                 by.device.to_string(),
@@ -464,10 +517,79 @@ impl Tx for Sql<'_> {
                 key.to_string(),
                 rows::hash_hex(&change.hash),
                 change.bytes,
-                at
+                at,
+                reason.as_str()
             ],
         )?;
         Ok(n == 1)
+    }
+
+    fn insert_team_change(&mut self, c: &TeamChangeValues) -> Result<bool, StorageError> {
+        let n = execute_cached(
+            self.0,
+            "INSERT INTO team_changes
+             (id, child, by_person, by_device, action, person, role, ends_on, reason, refused_rule, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (id) DO NOTHING",
+            params![
+                c.id,
+                c.child,
+                c.by_person,
+                c.by_device,
+                c.action,
+                c.person,
+                c.role,
+                c.ends_on,
+                c.reason,
+                c.refused_rule,
+                c.at
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn upsert_member(
+        &mut self,
+        child: ChildId,
+        person: PersonId,
+        member: TeamMember,
+    ) -> Result<(), StorageError> {
+        execute_cached(
+            self.0,
+            "INSERT INTO team_members (child, person, agency, role) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (child, person)
+             DO UPDATE SET agency = excluded.agency, role = excluded.role",
+            params![
+                child.to_string(),
+                person.to_string(),
+                member.agency.as_str(),
+                member.role.as_str()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn demote_holders(
+        &mut self,
+        child: ChildId,
+        role: TeamRole,
+        except: PersonId,
+    ) -> Result<(), StorageError> {
+        execute_cached(
+            self.0,
+            "UPDATE team_members SET role = 'member' WHERE child = ?1 AND role = ?2 AND person <> ?3",
+            params![child.to_string(), role.as_str(), except.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn delete_member(&mut self, child: ChildId, person: PersonId) -> Result<bool, StorageError> {
+        let n = execute_cached(
+            self.0,
+            "DELETE FROM team_members WHERE child = ?1 AND person = ?2",
+            params![child.to_string(), person.to_string()],
+        )?;
+        Ok(n > 0)
     }
 
     fn insert_audit(&mut self, e: &AuditValues) -> Result<(), StorageError> {
@@ -508,7 +630,18 @@ fn team_of(tx: &Connection, child: ChildId) -> Result<Option<ChildTeam>, Storage
         params![id],
         |row| rows::key(row, 0),
     )?;
-    Ok(Some(rows::team(child, members, young_person)))
+    let copies: Vec<String> = query_all(
+        tx,
+        "SELECT doc_key FROM documents WHERE child = ?1 AND doc_key LIKE 'young/%'",
+        params![id],
+        |row| row.text(0),
+    )?;
+    Ok(Some(rows::team(
+        child,
+        members,
+        young_person,
+        rows::young_copy(copies)?,
+    )))
 }
 
 fn changes_after(
@@ -642,31 +775,13 @@ impl Storage for SqliteStorage {
         self.write(|tx| {
             rows::require(&mut Sql(tx), Entity::Child(child))?;
             rows::require(&mut Sql(tx), Entity::Person(person))?;
-            execute_cached(
-                tx,
-                "INSERT INTO team_members (child, person, agency, role) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (child, person)
-                 DO UPDATE SET agency = excluded.agency, role = excluded.role",
-                params![
-                    child.to_string(),
-                    person.to_string(),
-                    member.agency.as_str(),
-                    member.role.as_str()
-                ],
-            )?;
+            Sql(tx).upsert_member(child, person, member)?;
             rows::create_documents(&mut Sql(tx), child, new_documents, at)
         })
     }
 
     fn remove_team_member(&self, child: ChildId, person: PersonId) -> Result<bool, StorageError> {
-        self.write(|tx| {
-            let n = execute_cached(
-                tx,
-                "DELETE FROM team_members WHERE child = ?1 AND person = ?2",
-                params![child.to_string(), person.to_string()],
-            )?;
-            Ok(n > 0)
-        })
+        self.write(|tx| Sql(tx).delete_member(child, person))
     }
 
     fn team(&self, child: ChildId) -> Result<ChildTeam, StorageError> {
@@ -937,8 +1052,14 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn commit_sync_rounds(&self, rounds: &[SyncRound]) -> Result<(), StorageError> {
-        self.write(|tx| rows::commit_sync_rounds(&mut Sql(tx), rounds))
+    fn commit_sync_keeping_refused(
+        &self,
+        rounds: &[SyncRound],
+        server: &[NewDocument],
+        refused: &[NewRefusedChange],
+        at: UnixSeconds,
+    ) -> Result<(), StorageError> {
+        self.write(|tx| rows::commit_sync(&mut Sql(tx), rounds, server, refused, at))
     }
 
     fn synced_documents(&self, device: DeviceId) -> Result<Vec<DocKey>, StorageError> {
@@ -975,26 +1096,95 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn quarantine(
+    fn keep_offered(
         &self,
         device: DeviceId,
         person: PersonId,
         key: &DocKey,
         changes: &[NewChange],
+        reason: KeptReason,
         at: UnixSeconds,
     ) -> Result<u64, StorageError> {
         let by = Author { device, person };
-        self.write(|tx| rows::quarantine(&mut Sql(tx), by, key, changes, at))
+        self.write(|tx| rows::quarantine(&mut Sql(tx), by, key, changes, reason, at))
     }
 
     fn quarantined(&self) -> Result<Vec<QuarantinedChange>, StorageError> {
         self.read(|tx| {
             query_all(
                 tx,
-                "SELECT device, person, doc_key, bytes, received_at FROM quarantine
+                "SELECT device, person, doc_key, bytes, received_at, reason FROM quarantine
                  ORDER BY received_at, device",
                 [],
                 |row| rows::quarantined(row),
+            )
+        })
+    }
+
+    fn refused_changes(
+        &self,
+        people: Option<&BTreeSet<PersonId>>,
+    ) -> Result<Vec<RefusedChange>, StorageError> {
+        self.read(|tx| {
+            let Some(people) = people else {
+                return query_all(
+                    tx,
+                    "SELECT device, person, doc_key, hash, rule, path, bytes, refused_at
+                     FROM refused_changes ORDER BY refused_at, device, hash",
+                    [],
+                    |row| rows::refused_change(row),
+                );
+            };
+            let mut all = Vec::new();
+            for person in people {
+                all.extend(query_all(
+                    tx,
+                    "SELECT device, person, doc_key, hash, rule, path, bytes, refused_at
+                     FROM refused_changes WHERE person = ?1 ORDER BY refused_at, device, hash",
+                    params![person.to_string()],
+                    |row| rows::refused_change(row),
+                )?);
+            }
+            all.sort_by(|a, b| {
+                (a.refused_at, a.device, &a.hash).cmp(&(b.refused_at, b.device, &b.hash))
+            });
+            Ok(all)
+        })
+    }
+
+    fn record_team_change(
+        &self,
+        change: &TeamChangeRecord,
+        effect: Option<TeamEffect>,
+        new_documents: &[NewDocument],
+    ) -> Result<bool, StorageError> {
+        self.write(|tx| rows::record_team_change(&mut Sql(tx), change, effect, new_documents))
+    }
+
+    fn team_change(&self, id: ItemId) -> Result<Option<TeamChangeRecord>, StorageError> {
+        self.read(|tx| {
+            query_opt(
+                tx,
+                &format!(
+                    "SELECT {} FROM team_changes WHERE id = ?1",
+                    rows::TEAM_CHANGE_COLUMNS
+                ),
+                params![id.to_string()],
+                |row| rows::team_change(row),
+            )
+        })
+    }
+
+    fn team_changes(&self, child: ChildId) -> Result<Vec<TeamChangeRecord>, StorageError> {
+        self.read(|tx| {
+            query_all(
+                tx,
+                &format!(
+                    "SELECT {} FROM team_changes WHERE child = ?1 ORDER BY at, rowid",
+                    rows::TEAM_CHANGE_COLUMNS
+                ),
+                params![child.to_string()],
+                |row| rows::team_change(row),
             )
         })
     }
@@ -1009,5 +1199,105 @@ impl Storage for SqliteStorage {
                 |row| rows::audit_entry(row),
             )
         })
+    }
+
+    fn set_duty(&self, person: PersonId, on: bool) -> Result<(), StorageError> {
+        self.write(|tx| {
+            rows::require(&mut Sql(tx), Entity::Person(person))?;
+            let sql = if on {
+                "INSERT INTO duty_workers (person) VALUES (?1) ON CONFLICT DO NOTHING"
+            } else {
+                "DELETE FROM duty_workers WHERE person = ?1"
+            };
+            execute_cached(tx, sql, params![person.to_string()])?;
+            Ok(())
+        })
+    }
+
+    fn duty_workers(&self, agency: Agency) -> Result<BTreeSet<PersonId>, StorageError> {
+        self.read(|tx| {
+            Ok(query_all(
+                tx,
+                "SELECT d.person FROM duty_workers d JOIN people p ON p.id = d.person
+                 WHERE p.agency = ?1 AND p.kind = 'practitioner'",
+                params![agency.as_str()],
+                |row| rows::key::<PersonId>(row, 0),
+            )?
+            .into_iter()
+            .collect())
+        })
+    }
+
+    fn open_request(&self, request: &RequestRecord, at: UnixSeconds) -> Result<bool, StorageError> {
+        self.write(|tx| {
+            rows::require(&mut Sql(tx), Entity::Person(request.sender))?;
+            let n = execute_cached(
+                tx,
+                "INSERT INTO requests (id, sender, sender_agency, to_agency, child, created_at)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?5) ON CONFLICT (id) DO NOTHING",
+                params![
+                    request.id.to_string(),
+                    request.sender.to_string(),
+                    request.sender_agency.as_str(),
+                    request.to.as_str(),
+                    at
+                ],
+            )?;
+            Sql(tx).insert_document(&DocKey::Request(request.id), at)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn request(&self, id: RequestId) -> Result<Option<RequestRecord>, StorageError> {
+        self.read(|tx| {
+            query_opt(
+                tx,
+                "SELECT id, sender, sender_agency, to_agency, child FROM requests WHERE id = ?1",
+                params![id.to_string()],
+                |row| rows::request(row),
+            )
+        })
+    }
+
+    fn requests_of(&self, people: &BTreeSet<PersonId>) -> Result<Vec<RequestRecord>, StorageError> {
+        self.read(|tx| {
+            let mut out = BTreeMap::new();
+            for p in people {
+                for r in query_all(
+                    tx,
+                    "SELECT id, sender, sender_agency, to_agency, child FROM requests
+                     WHERE sender = ?1
+                        OR to_agency IN (SELECT p.agency FROM duty_workers d
+                                         JOIN people p ON p.id = d.person WHERE d.person = ?1)",
+                    params![p.to_string()],
+                    |row| rows::request(row),
+                )? {
+                    out.insert(r.id, r);
+                }
+            }
+            Ok(out.into_values().collect())
+        })
+    }
+
+    fn link_request(&self, id: RequestId, child: ChildId) -> Result<(), StorageError> {
+        self.write(|tx| {
+            rows::require(&mut Sql(tx), Entity::Child(child))?;
+            execute_cached(
+                tx,
+                "UPDATE requests SET child = ?2 WHERE id = ?1",
+                params![id.to_string(), child.to_string()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn audit_request(
+        &self,
+        id: RequestId,
+        event: super::AuditEvent,
+        by: Option<(DeviceId, PersonId)>,
+        at: UnixSeconds,
+    ) -> Result<(), StorageError> {
+        self.write(|tx| Sql(tx).insert_audit(&rows::request_audit(id, event, by, at)))
     }
 }

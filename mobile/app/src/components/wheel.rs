@@ -32,10 +32,17 @@ fn rating(r: Option<u8>) -> String {
         .unwrap_or_else(|| "not rated".to_owned())
 }
 
-/// What one segment says, in words.
+/// What one segment says, in words: the rating now (and who gave it), and
+/// the rating as it stood at the last review meeting.
 pub fn describe(line: &WellbeingLine) -> String {
+    let by = match (&line.now_by_name, line.now_on) {
+        (Some(name), Some(on)) if line.now.is_some() => {
+            format!(" (by {name}, {})", crate::words::date(on))
+        }
+        _ => String::new(),
+    };
     format!(
-        "{}: now {}, at the last review {}",
+        "{}: now {}{by}, at the last review {}",
         line.label,
         rating(line.now),
         rating(line.before)
@@ -88,7 +95,11 @@ pub fn WellbeingWheel(lines: Vec<WellbeingLine>) -> Element {
                 }
             }
             figcaption {
-                "Filled: the rating now. Dashed line: the rating at the last review."
+                "Filled: the rating now. Dashed line: the rating at the last review"
+                if let Some(d) = lines.iter().find_map(|l| l.last_review) {
+                    " ({crate::words::date(d)})"
+                }
+                "."
                 ul { class: "ratings",
                     for line in lines.iter() {
                         li { "{describe(line)}" }

@@ -4,15 +4,25 @@ use dioxus::prelude::*;
 
 use crate::app::Route;
 use crate::components::TextField;
-use crate::hooks::use_caseload;
+use crate::hooks::{use_caseload, use_requests};
+use crate::screens::RequestList;
 use crate::words;
 
 #[component]
 pub fn Caseload() -> Element {
     let mut search = use_signal(String::new);
     let caseload = use_caseload(&search.read());
+    // Requests for help come first: my duty team's urgent ones at the top.
+    let requests = use_requests().unwrap_or_default();
     rsx! {
         h1 { "Caseload" }
+        if !requests.is_empty() {
+            section { aria_labelledby: "caseload-requests-heading",
+                h2 { id: "caseload-requests-heading", "Requests for help" }
+                RequestList { list: requests }
+            }
+        }
+        p { Link { class: "button", to: Route::AskForHelp {}, "Ask for help" } }
         div { role: "search",
             TextField {
                 id: "caseload-search",
@@ -47,6 +57,9 @@ pub fn Caseload() -> Element {
                                 }
                                 if entry.flags.review_due {
                                     li { class: "flag review", "Review due" }
+                                }
+                                if entry.flags.no_transition_plan {
+                                    li { class: "flag transition", "No transition plan (15 or over)" }
                                 }
                                 if entry.flags.unsynced {
                                     li { class: "flag unsynced",

@@ -1,12 +1,12 @@
 //! A child's page: the plan, the wellbeing wheel, recent visits and the chronology.
 
 use bothy_client::services::{ChildOverview, ChronologyItem};
-use bothy_shared::docs::Impact;
 use bothy_shared::ids::{Agency, ChildId};
 use dioxus::prelude::*;
 
 use crate::app::Route;
-use crate::components::{Choice, WellbeingWheel};
+use crate::components::{Choice, Notice, TextArea, WellbeingWheel};
+use crate::core::use_client;
 use crate::hooks::{use_child, use_chronology};
 use crate::words;
 
@@ -39,7 +39,16 @@ fn ChildPage(child: ChildOverview) -> Element {
         p { class: "actions",
             Link { class: "button primary", to: Route::RecordVisit { child: id }, "Record a visit" }
             Link { class: "button", to: Route::FamilyVoice { child: id }, "Family voice" }
+            Link { class: "button", to: Route::FamilyVoiceGathered { child: id }, "What the child and family said" }
+            Link { class: "button", to: Route::ChronologyPage { child: id }, "Chronology" }
+            Link { class: "button", to: Route::AskForHelpAbout { child: id }, "Ask for help" }
         }
+        super::conflicts::ConflictList {
+            child: id,
+            conflicts: child.conflicts.clone(),
+            heading: "Open conflicts".to_owned(),
+        }
+        super::refused::ChildNotAccepted { child: id }
         section { aria_labelledby: "plan-heading",
             h2 { id: "plan-heading", "Child's plan" }
             h3 { "Why there is a plan" }
@@ -48,6 +57,15 @@ fn ChildPage(child: ChildOverview) -> Element {
                 p { "Legal status: {child.legal_status}" }
             }
             p { "Review date: {words::maybe_date(child.review_date)}" }
+            if let Some(last) = &child.last_review {
+                p { id: "last-review",
+                    "Last review: {words::date(last.held_on)}."
+                    if !last.plan_changes.is_empty() { " What changed: {last.plan_changes}" }
+                }
+            }
+            if child.can_edit_plan {
+                p { Link { class: "button", to: Route::PlanReview { child: id }, "Review the plan" } }
+            }
         }
         section { aria_labelledby: "team-heading",
             h2 { id: "team-heading", "Team" }
@@ -62,18 +80,56 @@ fn ChildPage(child: ChildOverview) -> Element {
                     li { "{member.name}, {member.role_title} ({member.agency.label()})" }
                 }
             }
+            p { Link { class: "button", to: Route::TeamPage { child: id }, "Team: who is on it, and changes" } }
         }
         section { aria_labelledby: "wellbeing-heading",
             h2 { id: "wellbeing-heading", "Wellbeing indicators" }
             WellbeingWheel { lines: child.wellbeing.clone() }
+            if child.can_edit_plan {
+                p { Link { class: "button", to: Route::AssessWellbeing { child: id }, "Assess wellbeing" } }
+            }
         }
+        section { aria_labelledby: "my-world-heading",
+            h2 { id: "my-world-heading", "My World Triangle" }
+            dl {
+                dt { "How I grow and develop" }
+                dd { "{child.my_world[0]}" }
+                dt { "What I need from the people who look after me" }
+                dd { "{child.my_world[1]}" }
+                dt { "My wider world" }
+                dd { "{child.my_world[2]}" }
+            }
+            if child.can_edit_plan {
+                p { Link { class: "button", to: Route::MyWorldEdit { child: id }, "Edit My World" } }
+            }
+        }
+        super::moving_on::MovingOnSection { overview: child.clone() }
         section { aria_labelledby: "needs-heading",
             h2 { id: "needs-heading", "Needs and actions" }
             if child.needs.is_empty() { p { "No needs recorded yet." } }
-            for need in child.needs.iter() {
+            if child.can_edit_plan {
+                p { Link { class: "button", to: Route::AddNeed { child: id }, "Add a need" } }
+            }
+            for need in child.needs.iter().filter(|n| n.closed.is_none()) {
                 article { class: "need", key: "{need.id}",
                     h3 { "{need.need}" }
                     if !need.desired_outcome.is_empty() { p { "Outcome: {need.desired_outcome}" } }
+                    if !need.indicators.is_empty() {
+                        p { class: "meta",
+                            "About: "
+                            {need.indicators.iter().map(|i| i.label()).collect::<Vec<_>>().join(", ")}
+                        }
+                    }
+                    if child.can_edit_plan {
+                        p {
+                            Link {
+                                class: "button small",
+                                to: Route::EditNeed { child: id, need: need.id },
+                                aria_label: "Edit or close: {need.need}",
+                                "Edit or close"
+                            }
+                        }
+                    }
                     ul {
                         for action in need.actions.iter() {
                             li { key: "{action.id}", class: "action",
@@ -112,6 +168,26 @@ fn ChildPage(child: ChildOverview) -> Element {
                     }
                 }
             }
+            if child.needs.iter().any(|n| n.closed.is_some()) {
+                h3 { "Closed needs" }
+                ul { class: "closed-needs",
+                    for need in child.needs.iter().filter(|n| n.closed.is_some()) {
+                        li { key: "{need.id}",
+                            "{need.need}"
+                            if let Some(c) = &need.closed {
+                                p { class: "meta", "Closed by {c.by_name}: {c.reason}" }
+                            }
+                            if child.can_edit_plan {
+                                Link {
+                                    to: Route::EditNeed { child: id, need: need.id },
+                                    aria_label: "Open again: {need.need}",
+                                    "Open again"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         if !child.young_person_views.is_empty() || !child.family_views.is_empty() {
             section { aria_labelledby: "views-heading",
@@ -123,6 +199,9 @@ fn ChildPage(child: ChildOverview) -> Element {
                     }
                 }
             }
+        }
+        if child.can_withhold || !child.withheld_from_young_person.is_empty() {
+            Withheld { child: child.clone() }
         }
         section { aria_labelledby: "visits-heading",
             h2 { id: "visits-heading", "Recent visits" }
@@ -153,12 +232,117 @@ fn ChildPage(child: ChildOverview) -> Element {
     }
 }
 
-fn impact_word(i: Impact) -> &'static str {
-    match i {
-        Impact::Positive => "Positive",
-        Impact::Negative => "Negative",
-        Impact::Mixed => "Mixed",
-        Impact::NotKnown => "Not known",
+/// The parts of the plan the young person's copy leaves out, and (for the
+/// lead professional or a supervisor) the form to withhold one or lift it.
+#[component]
+fn Withheld(child: ChildOverview) -> Element {
+    let client = use_client();
+    let id = child.child;
+    let mut section = use_signal(|| "wellbeing/safe".to_owned());
+    let mut reason = use_signal(String::new);
+    let mut notice = use_signal(|| None::<Result<String, String>>);
+    let mut parts: Vec<(String, String)> = child
+        .wellbeing
+        .iter()
+        .map(|w| {
+            (
+                format!("wellbeing/{}", w.indicator.as_str()),
+                format!("Wellbeing: {}", w.label),
+            )
+        })
+        .collect();
+    for need in &child.needs {
+        parts.push((format!("need/{}", need.id), format!("Need: {}", need.need)));
+    }
+    for (value, label) in [
+        ("my_world", "My World Triangle"),
+        ("reason", "Why there is a plan"),
+        ("legal_status", "Legal status"),
+        ("transition", "Moving to adult services"),
+        ("family_views", "The family's views"),
+    ] {
+        parts.push((value.to_owned(), label.to_owned()));
+    }
+    let label_of = {
+        let parts = parts.clone();
+        move |s: &str| {
+            parts
+                .iter()
+                .find(|(v, _)| v == s)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_else(|| s.to_owned())
+        }
+    };
+    let writer = client.clone();
+    let withhold = move |e: FormEvent| {
+        e.prevent_default();
+        match writer.write(|c| c.withhold(id, &section.read(), &reason.read())) {
+            Ok(_) => {
+                reason.set(String::new());
+                notice.set(Some(Ok(
+                    "Withheld. The young person's plan leaves it out after the next sync."
+                        .to_owned(),
+                )));
+            }
+            Err(e) => notice.set(Some(Err(format!("Not withheld: {e}")))),
+        }
+    };
+    rsx! {
+        section { aria_labelledby: "withheld-heading",
+            h2 { id: "withheld-heading", "Withheld from the young person" }
+            if child.withheld_from_young_person.is_empty() {
+                p { "Nothing is withheld: the young person sees all of the plan." }
+            }
+            ul {
+                for part in child.withheld_from_young_person.iter() {
+                    li { key: "{part.id}",
+                        strong { {label_of(&part.section)} }
+                        if !part.reason.is_empty() { " — {part.reason}" }
+                        if child.can_withhold {
+                            {
+                                let s = part.section.clone();
+                                let name = label_of(&part.section);
+                                let client = client.clone();
+                                rsx! {
+                                    button {
+                                        class: "small",
+                                        r#type: "button",
+                                        aria_label: "Stop withholding: {name}",
+                                        onclick: move |_| {
+                                            match client.write(|c| c.unwithhold(id, &s)) {
+                                                Ok(_) => notice.set(Some(Ok("No longer withheld.".to_owned()))),
+                                                Err(e) => notice.set(Some(Err(format!("Not changed: {e}")))),
+                                            }
+                                        },
+                                        "Stop withholding"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if child.can_withhold {
+                form { class: "stack", aria_label: "Withhold part of the plan", onsubmit: withhold,
+                    Choice {
+                        id: "withhold-section",
+                        label: "Part of the plan",
+                        value: section(),
+                        options: parts.clone(),
+                        onchange: move |v| section.set(v),
+                    }
+                    TextArea {
+                        id: "withhold-reason",
+                        label: "Why it is withheld",
+                        hint: "The team sees this; the young person does not.".to_owned(),
+                        value: reason(),
+                        oninput: move |v| reason.set(v),
+                    }
+                    button { class: "primary", r#type: "submit", "Withhold" }
+                }
+            }
+            Notice { message: notice() }
+        }
     }
 }
 
@@ -195,8 +379,10 @@ fn Chronology(id: ChildId) -> Element {
     }
 }
 
+/// One chronology entry: when, which agency, what happened, its impact
+/// and the action taken.
 #[component]
-fn ChronologyRow(item: ChronologyItem) -> Element {
+pub(crate) fn ChronologyRow(item: ChronologyItem) -> Element {
     rsx! {
         li {
             p {
@@ -208,7 +394,7 @@ fn ChronologyRow(item: ChronologyItem) -> Element {
             }
             p { "{item.event}" }
             p { class: "meta",
-                "Impact on the child: {impact_word(item.impact)}"
+                "Impact on the child: {item.impact.label()}"
                 if !item.impact_note.is_empty() { ". {item.impact_note}" }
             }
             if !item.action.is_empty() { p { class: "meta", "Action: {item.action}" } }

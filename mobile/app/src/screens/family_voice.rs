@@ -6,9 +6,10 @@ use bothy_shared::docs::VoiceOf;
 use bothy_shared::ids::ChildId;
 use dioxus::prelude::*;
 
-use crate::components::{CheckBox, Choice, Notice, TextArea, TextField};
+use crate::app::Route;
+use crate::components::{CheckBox, Choice, Notice, TextArea, TextField, WhoWillSee};
 use crate::core::use_client;
-use crate::hooks::use_child;
+use crate::hooks::{use_child, use_family_voice_doc};
 
 fn blank() -> FamilyVoiceInput {
     FamilyVoiceInput {
@@ -47,13 +48,19 @@ pub fn FamilyVoice(child: ChildId) -> Element {
         e.prevent_default();
         match client.write(|c| c.record_family_voice(child, &input.read())) {
             Ok(_) => {
+                let shared = input.read().consent_to_share;
                 input.set(blank());
-                notice.set(Some(Ok("Saved to the child's record.".to_owned())));
+                notice.set(Some(Ok(if shared {
+                    "Saved to the child's record, shared with the team.".to_owned()
+                } else {
+                    "Saved in your agency's record only.".to_owned()
+                })));
             }
             Err(e) => notice.set(Some(Err(format!("Not saved: {e}")))),
         }
     };
     let i = input.read().clone();
+    let doc = use_family_voice_doc(child, i.consent_to_share).ok();
     let voices: Vec<(String, String)> = VoiceOf::ALL
         .iter()
         .map(|v| (v.as_str().to_owned(), voice_word(*v).to_owned()))
@@ -106,8 +113,12 @@ pub fn FamilyVoice(child: ChildId) -> Element {
                 checked: i.consent_to_share,
                 onchange: move |v| input.write().consent_to_share = v,
             }
+            if let Some(doc) = doc { WhoWillSee { doc } }
             Notice { message: notice() }
             button { class: "primary", r#type: "submit", "Save family voice" }
+        }
+        p {
+            Link { class: "button", to: Route::FamilyVoiceGathered { child }, "What the child and family said" }
         }
     }
 }

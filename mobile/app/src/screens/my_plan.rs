@@ -4,7 +4,7 @@
 //! part the team has held back. Words here are for a young person: never
 //! "case" or "subject".
 
-use bothy_client::services::MyPlan as MyPlanModel;
+use bothy_client::services::{MyPlan as MyPlanModel, PRIVATE_FOR_NOW};
 use dioxus::prelude::*;
 
 use crate::app::Route;
@@ -36,6 +36,9 @@ fn MyPlanPage(plan: MyPlanModel) -> Element {
     rsx! {
         h1 { "My plan" }
         p { class: "lead", "Hi {plan.name}. This is your plan. You can add what you think about any part of it." }
+        if plan.some_private {
+            p { class: "notice", role: "note", id: "private-for-now", "{PRIVATE_FOR_NOW}" }
+        }
         if !plan.why.is_empty() {
             section { aria_labelledby: "why-heading",
                 h2 { id: "why-heading", "Why I have a plan" }
@@ -85,6 +88,36 @@ fn MyPlanPage(plan: MyPlanModel) -> Element {
                 p { "Your team will look at your plan together again on {words::date(review)}." }
             }
         }
+        if let Some(met) = &plan.last_review {
+            section { aria_labelledby: "met-heading",
+                h2 { id: "met-heading", "When we last met" }
+                p { id: "we-met", "We met on {words::date(met.met_on)}." }
+                if !met.what_changed.is_empty() {
+                    p { "What changed: {met.what_changed}" }
+                }
+                if !met.what_i_said.is_empty() {
+                    p { id: "what-i-said", "What I said: {met.what_i_said}" }
+                }
+                if let Some(next) = plan.next_review {
+                    p { "Next time we meet: {words::date(next)}." }
+                }
+            }
+        }
+        if let Some(moving) = &plan.moving_on {
+            section { aria_labelledby: "moving-on-heading", id: "moving-on",
+                h2 { id: "moving-on-heading", "Moving on" }
+                p {
+                    "Getting ready for when you are older: "
+                    if moving.plan.is_empty() { "your team will plan this with you." } else { "{moving.plan}" }
+                }
+                if !moving.who_will_help.is_empty() {
+                    p { "Who will help: " {moving.who_will_help.join(", ")} }
+                }
+                if let Some(by) = moving.starting_by {
+                    p { "Starting by: {words::date(by)}" }
+                }
+            }
+        }
         section { aria_labelledby: "think-heading",
             h2 { id: "think-heading", "What I think" }
             ul {
@@ -117,6 +150,9 @@ fn WhatIThinkForm(plan: MyPlanModel) -> Element {
             line.about.clone(),
             format!("Feeling {}", line.label.to_lowercase()),
         ));
+    }
+    if plan.moving_on.is_some() {
+        parts.push(("transition".to_owned(), "Moving on".to_owned()));
     }
     let add = move |e: FormEvent| {
         e.prevent_default();

@@ -3,12 +3,12 @@
 //! other agencies' edits field by field when the device syncs.
 
 use bothy_client::services::{ActionInput, ActionView, NeedView};
-use bothy_shared::docs::{ActionStatus, IsoDate};
+use bothy_shared::docs::{ActionStatus, DocKey, IsoDate};
 use bothy_shared::ids::{ChildId, ItemId, PersonId};
 use dioxus::prelude::*;
 
 use crate::app::Route;
-use crate::components::{Choice, Notice, TextArea, TextField};
+use crate::components::{Choice, Notice, TextArea, TextField, WhoWillSee};
 use crate::core::use_client;
 use crate::hooks::{use_action, use_child};
 
@@ -26,6 +26,7 @@ pub fn EditAction(child: ChildId, action: ItemId) -> Element {
 #[component]
 fn ActionForm(child: ChildId, need: NeedView, action: ActionView) -> Element {
     let client = use_client();
+    let withheld = use_child(child).is_ok_and(|o| o.withholds(&format!("need/{}", need.id)));
     let mut status = use_signal(|| action.status);
     let mut progress = use_signal(|| action.progress.clone());
     let mut notice = use_signal(|| None::<Result<String, String>>);
@@ -73,6 +74,8 @@ fn ActionForm(child: ChildId, need: NeedView, action: ActionView) -> Element {
                 value: progress(),
                 oninput: move |v| progress.set(v),
             }
+            // An action is withheld with its need.
+            WhoWillSee { doc: DocKey::Plan(child), withheld }
             Notice { message: notice() }
             div { class: "actions",
                 button { class: "primary", r#type: "submit", "Save" }
@@ -157,6 +160,10 @@ pub fn AddAction(child: ChildId, need: ItemId) -> Element {
                 hint: "Optional".to_owned(),
                 value: due(),
                 oninput: move |v| due.set(v),
+            }
+            WhoWillSee {
+                doc: DocKey::Plan(child),
+                withheld: overview.as_ref().is_ok_and(|o| o.withholds(&format!("need/{need}"))),
             }
             Notice { message: notice() }
             div { class: "actions",

@@ -121,24 +121,17 @@ pub fn SyncScreen() -> Element {
                         }
                     }
                 }
-                section { aria_labelledby: "refused-heading",
-                    h2 { id: "refused-heading", "Refused by the server" }
-                    if status.refusals.is_empty() {
+                if status.refusals.is_empty() {
+                    section { aria_labelledby: "refused-heading",
+                        h2 { id: "refused-heading", "Not accepted" }
                         p { "Nothing has been refused." }
-                    } else {
-                        p { class: "hint",
-                            "Refused work stays on this device; nothing has been deleted. \
-                             Talk to your team manager about what to do with it."
-                        }
-                        ul { class: "refusals",
-                            for (i, r) in status.refusals.iter().enumerate() {
-                                li { key: "{i}",
-                                    p { strong { "{r.document}" } ", {words::date_time(r.at)}" }
-                                    p { "{r.message}" }
-                                    p { class: "meta", "Rule: {r.rule}" }
-                                }
-                            }
-                        }
+                    }
+                } else {
+                    super::refused::NotAccepted {
+                        id: "sync-refused".to_owned(),
+                        heading: "Not accepted".to_owned(),
+                        hint: super::refused::NOT_ACCEPTED_HINT.to_owned(),
+                        items: status.refusals.iter().map(super::refused::NotAcceptedItem::from).collect::<Vec<_>>(),
                     }
                 }
             },

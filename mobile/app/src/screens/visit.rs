@@ -8,8 +8,10 @@ use bothy_shared::ids::ChildId;
 use dioxus::prelude::*;
 
 use crate::app::Route;
-use crate::components::{CheckBox, Choice, Notice, TextArea, TextField};
-use crate::hooks::{use_child, use_visit_draft};
+use bothy_shared::docs::DocKey;
+
+use crate::components::{CheckBox, Choice, Notice, TextArea, TextField, WhoWillSee};
+use crate::hooks::{use_child, use_me, use_visit_draft};
 
 #[component]
 pub fn RecordVisit(child: ChildId) -> Element {
@@ -20,6 +22,13 @@ pub fn RecordVisit(child: ChildId) -> Element {
         move |f: fn(&mut VisitDraft, String)| move |v: String| visit.change(move |d| f(d, v));
     let tick = move |f: fn(&mut VisitDraft, bool)| move |v: bool| visit.change(move |d| f(d, v));
     let d = visit.draft();
+    let agency = use_me().and_then(|me| me.agency);
+    // Where the visit goes, and where the child's words go when they did
+    // not agree to share them (see `VisitDraft::child_said_shared`).
+    let doc = agency.map(|a| d.doc_key(a));
+    let words_apart = agency
+        .filter(|_| d.child_said_kept_apart())
+        .map(|a| DocKey::Agency(child, a));
     let kinds: Vec<(String, String)> = VisitKind::ALL
         .iter()
         .map(|k| (k.as_str().to_owned(), k.label().to_owned()))
@@ -74,6 +83,12 @@ pub fn RecordVisit(child: ChildId) -> Element {
             }
             TextArea { id: "visit-observations", label: "Observations", value: d.observations.clone(), oninput: edit(|d, v| d.observations = v) }
             TextArea { id: "visit-child-said", label: "What the child said", value: d.child_said.clone(), oninput: edit(|d, v| d.child_said = v) }
+            CheckBox {
+                id: "visit-child-said-shared",
+                label: "The child agrees their words can be shared with the team",
+                checked: d.child_said_shared,
+                onchange: tick(|d, v| d.child_said_shared = v),
+            }
             TextArea { id: "visit-analysis", label: "Analysis", value: d.analysis.clone(), oninput: edit(|d, v| d.analysis = v) }
             TextArea { id: "visit-next-steps", label: "Next steps", value: d.next_steps.clone(), oninput: edit(|d, v| d.next_steps = v) }
             Choice {
@@ -84,6 +99,10 @@ pub fn RecordVisit(child: ChildId) -> Element {
                 onchange: edit(|d, v| d.sharing = if v == "agency" { Sharing::Agency } else { Sharing::Team }),
             }
             CheckBox { id: "visit-significant", label: "Significant: show in the chronology", checked: d.significant, onchange: tick(|d, v| d.significant = v) }
+            if let Some(doc) = doc { WhoWillSee { doc } }
+            if let Some(doc) = words_apart {
+                WhoWillSee { doc, what: "Who will see what the child said".to_owned() }
+            }
             Notice { message: visit.notice() }
             div { class: "actions",
                 button { class: "primary", r#type: "button", onclick: save_click, "Save" }

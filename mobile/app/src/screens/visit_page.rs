@@ -3,11 +3,12 @@
 //! with its reason, added by anyone in the child's team.
 
 use bothy_client::services::VisitView;
+use bothy_shared::docs::Impact;
 use bothy_shared::ids::{ChildId, ItemId};
 use dioxus::prelude::*;
 
 use crate::app::Route;
-use crate::components::{Notice, TextArea, TextField};
+use crate::components::{Notice, TextArea, TextField, WhoWillSee};
 use crate::core::use_client;
 use crate::hooks::use_visit;
 use crate::words;
@@ -42,6 +43,20 @@ fn VisitDetails(view: VisitView) -> Element {
             ));
         }
     };
+    // A finalised visit is never edited: marking it significant adds a
+    // chronology entry citing it, in the visit's own document.
+    let mark = {
+        let client = client.clone();
+        let (key, id) = (view.doc, v.id);
+        move |_| {
+            notice.set(Some(
+                client
+                    .write(|c| c.mark_visit_significant(key, id, Impact::NotKnown))
+                    .map(|_| "Marked significant: it is in the chronology.".to_owned())
+                    .map_err(|e| format!("Not marked: {e}")),
+            ));
+        }
+    };
     rsx! {
         h1 { "{v.kind.label()}" }
         p { class: "meta",
@@ -64,6 +79,9 @@ fn VisitDetails(view: VisitView) -> Element {
         if !v.child_said.is_empty() {
             h2 { "What the child said" }
             blockquote { p { "“{v.child_said}”" } }
+            if !v.child_said_shared {
+                p { class: "meta", "Kept in {view.agency.label()}'s record only: the child did not agree to share these words with the team." }
+            }
         }
         if !v.observations.is_empty() { h2 { "Observations" } p { "{v.observations}" } }
         if !v.analysis.is_empty() { h2 { "Analysis" } p { "{v.analysis}" } }
@@ -90,6 +108,9 @@ fn VisitDetails(view: VisitView) -> Element {
             p { class: "hint", "A finalised visit cannot be changed; corrections are added as an addendum." }
         }
         if view.can_add_addendum {
+            div { class: "actions",
+                button { r#type: "button", onclick: mark, "Mark significant: add to the chronology" }
+            }
             AddendumForm { view: view.clone() }
         }
         p { Link { to: Route::Child { id: child }, "Back to the child's page" } }
@@ -128,6 +149,7 @@ fn AddendumForm(view: VisitView) -> Element {
                 oninput: move |v| reason.set(v),
             }
             TextArea { id: "addendum-text", label: "Addendum", value: text(), oninput: move |v| text.set(v) }
+            WhoWillSee { doc: key }
             Notice { message: notice() }
             div { class: "actions",
                 button { class: "primary", r#type: "submit", "Add addendum" }

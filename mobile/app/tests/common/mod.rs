@@ -322,6 +322,17 @@ impl Screen {
         self.send("click", PlatformEventData::new(Box::new(data)), target);
     }
 
+    /// Click the button whose accessible name (`aria-label`) is `label`.
+    pub fn click_labelled(&mut self, label: &str) {
+        let target = self
+            .recorder
+            .find(&format!("button labelled {label:?}"), |e| {
+                e.tag == "button" && e.attrs.get("aria-label").map(String::as_str) == Some(label)
+            });
+        let data = SerializedMouseData::default();
+        self.send("click", PlatformEventData::new(Box::new(data)), target);
+    }
+
     /// Submit the form labelled `label` (what Enter or its submit button does).
     pub fn submit(&mut self, label: &str) {
         let target = self.recorder.find(&format!("form {label:?}"), |e| {

@@ -4,12 +4,14 @@
 
 use automerge::Automerge;
 use bothy_shared::docs::DocKey;
-use bothy_shared::wire::DirectoryView;
+use bothy_shared::ids::ChildId;
+use bothy_shared::team::TeamChange;
+use bothy_shared::wire::{DirectoryView, TeamResult};
 
 use super::Device;
 use crate::error::ServiceError;
 use crate::store::UnacknowledgedChange;
-use crate::sync::{LocalReplica, NewRejection};
+use crate::sync::{LocalReplica, NewRejection, RefusedChanges, SetAsideOutcome};
 
 impl LocalReplica for Device {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, ServiceError> {
@@ -67,7 +69,30 @@ impl LocalReplica for Device {
         self.with_service(|c| LocalReplica::record_rejection(c, rejection))
     }
 
+    fn set_aside_refused(
+        &mut self,
+        refused: &RefusedChanges,
+    ) -> Result<Option<SetAsideOutcome>, ServiceError> {
+        self.with_service(|c| LocalReplica::set_aside_refused(c, refused))
+    }
+
     fn update_directory(&mut self, view: &DirectoryView) -> Result<(), ServiceError> {
         self.with_service(|c| LocalReplica::update_directory(c, view))
+    }
+
+    fn pending_team_changes(&self) -> Result<Vec<TeamChange>, ServiceError> {
+        self.with_service(|c| LocalReplica::pending_team_changes(c))
+    }
+
+    fn settle_team_change(&mut self, result: &TeamResult) -> Result<(), ServiceError> {
+        self.with_service(|c| LocalReplica::settle_team_change(c, result))
+    }
+
+    fn knows_child(&self, child: ChildId) -> Result<bool, ServiceError> {
+        self.with_service(|c| LocalReplica::knows_child(c, child))
+    }
+
+    fn forget_child(&mut self, child: ChildId) -> Result<(), ServiceError> {
+        self.with_service(|c| LocalReplica::forget_child(c, child))
     }
 }

@@ -130,6 +130,39 @@ impl Device {
         }
     }
 
+    /// The refused work the server keeps that this device's person may
+    /// read: their own and, for a supervisor, their team's
+    /// (`GET /v1/refused`). Nothing of it is stored on the device.
+    pub async fn refused_by_server(
+        &self,
+    ) -> Result<bothy_shared::wire::RefusedResponse, SyncRunError> {
+        let engine = self.engine()?;
+        engine
+            .refused_by_server()
+            .await
+            .map_err(|error| SyncRunError::Run {
+                server: engine.server().to_owned(),
+                error,
+            })
+    }
+
+    /// A duty worker's match check for a request (online only): the
+    /// children already in Bothy who might be the one it is about, with
+    /// only their name and date of birth. The server audits it.
+    pub async fn match_check(
+        &self,
+        request: bothy_shared::ids::RequestId,
+    ) -> Result<Vec<bothy_shared::wire::ChildMatch>, SyncRunError> {
+        let engine = self.engine()?;
+        engine
+            .match_check(request)
+            .await
+            .map_err(|error| SyncRunError::Run {
+                server: engine.server().to_owned(),
+                error,
+            })
+    }
+
     /// The server this device syncs with, once a run has started since it
     /// was unlocked.
     pub fn sync_server(&self) -> Option<String> {

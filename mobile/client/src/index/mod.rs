@@ -39,8 +39,8 @@ pub use query::{CaseloadRow, caseload, child_views, need_of_action};
 pub use rows::{ActionRow, ChildRow, ChronologyRow, VisitRow};
 pub(crate) use views::view_line;
 pub use views::{
-    ActionView, ChronologyItem, ItemView, NeedView, PlanHeadView, TeamLine, TransitionView,
-    ViewLine, VisitSummary, WellbeingLine, WithheldLine,
+    ActionView, ChronologyItem, ItemView, NeedClosedLine, NeedView, PlanHeadView, ReviewLine,
+    TeamLine, TransitionView, ViewLine, VisitSummary, WellbeingLine, WithheldLine, who_will_help,
 };
 pub use write::{
     delete_child, delete_index_rows_for_doc, replace_actions_for_doc, replace_child,
@@ -154,6 +154,12 @@ fn encode(key: &DocKey, item: &str, view: &ItemView) -> Result<Vec<u8>, IndexErr
 }
 
 impl Projection {
+    /// What a document that projects into no rows writes (a request for
+    /// help): nothing, and no stale views.
+    pub fn nothing(key: &DocKey) -> Projection {
+        Projection::new(key, Rows::Document(rows::DocumentRows::Nothing), Vec::new())
+    }
+
     fn new(key: &DocKey, rows: Rows, views: Vec<(String, Option<Vec<u8>>)>) -> Self {
         Projection {
             doc_key: key.to_string(),

@@ -48,6 +48,11 @@ pub struct CaseloadRow {
     pub review_date: Option<IsoDate>,
     pub last_visit: Option<Timestamp>,
     pub lead_professional: Option<String>,
+    /// The day the last review meeting was held.
+    pub last_review: Option<IsoDate>,
+    /// The plan has a transition plan; `None` until the plan is indexed
+    /// again by a build that knows (see the store's migration 4).
+    pub has_transition_plan: Option<bool>,
     /// Changes to the child's documents made on this device that the server
     /// has not acknowledged.
     pub unsynced_changes: usize,
@@ -58,7 +63,7 @@ pub struct CaseloadRow {
 pub fn caseload(conn: &Connection) -> Result<Vec<CaseloadRow>, StoreError> {
     let mut select = conn.prepare_cached(
         "SELECT c.child_id, c.name, c.preferred_name, c.date_of_birth, c.review_date, c.last_visit_at,
-                c.lead_professional,
+                c.lead_professional, c.last_review, c.has_transition_plan,
                 (SELECT count(*) FROM changes ch
                   WHERE ch.local = 1 AND (ch.doc_key = 'plan/' || c.child_id
                      OR ch.doc_key = 'record/' || c.child_id
@@ -74,12 +79,15 @@ pub fn caseload(conn: &Connection) -> Result<Vec<CaseloadRow>, StoreError> {
             r.get::<_, Option<String>>(4)?,
             r.get::<_, Option<i64>>(5)?,
             r.get::<_, Option<String>>(6)?,
-            r.get::<_, i64>(7)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<bool>>(8)?,
+            r.get::<_, i64>(9)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, name, preferred, dob, review, last, lead, unsynced) = row?;
+        let (id, name, preferred, dob, review, last, lead, last_review, transition, unsynced) =
+            row?;
         let Ok(child) = id.parse::<ChildId>() else {
             continue;
         };
@@ -91,6 +99,8 @@ pub fn caseload(conn: &Connection) -> Result<Vec<CaseloadRow>, StoreError> {
             review_date: review.and_then(|r| r.parse().ok()),
             last_visit: last.map(Timestamp),
             lead_professional: lead,
+            last_review: last_review.and_then(|r| r.parse().ok()),
+            has_transition_plan: transition,
             unsynced_changes: usize::try_from(unsynced).unwrap_or(0),
         });
     }

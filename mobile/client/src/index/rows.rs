@@ -6,7 +6,7 @@
 use automerge::Automerge;
 use bothy_shared::docs::{
     AnyDoc, ChildDetails, ChronologyEntry, DocKey, DocKind, IsoDate, ItemPath, Need, PersonRef,
-    PlanDoc, RecordDoc, Visit, hydrate_at,
+    PlanDoc, RecordDoc, TransitionPlan, Visit, hydrate_at,
 };
 
 use super::{IndexError, shape};
@@ -28,6 +28,12 @@ pub struct ChildRow {
     pub last_visit_at: Option<i64>,
     /// The lead professional's display name.
     pub lead_professional: Option<String>,
+    /// ISO 8601 date the last review meeting was held.
+    pub last_review: Option<String>,
+    /// The plan has a transition plan (recorded as not needed, or needed
+    /// with the plan written: [`TransitionPlan::has_plan`]); `None` for a
+    /// row indexed before the column existed.
+    pub has_transition_plan: Option<bool>,
 }
 
 /// A row of `idx_visits`.
@@ -102,6 +108,9 @@ pub(crate) enum DocumentRows {
         visits: Vec<VisitRow>,
         chronology: Vec<ChronologyRow>,
     },
+    /// A request for help: no rows (requests are listed from their
+    /// documents, which are few, and belong to no child's caseload row).
+    Nothing,
 }
 
 /// Index rows (besides item views) to rewrite after one item changed.
@@ -131,6 +140,7 @@ pub(crate) fn document_rows(typed: &AnyDoc) -> DocumentRows {
     match typed {
         AnyDoc::Plan(plan) => plan_rows(plan),
         AnyDoc::Record(record) => record_rows(record),
+        AnyDoc::Request(_) => DocumentRows::Nothing,
     }
 }
 
@@ -150,6 +160,8 @@ fn plan_rows(plan: &PlanDoc) -> DocumentRows {
             review_date: plan.review_date.map(|d| d.to_string()),
             last_visit_at: None,
             lead_professional: plan.lead_professional.as_ref().map(|p| p.name.clone()),
+            last_review: plan.last_review().map(|r| r.held_on.to_string()),
+            has_transition_plan: Some(plan.transition.has_plan()),
         }),
         actions,
     }
@@ -183,7 +195,9 @@ pub(crate) fn item_rows(
     let child = key.child().to_string();
     let segs = item.segments();
     Ok(match (key.kind(), item) {
-        (DocKind::Plan, ItemPath::Item { collection, id }) if collection == "needs" => {
+        (DocKind::Plan | DocKind::Young, ItemPath::Item { collection, id })
+            if collection == "needs" =>
+        {
             let rows = match hydrate_at::<Need, _>(doc, &segs).map_err(shape(key, item))? {
                 Some(n) => action_rows(&child, &n),
                 None => vec![],
@@ -193,8 +207,15 @@ pub(crate) fn item_rows(
                 rows,
             }
         }
-        (DocKind::Plan, ItemPath::Item { .. }) => ItemRows::Nothing,
-        (DocKind::Plan, ItemPath::Field(_)) => {
+        (DocKind::Plan | DocKind::Young, ItemPath::Item { collection, .. })
+            if collection != "reviews" =>
+        {
+            ItemRows::Nothing
+        }
+        // A root field, the transition section or a review meeting: the
+        // caseload row (its review date, last review, transition plan) may
+        // have changed.
+        (DocKind::Plan | DocKind::Young, _) => {
             let details: ChildDetails = hydrate_at(doc, &["child"])
                 .map_err(shape(key, &"child"))?
                 .unwrap_or_default();
@@ -205,6 +226,10 @@ pub(crate) fn item_rows(
             let review: Option<IsoDate> = hydrate_at::<Option<IsoDate>, _>(doc, &["review_date"])
                 .map_err(shape(key, &"review_date"))?
                 .flatten();
+            let last_review = super::views::last_review_day(doc).map_err(shape(key, &"reviews"))?;
+            let transition: TransitionPlan = hydrate_at(doc, &["transition"])
+                .map_err(shape(key, &"transition"))?
+                .unwrap_or_default();
             ItemRows::Child(Box::new(ChildRow {
                 child_id: child,
                 name: details.name,
@@ -213,6 +238,8 @@ pub(crate) fn item_rows(
                 review_date: review.map(|d| d.to_string()),
                 last_visit_at: None,
                 lead_professional: lead.map(|p| p.name),
+                last_review: last_review.map(|d| d.to_string()),
+                has_transition_plan: Some(transition.has_plan()),
             }))
         }
         (_, ItemPath::Item { collection, id }) if collection == "visits" => ItemRows::Visit {

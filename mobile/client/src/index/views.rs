@@ -28,10 +28,50 @@ pub struct WellbeingLine {
     pub label: String,
     /// The latest rating, 1 to 10.
     pub now: Option<u8>,
-    /// The rating before it (at the last review).
+    /// The rating as it stood on the day of the last review meeting held
+    /// (`None` when no review was held, or nothing was rated by then).
     pub before: Option<u8>,
     pub strengths: String,
     pub concerns: String,
+    /// Who gave the latest rating, their agency and the day it is for.
+    #[serde(default)]
+    pub now_by: Option<PersonId>,
+    /// Their name, filled in from the directory when the page is read.
+    #[serde(default)]
+    pub now_by_name: Option<String>,
+    #[serde(default)]
+    pub now_agency: Option<Agency>,
+    #[serde(default)]
+    pub now_on: Option<IsoDate>,
+    /// The day of the last review the `before` value is taken at.
+    #[serde(default)]
+    pub last_review: Option<IsoDate>,
+}
+
+/// How a need was closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedClosedLine {
+    pub at: Timestamp,
+    pub by: PersonId,
+    /// Filled in from the directory when the page is read.
+    #[serde(default)]
+    pub by_name: String,
+    pub reason: String,
+}
+
+/// A review meeting of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewLine {
+    pub id: ItemId,
+    pub held_on: IsoDate,
+    pub attended: Vec<String>,
+    pub young_person_views: String,
+    pub family_views: String,
+    pub decisions: String,
+    pub plan_changes: String,
+    pub next_review: Option<IsoDate>,
+    pub recorded_by: PersonId,
+    pub recorded_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +81,12 @@ pub struct NeedView {
     pub desired_outcome: String,
     pub evidence: String,
     pub actions: Vec<ActionView>,
+    /// The wellbeing indicators the need is about.
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+    /// `None` while the need is open.
+    #[serde(default)]
+    pub closed: Option<NeedClosedLine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,11 +116,69 @@ pub struct WithheldLine {
     pub reason: String,
 }
 
+/// The plan's transition section ("Moving on"), once someone has recorded
+/// it. Views indexed before issue 15 were kept only when a transition was
+/// needed, so the fields added since default to that.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransitionView {
+    #[serde(default = "yes")]
+    pub needed: bool,
+    /// Other services, in words.
     pub adult_services: String,
     pub plan: String,
     pub start_by: Option<IsoDate>,
+    /// The adult services who will help.
+    #[serde(default)]
+    pub services: Vec<Agency>,
+    /// Who recorded it last, and when (`None` in plans written before).
+    #[serde(default)]
+    pub recorded_by: Option<PersonId>,
+    /// Their name, filled in from the directory when the page is read.
+    #[serde(default)]
+    pub recorded_by_name: Option<String>,
+    #[serde(default)]
+    pub recorded_at: Option<Timestamp>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl TransitionView {
+    /// The view of a plan's transition section; `None` while nobody has
+    /// recorded it.
+    pub fn of(t: &TransitionPlan) -> Option<TransitionView> {
+        t.is_recorded().then(|| TransitionView {
+            needed: t.needed,
+            adult_services: t.adult_services.as_str().to_owned(),
+            plan: t.plan.as_str().to_owned(),
+            start_by: t.start_by,
+            services: t.services.clone(),
+            recorded_by: t.recorded_by,
+            recorded_by_name: None,
+            recorded_at: t.recorded_at,
+        })
+    }
+
+    /// Recorded as not needed, or needed with the plan written down.
+    pub fn has_plan(&self) -> bool {
+        !self.needed || !self.plan.trim().is_empty()
+    }
+
+    /// Who will help: see [`who_will_help`].
+    pub fn who_will_help(&self) -> Vec<String> {
+        who_will_help(&self.services, &self.adult_services)
+    }
+}
+
+/// Who will help a young person move on: the adult services by their
+/// labels, then any services the plan names in words.
+pub fn who_will_help(services: &[Agency], in_words: &str) -> Vec<String> {
+    let mut who: Vec<String> = services.iter().map(|a| a.label().to_owned()).collect();
+    if !in_words.trim().is_empty() {
+        who.push(in_words.trim().to_owned());
+    }
+    who
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +234,10 @@ pub struct PlanHeadView {
     pub wellbeing: Vec<WellbeingLine>,
     pub my_world: [String; 3],
     pub transition: Option<TransitionView>,
+    /// The day the last review meeting was held (each meeting is its own
+    /// item view, so a review save does not rewrite every review).
+    #[serde(default)]
+    pub last_review: Option<IsoDate>,
 }
 
 /// One indexed item.
@@ -143,24 +251,33 @@ pub enum ItemView {
     Visit(VisitSummary),
     Chronology(ChronologyItem),
     Withheld(WithheldLine),
+    /// A review meeting of the plan.
+    Review(ReviewLine),
 }
 
 /// The `item_key` of the plan's head.
 const HEAD: &str = "head";
 
-pub(crate) fn wellbeing_line(i: Indicator, a: &IndicatorAssessment) -> WellbeingLine {
-    let history = a.history();
+/// One wheel segment: the latest rating, and the rating as it stood on the
+/// day of the last review held (`last_review`).
+pub(crate) fn wellbeing_line(
+    i: Indicator,
+    a: &IndicatorAssessment,
+    last_review: Option<IsoDate>,
+) -> WellbeingLine {
+    let latest = a.latest();
     WellbeingLine {
         indicator: i,
         label: i.label().to_owned(),
-        now: history.last().map(|r| r.score),
-        before: history
-            .len()
-            .checked_sub(2)
-            .and_then(|n| history.get(n))
-            .map(|r| r.score),
+        now: latest.map(|r| r.score),
+        before: last_review.and_then(|d| a.as_of(d)).map(|r| r.score),
         strengths: a.strengths.as_str().to_owned(),
         concerns: a.concerns.as_str().to_owned(),
+        now_by: latest.map(|r| r.by),
+        now_by_name: None,
+        now_agency: latest.map(|r| r.agency),
+        now_on: latest.map(|r| r.on),
+        last_review,
     }
 }
 
@@ -171,6 +288,28 @@ pub(crate) fn need_view(n: &Need) -> NeedView {
         desired_outcome: n.desired_outcome.as_str().to_owned(),
         evidence: n.evidence.as_str().to_owned(),
         actions: action_views(n),
+        indicators: n.indicators.clone(),
+        closed: n.closed.as_ref().map(|c| NeedClosedLine {
+            at: c.at,
+            by: c.by,
+            by_name: String::new(),
+            reason: c.reason.clone(),
+        }),
+    }
+}
+
+pub(crate) fn review_line(r: &ReviewMeeting) -> ReviewLine {
+    ReviewLine {
+        id: r.id,
+        held_on: r.held_on,
+        attended: r.attended.clone(),
+        young_person_views: r.young_person_views.as_str().to_owned(),
+        family_views: r.family_views.as_str().to_owned(),
+        decisions: r.decisions.as_str().to_owned(),
+        plan_changes: r.plan_changes.as_str().to_owned(),
+        next_review: r.next_review,
+        recorded_by: r.recorded_by,
+        recorded_at: r.recorded_at,
     }
 }
 
@@ -242,6 +381,7 @@ fn plan_head(doc: &Automerge) -> Result<PlanHeadView, autosurgeon::HydrateError>
     let wellbeing: Wellbeing = hydrate_at(doc, &["wellbeing"])?.unwrap_or_default();
     let my_world: MyWorld = hydrate_at(doc, &["my_world"])?.unwrap_or_default();
     let transition: TransitionPlan = hydrate_at(doc, &["transition"])?.unwrap_or_default();
+    let last_review = last_review_day(doc)?;
     Ok(PlanHeadView {
         name: child.name,
         preferred_name: child.preferred_name,
@@ -266,19 +406,38 @@ fn plan_head(doc: &Automerge) -> Result<PlanHeadView, autosurgeon::HydrateError>
         review_date: hydrate_at::<Option<IsoDate>, _>(doc, &["review_date"])?.flatten(),
         wellbeing: Indicator::ALL
             .iter()
-            .map(|&i| wellbeing_line(i, wellbeing.get(i)))
+            .map(|&i| wellbeing_line(i, wellbeing.get(i), last_review))
             .collect(),
         my_world: [
             my_world.growing.as_str().to_owned(),
             my_world.care.as_str().to_owned(),
             my_world.wider_world.as_str().to_owned(),
         ],
-        transition: transition.needed.then(|| TransitionView {
-            adult_services: transition.adult_services.as_str().to_owned(),
-            plan: transition.plan.as_str().to_owned(),
-            start_by: transition.start_by,
-        }),
+        transition: TransitionView::of(&transition),
+        last_review,
     })
+}
+
+/// When a review meeting was held: all the head needs of one, read without
+/// its texts.
+#[derive(autosurgeon::Hydrate)]
+struct ReviewWhen {
+    id: ItemId,
+    held_on: IsoDate,
+    recorded_at: Timestamp,
+}
+
+/// The day the last review meeting was held (`reviews` is absent from plans
+/// written before reviews were recorded).
+pub(crate) fn last_review_day(
+    doc: &Automerge,
+) -> Result<Option<IsoDate>, autosurgeon::HydrateError> {
+    let reviews: std::collections::BTreeMap<String, ReviewWhen> =
+        hydrate_at(doc, &["reviews"])?.unwrap_or_default();
+    Ok(reviews
+        .values()
+        .max_by_key(|r| (r.held_on, r.recorded_at, r.id))
+        .map(|r| r.held_on))
 }
 
 pub(crate) fn action_views(need: &Need) -> Vec<ActionView> {
@@ -327,6 +486,12 @@ pub(crate) fn views_of(
                     ItemView::FamilyView(view_line(v)),
                 ));
             }
+            for r in plan.reviews.values() {
+                rows.push((
+                    format!("reviews/{}", r.id),
+                    ItemView::Review(review_line(r)),
+                ));
+            }
         }
         AnyDoc::Record(record) => {
             for v in record.visits.values() {
@@ -348,6 +513,7 @@ pub(crate) fn views_of(
                 ));
             }
         }
+        AnyDoc::Request(_) => {}
     }
     Ok(rows)
 }
@@ -361,7 +527,9 @@ pub(crate) fn views_of_item(
     let row = item.to_string();
     let segs = item.segments();
     Ok(match (key.kind(), item) {
-        (DocKind::Plan, ItemPath::Item { collection, .. }) if collection == "needs" => {
+        (DocKind::Plan | DocKind::Young, ItemPath::Item { collection, .. })
+            if collection == "needs" =>
+        {
             vec![(
                 row,
                 hydrate_at::<Need, _>(doc, &segs)
@@ -369,7 +537,7 @@ pub(crate) fn views_of_item(
                     .map(|n| ItemView::Need(need_view(&n))),
             )]
         }
-        (DocKind::Plan, ItemPath::Item { collection, .. })
+        (DocKind::Plan | DocKind::Young, ItemPath::Item { collection, .. })
             if collection == "young_person_views" =>
         {
             vec![(
@@ -379,7 +547,9 @@ pub(crate) fn views_of_item(
                     .map(|v| ItemView::YoungPersonView(view_line(&v))),
             )]
         }
-        (DocKind::Plan, ItemPath::Item { collection, .. }) if collection == "family_views" => {
+        (DocKind::Plan | DocKind::Young, ItemPath::Item { collection, .. })
+            if collection == "family_views" =>
+        {
             vec![(
                 row,
                 hydrate_at::<ViewEntry, _>(doc, &segs)
@@ -387,7 +557,26 @@ pub(crate) fn views_of_item(
                     .map(|v| ItemView::FamilyView(view_line(&v))),
             )]
         }
-        (DocKind::Plan, _) => vec![(
+        // A review: its own view, and the head (the wheel's last review day).
+        (DocKind::Plan | DocKind::Young, ItemPath::Item { collection, .. })
+            if collection == "reviews" =>
+        {
+            vec![
+                (
+                    row,
+                    hydrate_at::<ReviewMeeting, _>(doc, &segs)
+                        .map_err(shape(key, item))?
+                        .map(|r| ItemView::Review(review_line(&r))),
+                ),
+                (
+                    HEAD.to_owned(),
+                    Some(ItemView::PlanHead(Box::new(
+                        plan_head(doc).map_err(shape(key, &HEAD))?,
+                    ))),
+                ),
+            ]
+        }
+        (DocKind::Plan | DocKind::Young, _) => vec![(
             HEAD.to_owned(),
             Some(ItemView::PlanHead(Box::new(
                 plan_head(doc).map_err(shape(key, &HEAD))?,

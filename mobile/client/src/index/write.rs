@@ -16,8 +16,8 @@ pub fn replace_child(tx: &Transaction<'_>, row: &ChildRow) -> Result<(), StoreEr
     tx.prepare_cached(
         "INSERT OR REPLACE INTO idx_children
              (child_id, name, preferred_name, date_of_birth, review_date,
-              last_visit_at, lead_professional)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+              last_visit_at, lead_professional, last_review, has_transition_plan)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         row.child_id,
@@ -26,7 +26,9 @@ pub fn replace_child(tx: &Transaction<'_>, row: &ChildRow) -> Result<(), StoreEr
         row.date_of_birth,
         row.review_date,
         row.last_visit_at,
-        row.lead_professional
+        row.lead_professional,
+        row.last_review,
+        row.has_transition_plan
     ])?;
     Ok(())
 }
@@ -177,6 +179,7 @@ pub(crate) fn write_document_rows(
             replace_chronology_for_doc(t, doc_key, chronology)?;
             refresh_last_visit(t, child)
         }
+        DocumentRows::Nothing => Ok(()),
     }
 }
 

@@ -18,6 +18,8 @@ pub struct CaseloadEntry {
     pub lead_professional: Option<String>,
     pub last_visit: Option<Timestamp>,
     pub review_date: Option<IsoDate>,
+    /// The day the last review meeting was held.
+    pub last_review: Option<IsoDate>,
     pub flags: Flags,
     /// Changes made on this device that the server has not acknowledged yet.
     pub unsynced_changes: usize,
@@ -29,6 +31,26 @@ pub struct Flags {
     pub visit_overdue: bool,
     pub review_due: bool,
     pub unsynced: bool,
+    /// 15 or over, and the plan has no transition plan (see
+    /// [`transition_plan_missing`](super::transition_plan_missing)).
+    pub no_transition_plan: bool,
+}
+
+/// A review is due when the review date is `within` days away or past,
+/// unless a review meeting was held since the flag came on (on or after
+/// `within` days before the review date): a review held on the day, or a
+/// little early, is the review that was due, whether or not it set the next
+/// date.
+pub fn review_due(
+    review_date: Option<IsoDate>,
+    last_review: Option<IsoDate>,
+    today: IsoDate,
+    within: i64,
+) -> bool {
+    review_date.is_some_and(|d| {
+        let flag_on = d.plus_days(-within);
+        today >= flag_on && last_review.is_none_or(|held| held < flag_on)
+    })
 }
 
 impl Client {
@@ -62,10 +84,19 @@ impl Client {
                     && row
                         .last_visit
                         .is_none_or(|t| t.plus_days(self.settings.visit_overdue_after_days) < now),
-                review_due: row.review_date.is_some_and(|d: IsoDate| {
-                    today.days_until(d) <= self.settings.review_due_within_days
-                }),
+                review_due: review_due(
+                    row.review_date,
+                    row.last_review,
+                    today,
+                    self.settings.review_due_within_days,
+                ),
                 unsynced: row.unsynced_changes > 0,
+                no_transition_plan: !young_person
+                    && super::transition_plan_missing(
+                        row.date_of_birth,
+                        row.has_transition_plan,
+                        today,
+                    ),
             };
             out.push(CaseloadEntry {
                 child: row.child,
@@ -75,6 +106,7 @@ impl Client {
                 lead_professional: row.lead_professional,
                 last_visit: row.last_visit,
                 review_date: row.review_date,
+                last_review: row.last_review,
                 flags,
                 unsynced_changes: row.unsynced_changes,
             });

@@ -10,8 +10,8 @@ use crate::error::ServiceError;
 use crate::index::{self, ItemView};
 /// The lines of a child's page, as the index keeps them.
 pub use crate::index::{
-    ActionView, ChronologyItem, NeedView, TeamLine, TransitionView, ViewLine, VisitSummary,
-    WellbeingLine, WithheldLine,
+    ActionView, ChronologyItem, NeedClosedLine, NeedView, ReviewLine, TeamLine, TransitionView,
+    ViewLine, VisitSummary, WellbeingLine, WithheldLine, who_will_help,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,10 +36,46 @@ pub struct ChildOverview {
     pub family_views: Vec<ViewLine>,
     /// Content held back from the young person (team only).
     pub withheld: Vec<WithheldLine>,
+    /// The transition section ("Moving on"), once someone has recorded it.
     pub transition: Option<TransitionView>,
+    /// 15 or over with no transition plan (as the caseload flags it).
+    pub no_transition_plan: bool,
     pub recent_visits: Vec<VisitSummary>,
     pub chronology: Vec<ChronologyItem>,
     pub can_edit_plan: bool,
+    /// Fields two people changed at once, each with both values (see
+    /// [`Client::conflicts`]).
+    pub conflicts: Vec<super::ConflictView>,
+    /// The parts of the plan withheld from the young person (markers in the
+    /// team's plan), oldest first.
+    pub withheld_from_young_person: Vec<WithheldPart>,
+    /// I lead the team or supervise it: I may withhold a part, or lift it.
+    pub can_withhold: bool,
+    /// Review meetings held, the latest first.
+    pub reviews: Vec<ReviewLine>,
+    /// The latest review meeting held.
+    pub last_review: Option<ReviewLine>,
+}
+
+impl ChildOverview {
+    /// The part of the plan `section` names (`wellbeing/safe`, `need/<id>`,
+    /// `my_world`, `reviews`…) is withheld from the young person.
+    pub fn withholds(&self, section: &str) -> bool {
+        self.withheld_from_young_person
+            .iter()
+            .any(|w| w.section == section)
+    }
+}
+
+/// A part of the plan withheld from the young person, for the team.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WithheldPart {
+    pub id: ItemId,
+    /// `wellbeing/safe`, `need/<id>`, `my_world`…
+    pub section: String,
+    pub reason: String,
+    pub by: bothy_shared::ids::PersonId,
+    pub at: Timestamp,
 }
 
 pub(crate) fn view_lines(map: &std::collections::BTreeMap<ItemId, ViewEntry>) -> Vec<ViewLine> {
@@ -69,6 +105,7 @@ impl Client {
         let views = index::child_views(self.store.connection(), child, &readable)?;
         let me = self.dir.me.person;
         let mut head = None;
+        let mut reviews = Vec::new();
         let (mut needs, mut yp, mut family, mut visits, mut chron, mut withheld) =
             (vec![], vec![], vec![], vec![], vec![], vec![]);
         for (_, v) in views {
@@ -83,19 +120,64 @@ impl Client {
                 }
                 ItemView::Chronology(c) => chron.push(c),
                 ItemView::Withheld(w) => withheld.push(w),
+                ItemView::Review(r) => reviews.push(r),
             }
         }
-        let head = head.ok_or_else(|| ServiceError::not_found("plan", plan_key))?;
-        needs.sort_by(|a, b| a.need.cmp(&b.need));
+        let mut head = head.ok_or_else(|| ServiceError::not_found("plan", plan_key))?;
+        // Open needs first, then by their words.
+        needs.sort_by(|a, b| (a.closed.is_some(), &a.need).cmp(&(b.closed.is_some(), &b.need)));
+        for n in &mut needs {
+            if let Some(c) = &mut n.closed {
+                c.by_name = self.dir.name_of(c.by);
+            }
+        }
+        for w in &mut head.wellbeing {
+            w.now_by_name = w.now_by.map(|p| self.dir.name_of(p));
+        }
+        if let Some(t) = &mut head.transition {
+            t.recorded_by_name = t.recorded_by.map(|p| self.dir.name_of(p));
+        }
+        let today = IsoDate::today();
+        let no_transition_plan = super::transition_plan_missing(
+            head.date_of_birth,
+            Some(
+                head.transition
+                    .as_ref()
+                    .is_some_and(TransitionView::has_plan),
+            ),
+            today,
+        );
         yp.sort_by_key(|l| l.at);
         family.sort_by_key(|l| l.at);
+        reviews.sort_by_key(|r: &ReviewLine| std::cmp::Reverse((r.held_on, r.recorded_at, r.id)));
         visits.sort_by_key(|v| std::cmp::Reverse(v.at));
         let chronology = with_significant_visits(chron, &visits, None);
-        let can_edit_plan = !self.dir.me.is_young_person()
+        // A supervisor outside the team writes only the withheld markers.
+        let can_edit_plan = principal.membership(&team).is_some()
             && AccessPolicy::can_write(&principal, &plan_key, &team).is_ok();
+        // The one part of the page read from the documents rather than the
+        // index: a conflict is a property of the history, not of a value.
+        let conflicts = self.conflicts(child)?;
+        let can_withhold = principal.may_withhold(&team);
+        let withheld_from_young_person = self
+            .withheld_parts(child)?
+            .into_iter()
+            .map(|m| WithheldPart {
+                id: m.id,
+                section: m.section,
+                reason: m.reason,
+                by: m.by,
+                at: m.at,
+            })
+            .collect();
+        let (lead_professional, named_person, team_lines) = self.team_on_page(
+            child,
+            (head.lead_professional, head.named_person, head.team),
+        );
         Ok(ChildOverview {
             child,
-            age: head.date_of_birth.map(|d| age_on(d, IsoDate::today())),
+            conflicts,
+            age: head.date_of_birth.map(|d| age_on(d, today)),
             name: head.name,
             preferred_name: head.preferred_name,
             date_of_birth: head.date_of_birth,
@@ -103,9 +185,9 @@ impl Client {
             communication_needs: head.communication_needs,
             reason: head.reason,
             legal_status: head.legal_status,
-            lead_professional: head.lead_professional,
-            named_person: head.named_person,
-            team: head.team,
+            lead_professional,
+            named_person,
+            team: team_lines,
             review_date: head.review_date,
             wellbeing: head.wellbeing,
             my_world: head.my_world,
@@ -114,9 +196,14 @@ impl Client {
             family_views: family,
             withheld,
             transition: head.transition,
+            no_transition_plan,
             recent_visits: visits,
             chronology,
             can_edit_plan,
+            withheld_from_young_person,
+            can_withhold,
+            last_review: reviews.first().cloned(),
+            reviews,
         })
     }
 
@@ -130,7 +217,7 @@ impl Client {
         let team = self.team(child)?.clone();
         let readable: Vec<DocKey> = AccessPolicy::readable(&self.dir.me.principal(), &team)
             .into_iter()
-            .filter(|k| !matches!(k, DocKey::Plan(_)))
+            .filter(|k| !k.is_plan())
             .collect();
         let mut chron = Vec::new();
         let mut visits = Vec::new();

@@ -11,11 +11,17 @@
 //! lists and a child's page come from [`crate::index`], one document's
 //! details from [`crate::documents`]. The services hold no SQL.
 
+mod audience;
 mod caseload;
 mod child;
+mod chronology;
+mod conflicts;
 mod demo;
 mod plan;
+mod requests;
 mod supervision;
+mod team;
+mod transition;
 mod visits;
 mod young_person;
 
@@ -29,10 +35,16 @@ use bothy_shared::ids::ChildId;
 use bothy_shared::policy::{AccessPolicy, ChildTeam};
 use bothy_shared::robust;
 
+pub use audience::*;
 pub use caseload::*;
 pub use child::*;
+pub use chronology::*;
+pub use conflicts::*;
 pub use plan::*;
+pub use requests::*;
 pub use supervision::*;
+pub use team::*;
+pub use transition::*;
 pub use visits::*;
 pub use young_person::*;
 
@@ -287,6 +299,27 @@ impl Client {
         let Some(change) = after.get_changes(&heads).into_iter().next() else {
             return Ok(out);
         };
+        // An edit of an item never settles, unseen, a field two people
+        // changed at once: autosurgeon writes the item's fields back, so an
+        // edit elsewhere in the item would keep the value Automerge happens
+        // to show. Writing a new value into the field itself is a choice;
+        // leaving it as shown is not (that is `settle_conflict`, with both
+        // values in view).
+        let open = bothy_shared::docs::open_conflicts_under(before, &key, &segs);
+        if !open.is_empty() {
+            let still = bothy_shared::docs::open_conflicts_under(&after, &key, &segs);
+            let unseen = |c: &&bothy_shared::docs::OpenConflict| {
+                !still.iter().any(|s| s.id == c.id)
+                    && bothy_shared::docs::shown_at(&after, &c.path)
+                        == bothy_shared::docs::shown_at(before, &c.path)
+            };
+            if let Some(gone) = open.iter().find(unseen) {
+                let typed = AnyDoc::read(before, &key)?;
+                return Err(ServiceError::ConflictOpen {
+                    field: conflicts::field_name(&typed, &gone.path),
+                });
+            }
+        }
         let after = check_applied(
             &key,
             before,
@@ -380,6 +413,12 @@ impl Client {
         })?;
         self.docs.forget(key);
         Ok(())
+    }
+
+    /// Forget the loaded copy of a document whose stored form was replaced
+    /// (refused work set aside): the next read loads it from the store.
+    pub(crate) fn forget_loaded(&mut self, key: &DocKey) {
+        self.docs.forget(key);
     }
 
     /// Keys of every document this device holds.

@@ -30,6 +30,48 @@ pub struct FieldChange {
     pub change: String,
 }
 
+/// One card of the supervisor's feed: one visit, family voice, review,
+/// chronology entry or plan change, with a one-line summary and the fields
+/// behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeedItem {
+    pub doc: DocKey,
+    /// The item the fields belong to (`visits/<id>`, `needs/<id>`, `review_date`).
+    pub item: String,
+    pub kind: FeedKind,
+    /// "Morag Fraser recorded a home visit to Kai, 3 Dec".
+    pub summary: String,
+    pub who: String,
+    pub agency: Option<Agency>,
+    /// The latest change to it (seconds since the epoch, from the device).
+    pub when: i64,
+    /// The fields, as [`Client::changes_since_my_last_review`] tells them.
+    pub fields: Vec<FieldChange>,
+}
+
+/// What a feed card is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeedKind {
+    Visit,
+    Voice,
+    Review,
+    Chronology,
+    Plan,
+    Other,
+}
+
+/// A child's part of the supervisor's feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupervisionFeed {
+    pub child: ChildId,
+    /// Work since my last countersigned review, newest first (by the day
+    /// each card names: a visit's own day, else the change's).
+    pub unreviewed: Vec<FeedItem>,
+    /// Work I have already reviewed (folded away on the screen), newest first.
+    pub reviewed: Vec<FeedItem>,
+}
+
 impl Client {
     /// What changed in this child's documents since my last countersigned
     /// review (everything, if I have not reviewed the child before).
@@ -37,6 +79,14 @@ impl Client {
         &mut self,
         child: ChildId,
     ) -> Result<Vec<FieldChange>, ServiceError> {
+        Ok(self.review_changes(child)?.0)
+    }
+
+    /// The changes since my last review and those before it, field by field.
+    fn review_changes(
+        &mut self,
+        child: ChildId,
+    ) -> Result<(Vec<FieldChange>, Vec<FieldChange>), ServiceError> {
         let me = self.dir.me.person;
         let team = self.team(child)?.clone();
         let principal = self.dir.me.principal();
@@ -46,7 +96,7 @@ impl Client {
             .values()
             .filter(|r| r.reviewer == me)
             .max_by_key(|r| r.at);
-        let mut out = Vec::new();
+        let (mut new, mut old) = (Vec::new(), Vec::new());
         for key in AccessPolicy::readable(&principal, &team) {
             let Some(doc) = self.document(&key)?.cloned() else {
                 continue;
@@ -56,38 +106,136 @@ impl Client {
                 .map(|hs| hs.iter().filter_map(|h| h.parse().ok()).collect())
                 .unwrap_or_default();
             let typed = AnyDoc::read(&doc, &key)?;
-            for change in doc.get_changes(&since) {
-                // Changes by people the device does not know (the server's
-                // own set-up) and my own (a countersignature) are not news.
-                let Some(person) = self.dir.person_for_actor(change.actor_id()) else {
-                    continue;
-                };
-                if person == me {
-                    continue;
-                }
-                let who = self.dir.name_of(person);
-                let agency = self.dir.agency_of(person);
-                for (path, before, after) in field_changes(&doc, change.deps(), &[change.hash()]) {
-                    if before == after || bookkeeping(&path, &before, &after) {
-                        continue;
-                    }
-                    let (before, after) = (in_words(&before), in_words(&after));
-                    out.push(FieldChange {
-                        doc: key,
-                        field: describe(&typed, &path),
-                        path: path.join("/"),
-                        before,
-                        after,
-                        who: who.clone(),
-                        agency,
-                        when: change.timestamp(),
-                        change: change.hash().to_string(),
-                    });
+            let unreviewed = doc.get_changes(&since);
+            // Before a first review nothing has been reviewed.
+            let reviewed = if last.is_some() {
+                let newer: std::collections::HashSet<ChangeHash> =
+                    unreviewed.iter().map(|c| c.hash()).collect();
+                doc.get_changes(&[])
+                    .into_iter()
+                    .filter(|c| !newer.contains(&c.hash()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for (changes, out) in [(unreviewed, &mut new), (reviewed, &mut old)] {
+                for change in changes {
+                    out.extend(self.fields_of(&key, &doc, &typed, &change));
                 }
             }
         }
-        out.sort_by_key(|c| c.when);
-        Ok(out)
+        new.sort_by_key(|c| c.when);
+        old.sort_by_key(|c| c.when);
+        Ok((new, old))
+    }
+
+    /// The fields one change made, as a supervisor reads them. Changes by
+    /// people the device does not know (the server's own set-up) and my own
+    /// (a countersignature) are not news.
+    fn fields_of(
+        &self,
+        key: &DocKey,
+        doc: &Automerge,
+        typed: &AnyDoc,
+        change: &automerge::Change,
+    ) -> Vec<FieldChange> {
+        let Some(person) = self.dir.person_for_actor(change.actor_id()) else {
+            return Vec::new();
+        };
+        if person == self.dir.me.person {
+            return Vec::new();
+        }
+        let who = self.dir.name_of(person);
+        let agency = self.dir.agency_of(person);
+        let mut out = Vec::new();
+        for (path, before, after) in field_changes(doc, change.deps(), &[change.hash()]) {
+            if before == after || bookkeeping(&path, &before, &after) {
+                continue;
+            }
+            let (before, after) = (in_words(&before), in_words(&after));
+            out.push(FieldChange {
+                doc: *key,
+                field: describe(typed, &path),
+                path: path.join("/"),
+                before,
+                after,
+                who: who.clone(),
+                agency,
+                when: change.timestamp(),
+                change: change.hash().to_string(),
+            });
+        }
+        out
+    }
+
+    /// The supervisor's feed for one child: one card per visit, voice,
+    /// review, chronology entry or plan change (per person), newest first,
+    /// the work already reviewed apart.
+    pub fn supervision_feed(&mut self, child: ChildId) -> Result<SupervisionFeed, ServiceError> {
+        let (new, old) = self.review_changes(child)?;
+        let plan: PlanDoc = self.read(&DocKey::Plan(child))?;
+        let record: RecordDoc = self.read(&DocKey::Record(child))?;
+        let name = if plan.child.preferred_name.is_empty() {
+            plan.child.name.clone()
+        } else {
+            plan.child.preferred_name.clone()
+        };
+        let agency_records: Vec<(DocKey, RecordDoc)> = new
+            .iter()
+            .chain(&old)
+            .map(|c| c.doc)
+            .filter(|k| matches!(k, DocKey::Agency(..)))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|k| Ok((k, self.read::<RecordDoc>(&k)?)))
+            .collect::<Result<_, ServiceError>>()?;
+        let records = |k: &DocKey| match k {
+            DocKey::Agency(..) => agency_records.iter().find(|(a, _)| a == k).map(|(_, r)| r),
+            _ => Some(&record),
+        };
+        let cards = |fields: Vec<FieldChange>| {
+            let mut groups: Vec<FeedItem> = Vec::new();
+            for f in fields {
+                let segs: Vec<String> = f.path.split('/').map(str::to_owned).collect();
+                let item = item_of(&segs).map(|i| i.to_string()).unwrap_or_default();
+                match groups
+                    .iter_mut()
+                    .find(|g| g.doc == f.doc && g.item == item && g.who == f.who)
+                {
+                    Some(g) => {
+                        g.when = g.when.max(f.when);
+                        g.fields.push(f);
+                    }
+                    None => groups.push(FeedItem {
+                        doc: f.doc,
+                        kind: kind_of(&segs),
+                        item,
+                        summary: String::new(),
+                        who: f.who.clone(),
+                        agency: f.agency,
+                        when: f.when,
+                        fields: vec![f],
+                    }),
+                }
+            }
+            // Newest first by the day each card names (a visit's own day).
+            let mut dated: Vec<(i64, FeedItem)> = groups
+                .into_iter()
+                .map(|mut g| {
+                    let (line, day) = summary(&g, &name, records(&g.doc));
+                    g.summary = line;
+                    (day, g)
+                })
+                .collect();
+            dated.sort_by_key(|(day, g)| std::cmp::Reverse((*day, g.when)));
+            let groups: Vec<FeedItem> = dated.into_iter().map(|(_, g)| g).collect();
+            groups
+        };
+        Ok(SupervisionFeed {
+            child,
+            unreviewed: cards(new),
+            reviewed: cards(old),
+        })
     }
 
     /// Countersign: a supervision review in the team record naming the heads
@@ -232,7 +380,7 @@ fn scalar(v: &Value<'_>, key: &str) -> String {
     }
 }
 
-fn clip(s: &str) -> String {
+pub(super) fn clip(s: &str) -> String {
     let s = s.trim();
     if s.chars().count() > 40 {
         format!("{}…", s.chars().take(40).collect::<String>())
@@ -250,7 +398,7 @@ fn bookkeeping(path: &[String], before: &str, after: &str) -> bool {
 
 /// A stored value as a person reads it: `InProgress` is "In progress",
 /// `social-work` is "Social work".
-fn in_words(value: &str) -> String {
+pub(super) fn in_words(value: &str) -> String {
     if let Ok(agency) = value.parse::<Agency>() {
         return agency.label().to_owned();
     }
@@ -274,7 +422,7 @@ fn in_words(value: &str) -> String {
 }
 
 /// A field's name as a person reads it.
-fn field_word(key: &str) -> String {
+pub(super) fn field_word(key: &str) -> String {
     match key {
         "at" => "time".to_owned(),
         "child_said" => "what the child said".to_owned(),
@@ -294,7 +442,7 @@ fn field_word(key: &str) -> String {
 }
 
 /// A path in words, naming the item it belongs to.
-fn describe(doc: &AnyDoc, path: &[String]) -> String {
+pub(super) fn describe(doc: &AnyDoc, path: &[String]) -> String {
     let id = |i: usize| path.get(i).and_then(|s| s.parse::<ItemId>().ok());
     let rest = |from: usize| {
         path.get(from..)
@@ -367,6 +515,112 @@ fn describe(doc: &AnyDoc, path: &[String]) -> String {
     } else {
         format!("{head} › {tail}")
     }
+}
+
+fn kind_of(path: &[String]) -> FeedKind {
+    match path.first().map(String::as_str) {
+        Some("visits") => FeedKind::Visit,
+        Some("family_voice") => FeedKind::Voice,
+        Some("supervision") => FeedKind::Review,
+        Some("chronology") => FeedKind::Chronology,
+        Some(
+            "needs" | "wellbeing" | "review_date" | "my_world" | "young_person_views"
+            | "family_views" | "withheld" | "reason" | "team" | "transition",
+        ) => FeedKind::Plan,
+        _ => FeedKind::Other,
+    }
+}
+
+/// "3 Dec": the day of a change, as the feed's summary line says it.
+fn short_date(seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[day padding:none] [month repr:short]"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// "a home visit", "a phone call".
+fn visit_words(kind: VisitKind) -> &'static str {
+    match kind {
+        VisitKind::Home => "a home visit",
+        VisitKind::School => "a school visit",
+        VisitKind::Office => "an office visit",
+        VisitKind::Phone => "a phone call",
+        VisitKind::Video => "a video call",
+        VisitKind::Other => "a visit",
+    }
+}
+
+/// A feed card's one line (who did what, to whom, when) and the moment it
+/// names, in seconds.
+fn summary(g: &FeedItem, child: &str, record: Option<&RecordDoc>) -> (String, i64) {
+    let who = &g.who;
+    let id = g
+        .item
+        .split('/')
+        .nth(1)
+        .and_then(|s| s.parse::<ItemId>().ok());
+    let single = match g.fields.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    };
+    let mut when = g.when;
+    let what = match g.kind {
+        FeedKind::Visit => {
+            let visit = id.and_then(|i| record?.visits.get(&i));
+            // A visit is told by the day it happened, not the day it synced.
+            if let Some(v) = visit {
+                when = v.at.0.div_euclid(1000);
+            }
+            let addendum = g.fields.iter().all(|f| f.path.contains("/addenda"));
+            match (visit, addendum) {
+                (Some(v), true) => format!(
+                    "{who} added an addendum to {} to {child}",
+                    visit_words(v.kind)
+                ),
+                (Some(v), false) => format!("{who} recorded {} to {child}", visit_words(v.kind)),
+                (None, _) => format!("{who} recorded a visit to {child}"),
+            }
+        }
+        FeedKind::Voice => {
+            let said_by = id
+                .and_then(|i| record?.family_voice.get(&i))
+                .map(|v| v.said_by.clone())
+                .filter(|s| !s.is_empty());
+            match said_by {
+                Some(s) => format!("{who} recorded what {s} said"),
+                None => format!("{who} recorded family voice for {child}"),
+            }
+        }
+        FeedKind::Review => format!("{who} countersigned a review of {child}'s work"),
+        FeedKind::Chronology => {
+            let event = id
+                .and_then(|i| record?.chronology.get(&i))
+                .map(|c| clip(c.event.as_str()));
+            match event {
+                Some(e) => format!("{who} added “{e}” to {child}'s chronology"),
+                None => format!("{who} changed {child}'s chronology"),
+            }
+        }
+        FeedKind::Plan | FeedKind::Other => match single {
+            Some(f) if f.after.is_empty() => format!("{who} cleared {}", f.field),
+            Some(f) => format!("{who} changed {} to “{}”", f.field, clip(&f.after)),
+            None => format!(
+                "{who} made {} changes to {child}'s plan: {}",
+                g.fields.len(),
+                g.fields
+                    .first()
+                    .map(|f| f.field.split(" › ").next().unwrap_or_default().to_owned())
+                    .unwrap_or_default()
+            ),
+        },
+    };
+    (format!("{what}, {}", short_date(when)), when)
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The young person's own view: "My plan" in plain words, "My team", "What
 //! happens next", and "What I think" on each part of the plan.
 //!
-//! Built only from the plan document (the only one a young person's device
-//! ever receives), leaving out every section the team has marked withheld.
+//! Built only from the young person's copy of the plan (`young/<child>/<n>`,
+//! the only document a young person's device ever receives): the server
+//! leaves the content of withheld sections out of it; the markers stay, so
+//! "My plan" can say some of it is private for now.
 
 use bothy_shared::docs::*;
 use bothy_shared::ids::ItemId;
@@ -25,7 +27,30 @@ pub struct MyPlan {
     pub what_happens_next: Vec<NextStep>,
     pub what_i_think: Vec<ViewLine>,
     pub next_review: Option<IsoDate>,
+    /// Part of the plan is withheld: "Some of your plan is private for now.
+    /// Your worker can talk to you about it."
+    pub some_private: bool,
+    /// The last time the team met about the plan, and what changed.
+    pub last_review: Option<MyReview>,
+    /// "Moving on": getting ready for adult services, when a move is
+    /// needed and the team has not withheld it.
+    pub moving_on: Option<super::MyMovingOn>,
 }
+
+/// The last review meeting, as the young person reads it: "We met on
+/// 3 March. What changed: ...".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MyReview {
+    pub met_on: IsoDate,
+    /// What changed in the plan, in the team's plain words (may be empty).
+    pub what_changed: String,
+    /// What they said at the meeting.
+    pub what_i_said: String,
+}
+
+/// What "My plan" says when part of it is withheld.
+pub const PRIVATE_FOR_NOW: &str =
+    "Some of your plan is private for now. Your worker can talk to you about it.";
 
 pub use super::child::ViewLine;
 
@@ -79,10 +104,27 @@ impl Client {
         }
     }
 
+    /// The copy of the plan this device holds: the newest generation of
+    /// `young/<child>/<n>` (an older one stays only while it holds views
+    /// not yet synced), or the one the directory names before the first sync.
+    pub fn my_copy_key(&self) -> Result<DocKey, ServiceError> {
+        let child = self.my_child()?;
+        let held = self
+            .document_keys()?
+            .into_iter()
+            .filter_map(|k| match k {
+                DocKey::Young(c, n) if c == child => Some(n),
+                _ => None,
+            })
+            .max();
+        let listed = self.dir.teams.get(&child).and_then(|t| t.young_copy);
+        Ok(DocKey::Young(child, held.or(listed).unwrap_or(1)))
+    }
+
     /// "My plan", for the young person using this device.
     pub fn my_plan(&mut self) -> Result<MyPlan, ServiceError> {
-        let child = self.my_child()?;
-        let plan: PlanDoc = self.read(&DocKey::Plan(child))?;
+        let key = self.my_copy_key()?;
+        let plan: PlanDoc = self.read(&key)?;
         let withheld: Vec<&str> = plan.withheld.values().map(|w| w.section.as_str()).collect();
         let hidden = |about: &str| {
             withheld
@@ -153,13 +195,27 @@ impl Client {
             what_happens_next,
             what_i_think: view_lines(&plan.young_person_views),
             next_review: plan.review_date,
+            some_private: !plan.withheld.is_empty(),
+            last_review: plan
+                .last_review()
+                .filter(|_| !hidden("reviews"))
+                .map(|r| MyReview {
+                    met_on: r.held_on,
+                    what_changed: r.plan_changes.as_str().to_owned(),
+                    what_i_said: r.young_person_views.as_str().to_owned(),
+                }),
+            moving_on: if hidden("transition") {
+                None
+            } else {
+                super::MyMovingOn::of(&plan.transition)
+            },
         })
     }
 
     /// "What I think": the young person adds their own words about a part of
     /// their plan (`overall`, `need/<id>`, `wellbeing/<indicator>`). Saved at once, offline.
     pub fn add_what_i_think(&mut self, about: &str, words: &str) -> Result<ItemId, ServiceError> {
-        let child = self.my_child()?;
+        let key = self.my_copy_key()?;
         if words.trim().is_empty() {
             return Err(ServiceError::bad("what I think", "write something first"));
         }
@@ -173,7 +229,7 @@ impl Client {
             .to_owned();
         let id = ItemId::random();
         self.edit_item::<ViewEntry, _>(
-            DocKey::Plan(child),
+            key,
             ItemPath::item("young_person_views", id),
             "what I think",
             |slot, me| {
@@ -193,9 +249,9 @@ impl Client {
 
     /// Change something the young person wrote earlier.
     pub fn edit_what_i_think(&mut self, id: ItemId, words: &str) -> Result<(), ServiceError> {
-        let child = self.my_child()?;
+        let key = self.my_copy_key()?;
         self.edit_item::<ViewEntry, _>(
-            DocKey::Plan(child),
+            key,
             ItemPath::item("young_person_views", id),
             "what I think",
             |slot, _| {

@@ -8,6 +8,7 @@
 use std::fs;
 use std::io;
 use std::path::Path;
+use std::sync::Once;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use rusqlite_migration::SchemaVersion;
@@ -90,6 +91,7 @@ pub(crate) fn create(path: &Path, encryption: Encryption<'_>) -> Result<Connecti
     if path.try_exists()? {
         return Err(StoreError::AlreadyExists);
     }
+    sqlcipher_ready();
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -116,6 +118,7 @@ pub(crate) fn open_existing(
         }
         Err(error) => return Err(StoreError::Io(error)),
     }
+    sqlcipher_ready();
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -144,6 +147,25 @@ pub(crate) fn open_existing(
     configure(&conn)?;
     schema::migrations().to_latest(&mut conn)?;
     Ok(conn)
+}
+
+/// Waits until SQLCipher has finished starting up in this process.
+///
+/// SQLite marks itself initialised and only then, outside its lock, runs
+/// SQLCipher's start-up hook (`SQLITE_EXTRA_INIT`). A second thread that
+/// opens a database in that window finds SQLite ready but SQLCipher not, and
+/// its `PRAGMA key` fails ("An error occurred with PRAGMA key or rekey"), so
+/// a store would not open for no fault of its own. Every open passes
+/// through here: the first one opens a throwaway in-memory connection, which
+/// returns only after the whole initialisation (hook included) has run in
+/// that thread, and the others wait for it.
+fn sqlcipher_ready() {
+    static READY: Once = Once::new();
+    READY.call_once(|| {
+        // Only the side effect matters; if this open fails, the real open
+        // that follows fails the same way and reports why.
+        drop(Connection::open_in_memory());
+    });
 }
 
 fn apply_key(conn: &Connection, encryption: Encryption<'_>) -> Result<(), StoreError> {

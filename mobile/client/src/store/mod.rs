@@ -59,6 +59,7 @@ mod keyfile;
 mod keystore;
 mod schema;
 mod secret;
+pub mod team;
 mod throttle;
 pub mod tx;
 mod unlocked;

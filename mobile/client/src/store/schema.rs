@@ -117,7 +117,52 @@ CREATE TABLE idx_items (
 CREATE INDEX idx_items_child ON idx_items (child_id);
 ";
 
-const MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2)];
+/// Version 3: the day the child's last plan review meeting was held, so the
+/// caseload's "review due" flag clears once a review is held (issue 14).
+/// Rows written before read it as NULL until their plan is indexed again.
+const V3: &str = "
+ALTER TABLE idx_children ADD COLUMN last_review TEXT;
+";
+
+/// Version 4 (issue 15, "moving on"): whether the child's plan has a
+/// transition plan, so the caseload flags young people of 15 and over
+/// without one. Rows written before read it as NULL (not flagged) until
+/// their plan is indexed again.
+const V4_TRANSITION_PLAN: &str = "
+ALTER TABLE idx_children ADD COLUMN has_transition_plan INTEGER;
+";
+
+/// Version 5 (issue 15, refused work): a refused change is set aside, out
+/// of its document, and kept here with its bytes and the words it would
+/// have written, so the worker can still read and copy them.
+const V5_REFUSED_WORK: &str = "
+ALTER TABLE rejections ADD COLUMN bytes BLOB;
+ALTER TABLE rejections ADD COLUMN words TEXT;
+";
+
+/// Version 6 (issue 15, team changes): team changes made on this device,
+/// kept until the server applies or refuses them (`crate::store::team`).
+const V6_TEAM_CHANGES: &str = "
+CREATE TABLE team_changes (
+    id       TEXT PRIMARY KEY,
+    child_id TEXT NOT NULL,
+    body     BLOB NOT NULL,
+    made_at  INTEGER NOT NULL,
+    status   TEXT NOT NULL,
+    rule     TEXT,
+    detail   TEXT
+);
+CREATE INDEX team_changes_child ON team_changes (child_id);
+";
+
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(V1),
+    M::up(V2),
+    M::up(V3),
+    M::up(V4_TRANSITION_PLAN),
+    M::up(V5_REFUSED_WORK),
+    M::up(V6_TEAM_CHANGES),
+];
 
 /// All migrations, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {

@@ -45,6 +45,10 @@ pub struct NewRejection<'a> {
     pub path: &'a str,
     /// The plain-language explanation.
     pub message: &'a str,
+    /// The refused change itself, once set aside out of its document.
+    pub bytes: Option<&'a [u8]>,
+    /// The words it would have written (`bothy_shared::refused::words_of_change`).
+    pub words: Option<&'a str>,
 }
 
 /// Appends changes to a document, ignoring any whose hash it already has.
@@ -159,8 +163,8 @@ pub fn add_rejection(
     rejection: &NewRejection<'_>,
 ) -> Result<i64, StoreError> {
     tx.prepare_cached(
-        "INSERT INTO rejections (doc_key, change_hash, rule, path, message, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO rejections (doc_key, change_hash, rule, path, message, at, bytes, words)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         rejection.doc_key,
@@ -168,9 +172,30 @@ pub fn add_rejection(
         rejection.rule,
         rejection.path,
         rejection.message,
-        now_ms()
+        now_ms(),
+        rejection.bytes,
+        rejection.words,
     ])?;
     Ok(tx.last_insert_rowid())
+}
+
+/// Replaces a document wholesale (refused work set aside, see
+/// `crate::sync::set_aside`): `snapshot` becomes its snapshot, every stored
+/// change of it goes, and `local` (changes made here, in the snapshot too,
+/// not yet acknowledged) are kept to send. Its sync state stays: the shared
+/// heads name only changes the server holds, which the snapshot keeps.
+pub fn replace_document(
+    tx: &Transaction<'_>,
+    doc_key: &str,
+    snapshot: &[u8],
+    snapshot_heads: &[u8],
+    local: &[NewChange<'_>],
+) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM changes WHERE doc_key = ?1")?
+        .execute(params![doc_key])?;
+    compact(tx, doc_key, snapshot, snapshot_heads, 0)?;
+    append_changes(tx, doc_key, local)?;
+    Ok(())
 }
 
 /// Removes a document from the device: its snapshot, its changes (acknowledged

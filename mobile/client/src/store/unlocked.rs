@@ -62,6 +62,10 @@ pub struct Rejection {
     pub message: String,
     /// Unix milliseconds when it was recorded.
     pub at: i64,
+    /// The refused change, once set aside out of its document.
+    pub bytes: Option<Vec<u8>>,
+    /// The words it would have written (empty when none, or not set aside).
+    pub words: String,
 }
 
 /// The unlocked, open store. It exists only after a correct passcode:
@@ -347,7 +351,7 @@ impl Store {
     /// Every recorded refusal, oldest first.
     pub fn rejections(&self) -> Result<Vec<Rejection>, StoreError> {
         let mut select = self.conn.prepare_cached(
-            "SELECT id, doc_key, change_hash, rule, path, message, at
+            "SELECT id, doc_key, change_hash, rule, path, message, at, bytes, words
              FROM rejections ORDER BY id",
         )?;
         let rows = select.query_map([], |row| {
@@ -359,6 +363,8 @@ impl Store {
                 path: row.get::<_, Option<String>>(4)?.unwrap_or_default(),
                 message: row.get::<_, Option<String>>(5)?.unwrap_or_default(),
                 at: row.get::<_, Option<i64>>(6)?.unwrap_or(0),
+                bytes: row.get(7)?,
+                words: row.get::<_, Option<String>>(8)?.unwrap_or_default(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -87,6 +87,7 @@ pub fn directory_from_view(
         }),
         device,
         supervises: view.supervises.iter().map(|p| p.id).collect(),
+        duty: me_view.duty,
     };
     let mut people = BTreeMap::new();
     for p in std::iter::once(me_view).chain(&view.supervises) {
@@ -140,8 +141,26 @@ pub fn directory_from_view(
                     })
                     .collect(),
                 young_person: child.young_person,
+                // The copy of the plan the server lists for this person (the
+                // young person's own; nobody else is shown one).
+                young_copy: child
+                    .documents
+                    .iter()
+                    .filter_map(|k| match k {
+                        bothy_shared::docs::DocKey::Young(_, n) => Some(*n),
+                        _ => None,
+                    })
+                    .max(),
             },
         );
+    }
+    // Colleagues on no team this person reads: whom a team can be given.
+    for c in &view.colleagues {
+        people.entry(c.id).or_insert_with(|| PersonInfo {
+            name: c.name.clone(),
+            agency: c.agency,
+            role_title: known_title(c.id).unwrap_or_else(|| role_title(c.kind, c.agency, None)),
+        });
     }
     let mut devices: BTreeMap<DeviceId, _> =
         view.devices.iter().map(|d| (d.device, d.person)).collect();
@@ -177,6 +196,7 @@ mod tests {
                 kind: PersonKindView::Practitioner,
                 agency: Some(Agency::SocialWork),
                 child: None,
+                duty: false,
             },
             supervises: vec![],
             children: vec![ChildView {
@@ -203,6 +223,7 @@ mod tests {
                 device: other_device,
                 person: other,
             }],
+            colleagues: vec![],
         };
         let dir = directory_from_view(&view, device, None).unwrap();
         assert_eq!(dir.me.device, device);

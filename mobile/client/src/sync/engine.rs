@@ -1,6 +1,11 @@
 //! The sync engine: one full run with the server (see the module
 //! documentation of [`sync`](super)), offering a revoked device's work, and
-//! refreshing the directory.
+//! refreshing the directory. Team changes and leaving a child's team are
+//! in [`leave`].
+
+mod leave;
+
+use leave::unsynced;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -14,11 +19,12 @@ use bothy_shared::robust;
 use bothy_shared::signing::RequestSigner;
 use bothy_shared::wire::{
     self, ChangedRequest, ChangedResponse, DirectoryView, DocMessage, DocReply, DocStatus,
-    OfferRequest, OfferResponse, OfferedDoc, SyncRequest, SyncResponse,
+    SyncRequest, SyncResponse,
 };
 use tokio::sync::watch;
 
 use super::enrol::{credentials, text_meta};
+use super::set_aside::{RefusedChanges, SetAsideOutcome};
 use super::transport::Transport;
 use super::{
     BadResponse, DocSyncState, LocalReplica, NotApplied, Refusal, RetryPolicy, SyncError,
@@ -196,33 +202,35 @@ impl SyncEngine {
     /// `POST /v1/offer` every change made here that the server never
     /// acknowledged. Returns how many the server kept.
     pub async fn offer<L: LocalReplica>(&self, local: &mut L) -> Result<u64, SyncError> {
-        let mut docs = Vec::new();
-        for key in local.docs_with_unacknowledged_changes()? {
-            let changes: Vec<Vec<u8>> = local
-                .unacknowledged_changes(&key)?
-                .into_iter()
-                .map(|c| c.bytes)
-                .collect();
-            if !changes.is_empty() {
-                docs.push(OfferedDoc { key, changes });
-            }
-        }
-        let mut received = 0;
+        let keys = local.docs_with_unacknowledged_changes()?;
+        let docs = unsynced(local, &keys)?;
+        self.post_offers(&docs, &mut Traffic::default()).await
+    }
+
+    /// `GET /v1/refused`: the refused changes the server keeps that this
+    /// device's person may read (their own and, for a supervisor, their
+    /// team's), with their words. Read only when asked (the supervisor's
+    /// screen); nothing of it is stored on the device.
+    pub async fn refused_by_server(&self) -> Result<wire::RefusedResponse, SyncError> {
         let mut traffic = Traffic::default();
-        for chunk in docs.chunks(self.options.max_docs_per_request.max(1)) {
-            let resp: OfferResponse = self
-                .transport
-                .post(
-                    wire::PATH_OFFER,
-                    &OfferRequest {
-                        docs: chunk.to_vec(),
-                    },
-                    &mut traffic,
-                )
-                .await?;
-            received += resp.received;
-        }
-        Ok(received)
+        self.transport.get(wire::PATH_REFUSED, &mut traffic).await
+    }
+
+    /// `POST /v1/requests/matches`: a duty worker's match check.
+    pub async fn match_check(
+        &self,
+        request: bothy_shared::ids::RequestId,
+    ) -> Result<Vec<bothy_shared::wire::ChildMatch>, SyncError> {
+        let mut traffic = Traffic::default();
+        let answer: bothy_shared::wire::MatchResponse = self
+            .transport
+            .post(
+                wire::PATH_REQUEST_MATCHES,
+                &bothy_shared::wire::MatchRequest { request },
+                &mut traffic,
+            )
+            .await?;
+        Ok(answer.candidates)
     }
 
     /// Fetch the directory and store it on the device.
@@ -253,6 +261,10 @@ impl SyncEngine {
                 .unwrap_or_default(),
         };
         let mut answer: Option<ChangedResponse> = None;
+
+        // 1b. Team changes made here, before anything else: the server
+        //     applies them with the directory as it is now.
+        self.push_team_changes(local, report).await?;
 
         // 2. Documents with local changes the server has not acknowledged,
         //    except those refused before and unchanged since: sending them
@@ -390,6 +402,7 @@ impl SyncEngine {
             return Err(SyncError::bad(BadResponse::NoAnswer));
         };
         local.put_meta(meta::CURSOR, answer.cursor.as_bytes())?;
+        self.acknowledge_left(local, &answer.cursor, report).await?;
         let at = now_secs();
         local.put_meta(meta::LAST_SYNC, at.to_string().as_bytes())?;
         let traffic = report.traffic;
@@ -416,7 +429,16 @@ impl SyncEngine {
     ) -> Result<(), SyncError> {
         report.changed = changed.changed.len();
         report.new = changed.new.len();
+        // Work made here in a document that goes is offered first (kept
+        // for the supervisor), never lost.
+        self.offer_gone(local, &changed.gone, report).await?;
         for key in &changed.gone {
+            // An older copy of the young person's plan still holding views
+            // not yet synced stays until they are: the server takes them
+            // (and answers `unavailable`, after which it is dropped).
+            if matches!(key, DocKey::Young(..)) && !local.unacknowledged_changes(key)?.is_empty() {
+                continue;
+            }
             local.forget_document(key)?;
             local.put_meta(&format!("{}{key}", meta::REFUSED_PREFIX), &[])?;
             if run.active.remove(key).is_some() {
@@ -442,6 +464,7 @@ impl SyncEngine {
             self.refresh_directory(local, &mut report.traffic).await?;
             report.directory_refreshed = true;
         }
+        self.leave_children(local, &changed.gone, report)?;
 
         for key in changed.changed.iter().chain(&changed.new) {
             // Already in the run (its exchange goes on), or refused or
@@ -575,6 +598,27 @@ impl SyncEngine {
             DocStatus::Ok => None,
             DocStatus::Rejected | DocStatus::Denied => {
                 let refusal = refusal_of(&reply);
+                if let Some(outcome) = self.set_aside(local, &refusal)? {
+                    let rule = refusal.rule.clone();
+                    report.refused.push(refusal);
+                    let done = outcome.remade == 0;
+                    self.publish(|p| {
+                        p.docs_done += usize::from(done);
+                        p.documents.insert(key, DocSyncState::Refused { rule });
+                    });
+                    if outcome.remade > 0 {
+                        // The honest edits, remade on what the server
+                        // holds, go in this run: exchanged again from the
+                        // persisted state (whose shared heads the rebuilt
+                        // document keeps).
+                        run.active.remove(&key);
+                        run.activate(local, key, true)?;
+                    } else {
+                        run.active.remove(&key);
+                        run.settled.insert(key);
+                    }
+                    return Ok(());
+                }
                 let hash = hex::decode(&refusal.change).ok();
                 local.record_rejection(&NewRejection {
                     doc_key: &key.to_string(),
@@ -582,6 +626,8 @@ impl SyncEngine {
                     rule: &refusal.rule,
                     path: &refusal.path,
                     message: &refusal.explanation,
+                    bytes: None,
+                    words: None,
                 })?;
                 let heads = local.with_document(&key, |d| heads_bytes(&d.get_heads()))?;
                 if let Some(heads) = heads {
@@ -612,6 +658,39 @@ impl SyncEngine {
             });
         }
         Ok(())
+    }
+
+    /// Set the refused work of a document aside and remake the later edits
+    /// ([`super::set_aside`]): for `rejected`, the change the server named;
+    /// for `denied` (the person may not write the document at all), every
+    /// change of it not acknowledged. `None`: nothing was set aside.
+    fn set_aside<L: LocalReplica>(
+        &self,
+        local: &mut L,
+        refusal: &Refusal,
+    ) -> Result<Option<SetAsideOutcome>, SyncError> {
+        let hashes: BTreeSet<ChangeHash> = match refusal.status {
+            DocStatus::Denied => local
+                .unacknowledged_changes(&refusal.key)?
+                .iter()
+                .filter_map(|c| ChangeHash::try_from(c.hash.as_slice()).ok())
+                .collect(),
+            _ => hex::decode(&refusal.change)
+                .ok()
+                .and_then(|h| ChangeHash::try_from(h.as_slice()).ok())
+                .into_iter()
+                .collect(),
+        };
+        if hashes.is_empty() {
+            return Ok(None);
+        }
+        Ok(local.set_aside_refused(&RefusedChanges {
+            key: refusal.key,
+            hashes,
+            rule: refusal.rule.clone(),
+            path: refusal.path.clone(),
+            explanation: refusal.explanation.clone(),
+        })?)
     }
 
     /// Mark the local changes of `key` the server holds (every change not

@@ -8,9 +8,12 @@
 
 use automerge::Automerge;
 use bothy_shared::docs::DocKey;
-use bothy_shared::wire::DirectoryView;
+use bothy_shared::ids::ChildId;
+use bothy_shared::team::TeamChange;
+use bothy_shared::wire::{DirectoryView, TeamResult};
 
 use super::directory::directory_from_view;
+use super::set_aside::{RefusedChanges, SetAsideOutcome};
 use crate::error::ServiceError;
 use crate::services::Client;
 use crate::store::UnacknowledgedChange;
@@ -62,6 +65,39 @@ pub trait LocalReplica {
     fn record_rejection(&mut self, rejection: &NewRejection<'_>) -> Result<bool, ServiceError>;
     /// Replace the device's directory with what the server says now.
     fn update_directory(&mut self, view: &DirectoryView) -> Result<(), ServiceError>;
+    /// Set refused changes aside and remake the edits made after them on
+    /// top of what the server holds ([`super::set_aside`]). `None`: this
+    /// replica does not (the load tool's), or the document holds none of
+    /// them; the engine then only records the refusal.
+    fn set_aside_refused(
+        &mut self,
+        refused: &RefusedChanges,
+    ) -> Result<Option<SetAsideOutcome>, ServiceError> {
+        let _ = refused;
+        Ok(None)
+    }
+
+    // Team changes and leaving a team (issue 15). A replica that makes no
+    // team changes and keeps no index need not implement these.
+
+    /// Team changes made here that the server has not answered, oldest first.
+    fn pending_team_changes(&self) -> Result<Vec<TeamChange>, ServiceError> {
+        Ok(Vec::new())
+    }
+    /// Keep the server's answer to a team change.
+    fn settle_team_change(&mut self, _result: &TeamResult) -> Result<(), ServiceError> {
+        Ok(())
+    }
+    /// Whether the device's directory lists `child` (someone here may read
+    /// something of theirs).
+    fn knows_child(&self, _child: ChildId) -> Result<bool, ServiceError> {
+        Ok(true)
+    }
+    /// Remove everything of `child` from the device (documents, index,
+    /// drafts, sync states, meta naming the child).
+    fn forget_child(&mut self, _child: ChildId) -> Result<(), ServiceError> {
+        Ok(())
+    }
 }
 
 impl LocalReplica for Client {
@@ -138,11 +174,34 @@ impl LocalReplica for Client {
         Ok(true)
     }
 
+    fn set_aside_refused(
+        &mut self,
+        refused: &RefusedChanges,
+    ) -> Result<Option<SetAsideOutcome>, ServiceError> {
+        Client::set_aside_refused(self, refused)
+    }
+
     fn update_directory(&mut self, view: &DirectoryView) -> Result<(), ServiceError> {
         let dir = directory_from_view(view, self.me().device, Some(self.directory()))?;
         if &dir != self.directory() {
             self.set_directory(dir)?;
         }
         Ok(())
+    }
+
+    fn pending_team_changes(&self) -> Result<Vec<TeamChange>, ServiceError> {
+        Client::pending_team_changes(self)
+    }
+
+    fn settle_team_change(&mut self, result: &TeamResult) -> Result<(), ServiceError> {
+        Client::settle_team_change(self, result)
+    }
+
+    fn knows_child(&self, child: ChildId) -> Result<bool, ServiceError> {
+        Ok(self.directory().teams.contains_key(&child))
+    }
+
+    fn forget_child(&mut self, child: ChildId) -> Result<(), ServiceError> {
+        Client::forget_child(self, child)
     }
 }

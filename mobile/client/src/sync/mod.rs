@@ -18,8 +18,11 @@
 //!   at any byte therefore loses nothing (nothing is acknowledged that the
 //!   server does not hold) and duplicates nothing (changes are content
 //!   addressed on both sides).
-//! - Refusals (`rejected`, `denied`) are kept in the store with the rule and
-//!   its explanation; the refused work stays on the device, never dropped.
+//! - Refusals (`rejected`, `denied`) never block: the refused change is set
+//!   aside (kept in the store with its bytes, rule, explanation and words),
+//!   the document is rebuilt from what the server holds and the later
+//!   honest edits are remade on top and sent in the same run
+//!   ([`set_aside`]); the refused work stays on the device, never dropped.
 //! - A revoked device offers its unsynced changes (`/v1/offer`), then
 //!   [`wipe_device`] removes the store; [`SyncEngine::sync_or_wipe`] does both.
 //! - Progress (documents done of total, bytes each way, each document's
@@ -42,6 +45,7 @@ mod enrol;
 mod local;
 mod outbox;
 mod report;
+pub mod set_aside;
 mod status;
 mod transport;
 mod wipe;
@@ -63,8 +67,10 @@ pub use engine::SyncEngine;
 pub use enrol::{enrol, enrolled_server, last_sync, request_enrolment};
 pub use local::{LocalReplica, SERVER_PEER};
 pub use report::{
-    DocSyncState, Enrolment, Refusal, SyncOutcome, SyncPhase, SyncProgress, SyncReport, WipeReport,
+    DocSyncState, Enrolment, Refusal, SyncOutcome, SyncPhase, SyncProgress, SyncReport,
+    TeamOutcome, WipeReport,
 };
+pub use set_aside::{RefusedChanges, SetAsideOutcome};
 pub use status::{RefusalView, SyncStatus};
 pub use transport::{HttpExchange, Observer, RetryPolicy, Traffic, TryFailure};
 pub use wipe::wipe_device;

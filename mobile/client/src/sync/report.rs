@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bothy_shared::docs::DocKey;
-use bothy_shared::ids::{DeviceId, PersonId};
+use bothy_shared::ids::{ChildId, DeviceId, PersonId};
+use bothy_shared::team::TeamChange;
 use bothy_shared::wire::{DirectoryView, DocStatus};
 
 use super::{SyncError, Traffic};
@@ -98,6 +99,24 @@ pub struct SyncReport {
     pub directory_refreshed: bool,
     /// How long the run took.
     pub elapsed: Duration,
+    /// Team changes made here that the server answered in this run.
+    pub team: Vec<TeamOutcome>,
+    /// Children this device no longer works with: everything of theirs was
+    /// removed from it, after its unsynced work was offered.
+    pub left: Vec<ChildId>,
+    /// Unsynced changes offered to the server (kept for the supervisor)
+    /// before their documents were removed.
+    pub offered: u64,
+}
+
+/// A team change the server applied or refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamOutcome {
+    pub change: TeamChange,
+    pub applied: bool,
+    /// For a refused change: the rule's name and its explanation.
+    pub rule: Option<String>,
+    pub explanation: Option<String>,
 }
 
 /// What [`enrol`] did.

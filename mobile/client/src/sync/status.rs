@@ -21,10 +21,21 @@ use crate::services::Client;
 pub struct RefusalView {
     /// Which document, in words ("Kai Robertson's plan").
     pub document: String,
+    /// The document's key (`record/<child>`).
+    pub key: String,
+    /// The child whose document it is, if the key reads as one.
+    pub child: Option<ChildId>,
+    /// Lowercase hex of the refused change (empty when the server named none).
+    pub change: String,
     /// The policy rule the server named.
     pub rule: String,
+    /// Where in the document (empty when not named).
+    pub path: String,
     /// The server's explanation.
     pub message: String,
+    /// The words the change would have written, to copy (empty when none,
+    /// or when the change was not set aside).
+    pub words: String,
     /// When this device was told.
     pub at: Timestamp,
 }
@@ -43,6 +54,20 @@ pub struct SyncStatus {
 }
 
 impl Client {
+    /// Every change the server refused, newest first, with why and the
+    /// words it would have written (what `bothy refused` prints).
+    pub fn refused_work(&self) -> Result<Vec<RefusalView>, ServiceError> {
+        Ok(self.sync_status()?.refusals)
+    }
+
+    /// The refused work of one child's documents, newest first (the notice
+    /// on the child's page).
+    pub fn refused_work_of(&self, child: ChildId) -> Result<Vec<RefusalView>, ServiceError> {
+        let mut all = self.refused_work()?;
+        all.retain(|r| r.child == Some(child));
+        Ok(all)
+    }
+
     /// Where sync stands on this device.
     pub fn sync_status(&self) -> Result<SyncStatus, ServiceError> {
         let server = text_meta(self, meta::SERVER)?;
@@ -62,8 +87,17 @@ impl Client {
             .into_iter()
             .map(|r| RefusalView {
                 document: describe(&r.doc_key, &names),
+                child: r.doc_key.parse::<DocKey>().ok().map(|k| k.child()),
+                key: r.doc_key,
+                change: r
+                    .change_hash
+                    .as_deref()
+                    .map(hex::encode)
+                    .unwrap_or_default(),
                 rule: r.rule,
+                path: r.path,
                 message: r.message,
+                words: r.words,
                 at: Timestamp(r.at),
             })
             .collect();
@@ -91,6 +125,8 @@ fn describe(key: &str, names: &BTreeMap<ChildId, String>) -> String {
         DocKey::Plan(_) => format!("{whose} plan"),
         DocKey::Record(_) => format!("{whose} record"),
         DocKey::Agency(_, agency) => format!("{whose} {} record", agency.label()),
+        DocKey::Young(..) => format!("{whose} own plan"),
+        DocKey::Request(_) => "A request for help".to_owned(),
     }
 }
 

@@ -85,6 +85,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                 ServiceError::Refused(_) | ServiceError::Denied(_) => 5,
                 ServiceError::NotFound { .. } => 6,
                 ServiceError::BadInput { .. } => 2,
+                ServiceError::ConflictOpen { .. } => 9,
                 _ => 1,
             };
         }

@@ -1,4 +1,6 @@
-//! `bothy caseload`: the children on this device, those needing attention first.
+//! `bothy caseload`: the children on this device, those needing attention
+//! first; before them, when there are any, the requests for help I sent
+//! (with their state) and my duty team received (open and urgent first).
 
 use anyhow::Result;
 
@@ -17,6 +19,16 @@ impl Cmd {
         let dir = &ctx.data;
         with_client(dir, |client| {
             let list = client.caseload(search.as_deref())?;
+            if !ctx.json {
+                let requests = client.requests()?;
+                if !requests.is_empty() {
+                    println!("Requests for help:");
+                    for r in &requests {
+                        println!("  {}", super::request::line(r));
+                    }
+                    println!();
+                }
+            }
             if ctx.json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
@@ -32,6 +44,9 @@ impl Cmd {
                     }
                     if c.flags.unsynced {
                         flags.push("unsynced");
+                    }
+                    if c.flags.no_transition_plan {
+                        flags.push("no transition plan");
                     }
                     let last = c
                         .last_visit

@@ -3,15 +3,27 @@
 
 mod addendum;
 mod caseload;
+mod chronology;
+mod conflicts;
 mod enrol;
 mod init;
+mod need;
 mod passcode;
+mod rate;
+mod refused;
+mod request;
+mod review;
+mod review_date;
+mod settle;
 mod show;
 mod status;
 mod sync;
+mod team;
+mod transition;
 mod unlock;
 mod visit;
 mod voice;
+mod withhold;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -49,7 +61,10 @@ pub enum Command {
     /// Add an addendum to a finalised visit.
     Addendum(addendum::Cmd),
     /// Capture family voice: their own words, a 0-10 scale, the three houses.
+    /// Without --consent it is kept in my agency's record only.
     Voice(voice::Cmd),
+    /// Add an entry to a child's chronology (date, event, impact, action taken).
+    Chronology(chronology::Cmd),
     /// Enrol this device with a Bothy server using a one-time code from an
     /// administrator (creates the store first if there is none).
     Enrol(enrol::Cmd),
@@ -60,6 +75,45 @@ pub enum Command {
     /// Who this device belongs to, its server, when it last synced, what is
     /// waiting to sync and which changes the server refused (rule and reason).
     Status,
+    /// The changes the server refused, with rule, reason and text: one block
+    /// per change (kept on this device; the edits after them were sent).
+    Refused,
+    /// A child's open conflicts: fields two people changed at once, one line
+    /// each (ID FIELD "VALUE" by NAME | "VALUE" by NAME).
+    Conflicts(conflicts::Cmd),
+    /// Settle an open conflict by keeping one of its values.
+    Settle(settle::Cmd),
+    /// Withhold a part of the plan from the young person, with the reason
+    /// (lead professional or supervisor of the team).
+    Withhold(withhold::Cmd),
+    /// Lift a withholding: the young person sees that part again after sync.
+    Unwithhold(withhold::LiftCmd),
+    /// Assess a wellbeing indicator: a new 1-10 rating in my name, with strengths and concerns.
+    Rate(rate::Cmd),
+    /// Add a need to the child's plan, with its desired outcome.
+    Need(need::Cmd),
+    /// Record a review meeting of the child's plan (with --next, the next review date).
+    Review(review::Cmd),
+    /// Set the date of the plan's next review.
+    ReviewDate(review_date::Cmd),
+    /// Record the plan's transition section ("Moving on"): --needed yes|no,
+    /// the adult services who will help, the plan and when it starts by.
+    Transition(transition::Cmd),
+    /// Ask another agency's duty team for help with a child (saved at once,
+    /// sent at the next sync); prints the request's id.
+    Request(request::Cmd),
+    /// The requests I sent and my duty team received: ID STATE CHILD-OR-NAME.
+    Requests,
+    /// Accept a request (a duty worker of the receiving agency): for a new
+    /// child, or with --child one the match check found.
+    Accept(request::AcceptCmd),
+    /// Decline a request, with the reason the sender will see.
+    Decline(request::DeclineCmd),
+    /// Change a child's team (lead professional or supervisor of the team):
+    /// `team add` someone (--role lead|named hands that role over), or
+    /// `team end` someone's membership with the reason. Sent at the next sync.
+    #[command(subcommand)]
+    Team(team::Cmd),
 }
 
 impl Command {
@@ -73,9 +127,25 @@ impl Command {
             Command::Visit(cmd) => cmd.run(ctx),
             Command::Addendum(cmd) => cmd.run(ctx),
             Command::Voice(cmd) => cmd.run(ctx),
+            Command::Chronology(cmd) => cmd.run(ctx),
             Command::Enrol(cmd) => cmd.run(ctx),
             Command::Sync(cmd) => cmd.run(ctx),
             Command::Status => status::run(ctx),
+            Command::Refused => refused::run(ctx),
+            Command::Conflicts(cmd) => cmd.run(ctx),
+            Command::Settle(cmd) => cmd.run(ctx),
+            Command::Withhold(cmd) => cmd.run(ctx),
+            Command::Unwithhold(cmd) => cmd.run(ctx),
+            Command::Rate(cmd) => cmd.run(ctx),
+            Command::Need(cmd) => cmd.run(ctx),
+            Command::Review(cmd) => cmd.run(ctx),
+            Command::ReviewDate(cmd) => cmd.run(ctx),
+            Command::Transition(cmd) => cmd.run(ctx),
+            Command::Request(cmd) => cmd.run(ctx),
+            Command::Requests => request::list(ctx),
+            Command::Accept(cmd) => cmd.run(ctx),
+            Command::Decline(cmd) => cmd.run(ctx),
+            Command::Team(cmd) => cmd.run(ctx),
         }
     }
 }

@@ -7,6 +7,7 @@ use anyhow::{Result, anyhow};
 use bothy_client::DeviceSettings;
 use bothy_client::device::SyncRunError;
 use bothy_client::sync::{self, RetryPolicy, SyncError};
+use bothy_shared::team::TeamChange;
 
 use super::{Context, open, runtime};
 
@@ -31,7 +32,12 @@ impl Cmd {
         match runtime()?.block_on(device.sync_now()) {
             Ok(report) => {
                 let server = device.sync_server().unwrap_or_default();
-                print_sync(ctx.json, &server, &report)?;
+                let words = |change: &TeamChange| {
+                    device
+                        .with_client(|c| c.team_change_words(change))
+                        .unwrap_or_else(|| format!("change {}", change.id))
+                };
+                print_sync(ctx.json, &server, &report, words)?;
                 device.lock()?;
             }
             Err(SyncRunError::Setup(error)) => {
@@ -71,7 +77,12 @@ impl Cmd {
     }
 }
 
-fn print_sync(json: bool, server: &str, r: &sync::SyncReport) -> Result<()> {
+fn print_sync(
+    json: bool,
+    server: &str,
+    r: &sync::SyncReport,
+    words: impl Fn(&TeamChange) -> String,
+) -> Result<()> {
     if json {
         let refused: Vec<_> = r
             .refused
@@ -86,6 +97,7 @@ fn print_sync(json: bool, server: &str, r: &sync::SyncReport) -> Result<()> {
                 "refused": refused, "sync_requests": r.sync_requests, "requests": r.traffic.requests,
                 "retries": r.traffic.retries, "bytes_sent": r.traffic.bytes_sent,
                 "bytes_received": r.traffic.bytes_received, "elapsed_ms": r.elapsed.as_millis() as u64,
+                "team": team_json(r, &words), "left": r.left, "offered": r.offered,
             })
         );
         return Ok(());
@@ -110,6 +122,7 @@ fn print_sync(json: bool, server: &str, r: &sync::SyncReport) -> Result<()> {
             String::new()
         }
     );
+    print_team(r, &words);
     for f in &r.refused {
         println!(
             "Refused by the server ({}): {} in {} at {}. The change is kept on this device.",
@@ -120,4 +133,36 @@ fn print_sync(json: bool, server: &str, r: &sync::SyncReport) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Team changes the server answered, and children this device left.
+fn team_json(
+    r: &sync::SyncReport,
+    words: &impl Fn(&TeamChange) -> String,
+) -> Vec<serde_json::Value> {
+    r.team
+        .iter()
+        .map(|t| serde_json::json!({ "change": t.change.id.to_string(), "words": words(&t.change), "applied": t.applied, "rule": t.rule, "reason": t.explanation }))
+        .collect()
+}
+
+fn print_team(r: &sync::SyncReport, words: &impl Fn(&TeamChange) -> String) {
+    for t in &r.team {
+        if t.applied {
+            println!("Team change applied: {}.", words(&t.change));
+        } else {
+            println!(
+                "Team change refused ({}): {}. Not applied: {}.",
+                t.rule.as_deref().unwrap_or("refused"),
+                t.explanation.as_deref().unwrap_or_default(),
+                words(&t.change)
+            );
+        }
+    }
+    for child in &r.left {
+        println!(
+            "You are no longer on the team of child {child}: {} unsynced change(s) were handed to the server for your supervisor, and everything of the child was removed from this device.",
+            r.offered
+        );
+    }
 }

@@ -1,4 +1,6 @@
-//! `bothy voice`: capture family voice: their own words, a 0-10 scale, the three houses.
+//! `bothy voice`: capture family voice: their own words, a 0-10 scale, the
+//! three houses. With `--consent` it goes to the team record; without, to my
+//! agency's record only.
 
 use anyhow::{Result, anyhow};
 use bothy_client::ServiceError;
@@ -29,7 +31,8 @@ pub struct Cmd {
     good_things: String,
     #[arg(long, default_value = "")]
     dreams: String,
-    /// They agree this can be shared with the team.
+    /// They agree this can be shared with the team (stored in the team
+    /// record); without it, it is kept in my agency's record only.
     #[arg(long)]
     consent: bool,
 }
@@ -69,8 +72,20 @@ impl Cmd {
                 dreams: dreams.clone(),
                 consent_to_share: *consent,
             };
+            let key = client.family_voice_doc(id, *consent)?;
             let v = client.record_family_voice(id, &input)?;
-            println!("Saved family voice {v}.");
+            let who = client.who_will_see(key, false)?;
+            if ctx.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "voice": v, "document": key, "who_will_see": who.line })
+                );
+            } else {
+                println!(
+                    "Saved family voice {v} in {key}. Who will see this: {}.",
+                    who.line
+                );
+            }
             Ok(())
         })
     }
