@@ -604,6 +604,12 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// 408: the request took too long.
     Timeout,
+    /// 405: the route exists but not with this method.
+    MethodNotAllowed,
+    /// 429: too many enrolment attempts or failed signatures from this
+    /// address or for this device; the `Retry-After` header says when to
+    /// try again.
+    RateLimited,
     /// 500: the server failed; nothing was half-done (retry later).
     Internal,
 }
@@ -623,6 +629,8 @@ crate::slug::slugs!(ErrorCode {
     TooLarge => "too-large",
     UnsupportedMediaType => "unsupported-media-type",
     Timeout => "timeout",
+    MethodNotAllowed => "method-not-allowed",
+    RateLimited => "rate-limited",
     Internal => "internal",
 });
 

@@ -8,13 +8,17 @@
 //! (remembered for the window, so a captured request cannot be replayed),
 //! and refuses a revoked device with 403 `device-revoked`, except on the
 //! route that takes a revoked device's last offer ([`SignedAllowRevoked`]).
+//! The device a signature names is looked up before the body is read, so a
+//! request from no enrolled device is refused having read only its head;
+//! failures count against the address and the device ([`crate::throttle`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{Method, header};
-use bothy_shared::ids::PersonId;
+use bothy_shared::ids::{DeviceId, PersonId};
 use bothy_shared::policy::Principal;
 use bothy_shared::signing::{
     self, HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, MAX_SKEW_SECS,
@@ -23,10 +27,12 @@ use bothy_shared::signing::{
 use bothy_shared::wire::CBOR_CONTENT_TYPE;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::BodyTimeout;
 use crate::directory;
 use crate::error::{ApiError, InternalError};
 use crate::state::AppState;
 use crate::storage::{DeviceRecord, PersonRecord, Storage, StorageError, UnixSeconds};
+use crate::throttle::{self, Throttle};
 
 /// Crockford's base32: no I, L, O or U, so a code read aloud or copied by
 /// hand survives.
@@ -152,37 +158,83 @@ impl FromRequest<AppState> for SignedAllowRevoked {
     }
 }
 
-/// Read a request body within the router's body limit, insisting on CBOR
-/// when there is one.
+/// Read a request body within the router's body limit and body read
+/// timeout, insisting on CBOR when there is one (a `POST` is checked before
+/// a byte of its body is read).
 pub(crate) async fn read_body(
     req: Request,
     state: &AppState,
 ) -> Result<(axum::http::request::Parts, Bytes), ApiError> {
     let (parts, body) = req.into_parts();
-    let req = Request::from_parts(parts.clone(), body);
-    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge
-        } else {
-            ApiError::UnreadableBody(rejection)
-        }
-    })?;
-    if !bytes.is_empty() || parts.method == Method::POST {
+    let is_cbor = || {
         let content_type = parts
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let media_type = content_type.split(';').next().unwrap_or("").trim();
-        if !media_type.eq_ignore_ascii_case(CBOR_CONTENT_TYPE) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
+        media_type.eq_ignore_ascii_case(CBOR_CONTENT_TYPE)
+    };
+    if parts.method == Method::POST && !is_cbor() {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let timeout = parts
+        .extensions
+        .get::<BodyTimeout>()
+        .map_or(crate::DEFAULT_BODY_TIMEOUT, |t| t.0);
+    let req = Request::from_parts(parts.clone(), body);
+    let bytes = tokio::time::timeout(timeout, Bytes::from_request(req, state))
+        .await
+        .map_err(|_| ApiError::BodyTimeout)?
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::UnreadableBody(rejection)
+            }
+        })?;
+    if !bytes.is_empty() && !is_cbor() {
+        return Err(ApiError::UnsupportedMediaType);
     }
     Ok((parts, bytes))
 }
 
+/// Check a signed request, counting a failure against the client's address
+/// and the device it names ([`Throttle`]); once either has failed too often,
+/// its requests get `429` before anything else is done.
 async fn authenticate(req: Request, state: &AppState) -> Result<Authenticated, ApiError> {
-    let (parts, body) = read_body(req, state).await?;
+    let ip = throttle::client_ip(req.extensions());
+    let throttle = req.extensions().get::<Arc<Throttle>>().cloned();
+    if let Some(throttle) = &throttle {
+        throttle.check_address(ip)?;
+    }
+    let mut named_device = None;
+    let result = verify(req, state, throttle.as_deref(), &mut named_device).await;
+    match (result, &throttle) {
+        (Err(refused), Some(throttle)) if refused.is_failed_signature() => {
+            match throttle.signature_failed(ip, named_device) {
+                Some(retry_after) => {
+                    tracing::warn!(client = ?ip, device = ?named_device, "failed signatures over the limit");
+                    Err(ApiError::RateLimited { retry_after })
+                }
+                None => Err(refused),
+            }
+        }
+        (result, _) => result,
+    }
+}
+
+/// The checks of a signed request, cheapest first: the headers, the
+/// timestamp and the device are checked before a byte of the body is read,
+/// so a request from nobody costs no more than its head. `named_device` is
+/// set once the signature names an enrolled device.
+async fn verify(
+    req: Request,
+    state: &AppState,
+    throttle: Option<&Throttle>,
+    named_device: &mut Option<DeviceId>,
+) -> Result<Authenticated, ApiError> {
+    let (parts, body) = req.into_parts();
     let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let headers = match SignedHeaders::from_lookup(lookup) {
         // Nothing of a signature at all: name the header to send, not the
@@ -197,6 +249,20 @@ async fn authenticate(req: Request, state: &AppState) -> Result<Authenticated, A
     if now.abs_diff(headers.timestamp) > MAX_SKEW_SECS.unsigned_abs() {
         return Err(ApiError::StaleTimestamp);
     }
+    if let Some(throttle) = throttle {
+        throttle.check_device(headers.device)?;
+    }
+    let device_id = headers.device;
+    let device = state
+        .blocking(move |state| {
+            state
+                .storage()
+                .device(device_id)?
+                .ok_or(ApiError::UnknownDevice)
+        })
+        .await?;
+    *named_device = Some(device.id);
+    let (parts, body) = read_body(Request::from_parts(parts, body), state).await?;
     let method = parts.method.as_str().to_owned();
     let path = parts
         .uri
@@ -206,9 +272,6 @@ async fn authenticate(req: Request, state: &AppState) -> Result<Authenticated, A
     state
         .blocking(move |state| {
             let storage = state.storage();
-            let device = storage
-                .device(headers.device)?
-                .ok_or(ApiError::UnknownDevice)?;
             signing::verify_request(&device.public_key, &headers, &method, &path, &body, now)?;
             // Only a request that verified may use up a nonce, so nobody can
             // burn a device's nonces without its key.

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bothy_shared::ids::DeviceId;
 use bothy_shared::signing::VerifyError;
@@ -52,6 +52,15 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("no such route")]
     NotFound,
+    #[error("this route does not take this method")]
+    MethodNotAllowed,
+    /// Too many enrolment attempts or failed signatures; try again after
+    /// `retry_after` (sent as `Retry-After`).
+    #[error("too many attempts: try again in {} s", retry_after_secs(*retry_after))]
+    RateLimited { retry_after: std::time::Duration },
+    /// The body did not arrive within the body read timeout.
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
     #[error("the request body is too large")]
     TooLarge,
     #[error("internal error")]
@@ -117,9 +126,26 @@ impl ApiError {
             ApiError::DeviceRevoked => ErrorCode::DeviceRevoked,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::NotFound => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::BodyTimeout => ErrorCode::Timeout,
             ApiError::TooLarge => ErrorCode::TooLarge,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
+    }
+
+    /// A refusal of a request's signature: what the failed-signature rate
+    /// limits count.
+    pub fn is_failed_signature(&self) -> bool {
+        matches!(
+            self,
+            ApiError::NotSigned
+                | ApiError::Unsigned(_)
+                | ApiError::BadSignature
+                | ApiError::StaleTimestamp
+                | ApiError::ReplayedNonce
+                | ApiError::UnknownDevice
+        )
     }
 
     pub fn status(&self) -> StatusCode {
@@ -139,6 +165,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidCode => StatusCode::UNAUTHORIZED,
         ErrorCode::DeviceRevoked | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -171,8 +199,27 @@ impl IntoResponse for ApiError {
                 other.to_string()
             }
         };
-        error_response(self.code(), message)
+        let mut response = error_response(self.code(), message);
+        if let ApiError::RateLimited { retry_after } = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(retry_after)),
+            );
+        }
+        response
     }
+}
+
+/// Whole seconds to wait, rounded up and at least one: `Retry-After` has
+/// no fractions, and `0` would invite an immediate retry.
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    let whole = wait.as_secs();
+    let rounded = if wait.subsec_nanos() > 0 {
+        whole + 1
+    } else {
+        whole
+    };
+    rounded.max(1)
 }
 
 /// An error and each of its causes, `: `-separated.

@@ -9,6 +9,11 @@
 //! PostgreSQL for several instances on one database).
 //! `docs/sync-protocol.md` specifies the wire protocol.
 //!
+//! What one client can hold is bounded: connections per listener and how
+//! long a slow or idle one is kept (the `serve` module), the body before and
+//! after the device is known ([`auth`]), and enrolment attempts and failed
+//! signatures per address and per device ([`throttle`]).
+//!
 //! Tests and embedders start a server on a listener they bound themselves:
 //!
 //! ```no_run
@@ -26,10 +31,12 @@ pub mod error;
 pub mod refused;
 pub mod requests;
 pub mod routes;
+mod serve;
 pub mod state;
 pub mod storage;
 pub mod sync;
 pub mod team;
+pub mod throttle;
 pub mod young;
 
 use std::future::Future;
@@ -38,18 +45,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use bothy_shared::wire::{self, ErrorCode};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 
 pub use error::ApiError;
+pub use serve::ConnectionLimits;
 pub use state::AppState;
 pub use storage::{Storage, StorageError};
+pub use throttle::RateLimits;
 
 /// How the server listens and what it accepts. Shared by `serve` and `demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -74,10 +83,45 @@ pub struct ServerConfig {
     /// How long a request may take, in seconds; longer gets 408.
     #[arg(long, env = "BOTHY_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// How long a request's body may take to arrive, in seconds; longer
+    /// gets 408.
+    #[arg(long, env = "BOTHY_BODY_TIMEOUT_SECS", default_value_t = DEFAULT_BODY_TIMEOUT.as_secs())]
+    pub body_timeout_secs: u64,
+    /// How long a TLS handshake or a request's head may take, in seconds;
+    /// longer and the connection is closed.
+    #[arg(long, env = "BOTHY_HEADER_TIMEOUT_SECS", default_value_t = serve::DEFAULT_HEADER_TIMEOUT.as_secs())]
+    pub header_timeout_secs: u64,
+    /// How long a connection may stay open with no request in flight, in
+    /// seconds.
+    #[arg(long, env = "BOTHY_IDLE_TIMEOUT_SECS", default_value_t = serve::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, env = "BOTHY_MAX_CONNECTIONS", default_value_t = serve::DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Enrolment attempts per client address per minute (0: no limit);
+    /// more get 429.
+    #[arg(long, env = "BOTHY_ENROL_PER_MINUTE", default_value_t = throttle::DEFAULT_ENROL_PER_MINUTE)]
+    pub enrol_per_minute: u32,
+    /// Failed signatures per client address per minute (0: no limit);
+    /// beyond it, every signed request from the address gets 429 until the
+    /// budget refills.
+    #[arg(long, env = "BOTHY_FAILED_AUTH_PER_MINUTE", default_value_t = throttle::DEFAULT_FAILED_AUTH_PER_ADDRESS_PER_MINUTE)]
+    pub failed_auth_per_minute: u32,
+    /// Failed signatures naming one device per minute (0: no limit); beyond
+    /// it, requests naming the device get 429 until the budget refills.
+    #[arg(long, env = "BOTHY_FAILED_AUTH_PER_DEVICE_PER_MINUTE", default_value_t = throttle::DEFAULT_FAILED_AUTH_PER_DEVICE_PER_MINUTE)]
+    pub failed_auth_per_device_per_minute: u32,
 }
 
 /// 8 MiB: a V2 sync message carrying a whole case history fits with room.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// The largest body before a device is known: an enrolment (a code, a
+/// 32-byte key, a device name) is a few hundred bytes.
+pub const ENROL_MAX_BODY_BYTES: usize = 4 * 1024;
+/// 20 s for a body to arrive: 8 MiB at 3.5 Mbit/s, well inside the request
+/// timeout.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl ServerConfig {
     /// Defaults for a loopback test server on `db`.
@@ -89,6 +133,13 @@ impl ServerConfig {
             tls_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout_secs: 30,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT.as_secs(),
+            header_timeout_secs: serve::DEFAULT_HEADER_TIMEOUT.as_secs(),
+            idle_timeout_secs: serve::DEFAULT_IDLE_TIMEOUT.as_secs(),
+            max_connections: serve::DEFAULT_MAX_CONNECTIONS,
+            enrol_per_minute: throttle::DEFAULT_ENROL_PER_MINUTE,
+            failed_auth_per_minute: throttle::DEFAULT_FAILED_AUTH_PER_ADDRESS_PER_MINUTE,
+            failed_auth_per_device_per_minute: throttle::DEFAULT_FAILED_AUTH_PER_DEVICE_PER_MINUTE,
         }
     }
 
@@ -96,6 +147,20 @@ impl ServerConfig {
         Limits {
             max_body_bytes: self.max_body_bytes,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
+            body_timeout: Duration::from_secs(self.body_timeout_secs),
+            rate: RateLimits {
+                enrol_per_minute: self.enrol_per_minute,
+                failed_auth_per_address_per_minute: self.failed_auth_per_minute,
+                failed_auth_per_device_per_minute: self.failed_auth_per_device_per_minute,
+            },
+        }
+    }
+
+    fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections,
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
         }
     }
 }
@@ -105,6 +170,9 @@ impl ServerConfig {
 pub struct Limits {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// How long a body may take to arrive once its request is read.
+    pub body_timeout: Duration,
+    pub rate: RateLimits,
 }
 
 impl Default for Limits {
@@ -112,9 +180,16 @@ impl Default for Limits {
         Limits {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            rate: RateLimits::default(),
         }
     }
 }
+
+/// How long a body may take to arrive: on every request, for
+/// [`auth::read_body`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyTimeout(pub Duration);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -157,11 +232,18 @@ pub fn app(state: AppState) -> Router {
     app_with_limits(state, Limits::default())
 }
 
-/// The router: every route, the body limit, the timeout and tracing.
+/// The router: every route, the body limits, the rate limits, the
+/// timeouts and tracing. Every error, 404 and 405 included, has the
+/// protocol's JSON shape.
 pub fn app_with_limits(state: AppState, limits: Limits) -> Router {
+    let enrol = post(routes::enrol)
+        // Nobody is known yet: a few KB, and the address's attempts counted
+        // before any of it is read.
+        .route_layer(DefaultBodyLimit::max(ENROL_MAX_BODY_BYTES))
+        .route_layer(axum::middleware::from_fn(throttle::limit_enrolment));
     Router::new()
         .route(wire::PATH_HEALTH, get(routes::health))
-        .route(wire::PATH_ENROL, post(routes::enrol))
+        .route(wire::PATH_ENROL, enrol)
         .route(wire::PATH_DIRECTORY, get(routes::directory_view))
         .route(wire::PATH_CHANGED, post(routes::changed))
         .route(wire::PATH_SYNC, post(routes::sync))
@@ -171,7 +253,10 @@ pub fn app_with_limits(state: AppState, limits: Limits) -> Router {
         .route(wire::PATH_TEAM, post(routes::team_changes))
         .route(wire::PATH_KEPT, get(routes::kept))
         .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(Extension(Arc::new(throttle::Throttle::new(limits.rate))))
+        .layer(Extension(BodyTimeout(limits.body_timeout)))
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(timeout_response))
@@ -213,7 +298,7 @@ pub async fn launch_with_storage(
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr()?;
     let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+        (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(tls_config(cert, key)?)),
         (None, None) => None,
         _ => return Err(ServerError::TlsIncomplete),
     };
@@ -221,27 +306,13 @@ pub async fn launch_with_storage(
         return Err(ServerError::PlainHttpNotLoopback(addr));
     }
     let router = app_with_limits(AppState::new(storage), config.limits());
-    match tls {
-        None => {
-            tracing::info!(%addr, "listening (plain HTTP, loopback only)");
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await?;
-        }
-        Some(tls) => {
-            tracing::info!(%addr, "listening (TLS)");
-            let handle = axum_server::Handle::new();
-            let on_shutdown = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                on_shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            axum_server::from_tcp_rustls(listener.into_std()?, tls)?
-                .handle(handle)
-                .serve(router.into_make_service())
-                .await?;
-        }
+    let limits = config.connection_limits();
+    if tls.is_some() {
+        tracing::info!(%addr, max_connections = limits.max_connections, "listening (TLS)");
+    } else {
+        tracing::info!(%addr, max_connections = limits.max_connections, "listening (plain HTTP, loopback only)");
     }
+    serve::serve(listener, tls, router, limits, shutdown).await;
     tracing::info!("server stopped");
     Ok(())
 }
@@ -251,7 +322,7 @@ pub async fn launch_with_storage(
 pub fn tls_config(
     cert: &std::path::Path,
     key: &std::path::Path,
-) -> Result<axum_server::tls_rustls::RustlsConfig, ServerError> {
+) -> Result<Arc<rustls::ServerConfig>, ServerError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -273,9 +344,7 @@ pub fn tls_config(
         .with_single_cert(certs, key)
         .map_err(tls("loading the certificate and key"))?;
     server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
-        Arc::new(server),
-    ))
+    Ok(Arc::new(server))
 }
 
 /// Resolves when the process gets ctrl-c or SIGTERM.

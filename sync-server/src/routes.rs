@@ -309,3 +309,8 @@ pub async fn kept(
 pub async fn not_found() -> ApiError {
     ApiError::NotFound
 }
+
+/// A route that exists, with a method it does not take.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -487,7 +487,7 @@ async fn an_oversized_body_gets_413_before_anything_else(backend: Backend) {
         backend,
         Limits {
             max_body_bytes: 1024,
-            request_timeout: Duration::from_secs(30),
+            ..Limits::default()
         },
     );
     let device = enrol(

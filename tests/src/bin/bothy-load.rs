@@ -205,7 +205,14 @@ async fn main() -> Result<()> {
             (server.trim_end_matches('/').to_owned(), storage::open(db)?)
         }
         _ => {
-            let server = TestServer::seeded(Backend::Sqlite, |_| Ok(()), |_| {}).await?;
+            // Every simulated device enrols from this one address: lift
+            // the per-address enrolment limit (docs/sync-protocol.md 1a).
+            let server = TestServer::seeded(
+                Backend::Sqlite,
+                |_| Ok(()),
+                |config| config.enrol_per_minute = 0,
+            )
+            .await?;
             let pair = (server.base.clone(), server.storage.clone());
             embedded = Some(server);
             pair
