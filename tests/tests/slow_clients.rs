@@ -649,6 +649,9 @@ async fn unknown_routes_and_wrong_methods_answer_in_the_json_error_shape() {
             .await
             .unwrap();
         assert_eq!(resp.status().as_u16(), status, "{method} {path}");
+        if status == 405 {
+            assert!(resp.headers().contains_key("allow"), "{method} {path}");
+        }
         let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
         assert_eq!(content_type, "application/json", "{method} {path}");
         let body = resp.bytes().await.unwrap();
