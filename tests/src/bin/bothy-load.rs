@@ -52,6 +52,14 @@ struct Args {
     /// Start the server in this process on a temporary database (the default without --server).
     #[arg(long)]
     embedded: bool,
+    /// With the embedded server: store what devices send unsealed (no
+    /// encryption at rest), only to measure what sealing costs.
+    #[arg(long)]
+    unsealed: bool,
+    /// With --server: the running server's master key file (default: as the
+    /// server finds it, e.g. `PATH.key` beside a SQLite database).
+    #[arg(long)]
+    master_key_file: Option<std::path::PathBuf>,
     /// Simulated devices.
     #[arg(long, default_value_t = 200)]
     devices: usize,
@@ -202,10 +210,15 @@ async fn main() -> Result<()> {
     let mut embedded = None;
     let (base, storage): (String, Arc<dyn Storage>) = match (&args.server, &args.db) {
         (Some(server), Some(db)) if !args.embedded => {
-            (server.trim_end_matches('/').to_owned(), storage::open(db)?)
+            let storage = storage::open_with_key_file(db, args.master_key_file.as_deref())?;
+            (server.trim_end_matches('/').to_owned(), storage)
         }
         _ => {
-            let server = TestServer::seeded(Backend::Sqlite, |_| Ok(()), |_| {}).await?;
+            let server = if args.unsealed {
+                TestServer::seeded_unsealed(Backend::Sqlite, |_| Ok(()), |_| {}).await?
+            } else {
+                TestServer::seeded(Backend::Sqlite, |_| Ok(()), |_| {}).await?
+            };
             let pair = (server.base.clone(), server.storage.clone());
             embedded = Some(server);
             pair
@@ -216,10 +229,10 @@ async fn main() -> Result<()> {
         args.devices,
         children_each * 3,
         children_each,
-        if embedded.is_some() {
-            " (embedded, same process)"
-        } else {
-            ""
+        match (embedded.is_some(), args.unsealed) {
+            (true, false) => " (embedded, same process, sealed at rest)",
+            (true, true) => " (embedded, same process, UNSEALED: for comparison only)",
+            (false, _) => "",
         }
     );
 
