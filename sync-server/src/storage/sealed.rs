@@ -183,7 +183,7 @@ impl Sealed {
         documents
             .iter()
             .map(|d| {
-                let data_key = keys.to_write(self, &owner(&d.key))?;
+                let data_key = keys.for_writing(self, &owner(&d.key))?;
                 Ok(NewDocument {
                     key: d.key,
                     changes: self.seal_changes(&d.key, data_key, &d.changes)?,
@@ -275,7 +275,7 @@ struct Keys {
 }
 
 impl Keys {
-    fn to_read(&mut self, s: &Sealed, owner: &str) -> Result<Option<&DataKey>, StorageError> {
+    fn for_reading(&mut self, s: &Sealed, owner: &str) -> Result<Option<&DataKey>, StorageError> {
         if !self.found.contains_key(owner) {
             let key = s.key_to_read(owner)?;
             self.found.insert(owner.to_owned(), key);
@@ -283,7 +283,7 @@ impl Keys {
         Ok(self.found.get(owner).and_then(Option::as_ref))
     }
 
-    fn to_write(&mut self, s: &Sealed, owner: &str) -> Result<&DataKey, StorageError> {
+    fn for_writing(&mut self, s: &Sealed, owner: &str) -> Result<&DataKey, StorageError> {
         if !matches!(self.found.get(owner), Some(Some(_))) {
             let key = s.key_to_write_or_erased(owner)?;
             self.found.insert(owner.to_owned(), Some(key));
@@ -297,7 +297,7 @@ impl Keys {
     }
 
     /// The key for writing, `None` for an erased owner.
-    fn to_write_unless_erased(
+    fn for_writing_unless_erased(
         &mut self,
         s: &Sealed,
         owner: &str,
@@ -447,7 +447,7 @@ impl Storage for Sealed {
             if doc.changes.is_empty() {
                 continue;
             }
-            let data_key = keys.to_read(self, &owner(key))?;
+            let data_key = keys.for_reading(self, &owner(key))?;
             doc.changes = self.open_changes(key, data_key, std::mem::take(&mut doc.changes))?;
         }
         Ok(reads)
@@ -465,7 +465,7 @@ impl Storage for Sealed {
             let accepted = if round.accepted.is_empty() {
                 Vec::new()
             } else {
-                let data_key = keys.to_write(self, &owner(&round.key))?;
+                let data_key = keys.for_writing(self, &owner(&round.key))?;
                 self.seal_changes(&round.key, data_key, &round.accepted)?
             };
             sealed_rounds.push(SyncRound {
@@ -475,7 +475,7 @@ impl Storage for Sealed {
         }
         let mut sealed_server = Vec::with_capacity(server.len());
         for doc in server {
-            let data_key = keys.to_write(self, &owner(&doc.key))?;
+            let data_key = keys.for_writing(self, &owner(&doc.key))?;
             sealed_server.push(NewDocument {
                 key: doc.key,
                 changes: self.seal_changes(&doc.key, data_key, &doc.changes)?,
@@ -484,7 +484,7 @@ impl Storage for Sealed {
         let mut sealed_refused = Vec::with_capacity(refused.len());
         for r in refused {
             // Refused work for an erased case is not kept.
-            let Some(data_key) = keys.to_write_unless_erased(self, &owner(&r.key))? else {
+            let Some(data_key) = keys.for_writing_unless_erased(self, &owner(&r.key))? else {
                 continue;
             };
             let hash = super::rows::hash_hex(&r.change.hash);
@@ -518,7 +518,7 @@ impl Storage for Sealed {
         let mut out = Vec::new();
         for q in self.inner.quarantined()? {
             // Kept after its case was erased (a race with the erasure): unreadable, skipped.
-            let Some(data_key) = keys.to_read(self, &owner(&q.document))? else {
+            let Some(data_key) = keys.for_reading(self, &owner(&q.document))? else {
                 continue;
             };
             let bytes = data_key
@@ -535,7 +535,7 @@ impl Storage for Sealed {
         let mut keys = Keys::default();
         let mut out = Vec::new();
         for r in self.inner.refused_changes(people)? {
-            let Some(data_key) = keys.to_read(self, &owner(&r.document))? else {
+            let Some(data_key) = keys.for_reading(self, &owner(&r.document))? else {
                 continue;
             };
             let bytes = data_key
