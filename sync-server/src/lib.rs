@@ -71,6 +71,11 @@ pub struct ServerConfig {
     /// postgres://USER@HOST:PORT/DB for several instances on one database.
     #[arg(long, env = "BOTHY_DB")]
     pub db: String,
+    /// The master key file (32 bytes, base64) that wraps the data keys
+    /// sealing what people wrote. Default: the key in BOTHY_MASTER_KEY, or
+    /// `<path>.key` beside a SQLite database (made with it).
+    #[arg(long, env = "BOTHY_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
     /// TLS certificate chain, PEM.
     #[arg(long, env = "BOTHY_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -129,6 +134,7 @@ impl ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             db: db.to_owned(),
+            master_key_file: None,
             tls_cert: None,
             tls_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -282,10 +288,11 @@ pub async fn launch_with_tcp_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     // Opening connects (and, for PostgreSQL, migrates): not on a runtime thread.
-    let db = config.db.clone();
-    let storage = tokio::task::spawn_blocking(move || storage::open(&db))
-        .await
-        .map_err(ServerError::OpenTask)??;
+    let (db, key_file) = (config.db.clone(), config.master_key_file.clone());
+    let storage =
+        tokio::task::spawn_blocking(move || storage::open_with_key_file(&db, key_file.as_deref()))
+            .await
+            .map_err(ServerError::OpenTask)??;
     launch_with_storage(config, storage, listener, shutdown).await
 }
 

@@ -1,11 +1,14 @@
 //! `bothy-server`: serve the sync API, run the demo, administer the directory.
 
 use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use bothy_server::storage::{self, Storage, UnixSeconds};
+use bothy_server::storage::{self, Storage, UnixSeconds, keys};
 use bothy_server::{ServerConfig, auth, demo, directory, now};
+use bothy_shared::docs::IsoDate;
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamRole};
 use bothy_shared::team::TeamAction;
@@ -19,12 +22,16 @@ struct Cli {
     command: Command,
 }
 
-/// Where the directory and documents live.
+/// Where the directory and documents live, and the key they are sealed with.
 #[derive(Debug, clap::Args)]
 struct Db {
     /// The database: sqlite://PATH or postgres://USER@HOST:PORT/DB.
     #[arg(long, env = "BOTHY_DB")]
     db: String,
+    /// The master key file. Default: the key in BOTHY_MASTER_KEY, or
+    /// `<path>.key` beside a SQLite database (the server's own rule).
+    #[arg(long, env = "BOTHY_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +151,51 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Erase a child's case: destroy its data key (every stored byte of its
+    /// history becomes unreadable) and delete its rows; enrolled devices
+    /// remove its documents at their next sync. The audit keeps who ran
+    /// it, when and why.
+    Erase {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        child: ChildId,
+        /// Why (kept in the audit; no names or case details).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record the date a child's case closed (for retention).
+    CloseCase {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        child: ChildId,
+        /// YYYY-MM-DD; default today.
+        #[arg(long)]
+        on: Option<IsoDate>,
+    },
+    /// Erase every case closed more than YEARS years ago, listing them
+    /// first (child and closing date).
+    Retention {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        years: u16,
+        /// List what would be erased; erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Wrap every data key under a new master key, in one transaction.
+    /// Stop the servers first and start them with the new key after. The
+    /// new key goes to --new-master-key-file, or replaces the current key
+    /// file (written beside it as `<file>.new`, then renamed over it).
+    RotateMasterKey {
+        #[command(flatten)]
+        db: Db,
+        /// Where to write the new key (must not exist).
+        #[arg(long)]
+        new_master_key_file: Option<PathBuf>,
+    },
     /// Print the team changes made from devices for a child: who asked,
     /// what, about whom, and whether the server applied or refused it.
     TeamChanges {
@@ -168,8 +220,86 @@ enum Role {
     NamedPerson,
 }
 
-fn open(db: &Db) -> Result<std::sync::Arc<dyn Storage>> {
-    storage::open(&db.db).with_context(|| "opening the database")
+fn open(db: &Db) -> Result<Arc<dyn Storage>> {
+    storage::open_with_key_file(&db.db, db.master_key_file.as_deref())
+        .with_context(|| "opening the database")
+}
+
+/// Who is running this command, for the audit of an erasure.
+fn operator() -> String {
+    ["USER", "LOGNAME"]
+        .into_iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown operator".to_owned())
+}
+
+fn erase(storage: &dyn Storage, child: ChildId, by: &str, reason: &str) -> Result<()> {
+    let erased = storage
+        .erase_child(child, by, reason, now())
+        .with_context(|| format!("erasing child {child}"))?;
+    println!(
+        "erased child {child}: {} documents, {} stored changes; its data key is destroyed",
+        erased.documents, erased.changes
+    );
+    Ok(())
+}
+
+/// The date `years` years before `today` (28 February for 29 February).
+fn years_before(today: IsoDate, years: u16) -> Result<IsoDate> {
+    let date = today.0;
+    let year = date.year() - i32::from(years);
+    let back = date
+        .replace_year(year)
+        .or_else(|_| date.replace_day(28).and_then(|d| d.replace_year(year)))
+        .context("no such date")?;
+    Ok(IsoDate(back))
+}
+
+fn rotate_master_key(db: &Db, new_file: Option<PathBuf>) -> Result<()> {
+    let current = keys::locate(&db.db, db.master_key_file.as_deref())?;
+    if current.create_at.is_some() {
+        bail!("no master key found for {} (nothing to rotate)", db.db);
+    }
+    let current_file = current.file.clone();
+    let old: Arc<dyn keys::KeyWrap> = Arc::new(current.key);
+    let storage = storage::open_with_master_key(&db.db, old.clone())
+        .context("opening the database with the current master key")?;
+    let (write_to, replace) = match (new_file, current_file) {
+        (Some(new), _) => (new, None),
+        (None, Some(file)) => {
+            let mut temp = file.clone().into_os_string();
+            temp.push(".new");
+            (PathBuf::from(temp), Some(file))
+        }
+        (None, None) => bail!(
+            "the master key came from BOTHY_MASTER_KEY: give --new-master-key-file and put the \
+             new key where the servers read it"
+        ),
+    };
+    let new = keys::MasterKey::random()?;
+    new.write_new_file(&write_to)?;
+    match storage::rewrap_all(storage.as_ref(), old.as_ref(), &new) {
+        Ok(n) => {
+            let target = match replace {
+                Some(file) => {
+                    std::fs::rename(&write_to, &file).with_context(|| {
+                        format!("moving {} over {}", write_to.display(), file.display())
+                    })?;
+                    file
+                }
+                None => write_to,
+            };
+            println!(
+                "rewrapped {n} data keys under the new master key in {}; start the servers with it",
+                target.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&write_to);
+            Err(e).context("rewrapping the data keys (nothing changed)")
+        }
+    }
 }
 
 fn time(at: UnixSeconds) -> String {
@@ -217,7 +347,9 @@ async fn main() -> Result<()> {
             server,
             valid_hours,
         } => {
-            let storage = storage::open(&server.db).context("opening the database")?;
+            let storage =
+                storage::open_with_key_file(&server.db, server.master_key_file.as_deref())
+                    .context("opening the database")?;
             let seeded = demo::seed_if_empty(storage.as_ref(), now())?;
             tracing::info!(seeded, "demo partnership ready");
             let lines = demo::enrol_lines(storage.as_ref(), hours(valid_hours), now())?;
@@ -318,10 +450,62 @@ async fn main() -> Result<()> {
             }
             println!("revoked {device}");
         }
+        Command::Erase { db, child, reason } => {
+            erase(open(&db)?.as_ref(), child, &operator(), &reason)?;
+        }
+        Command::CloseCase { db, child, on } => {
+            let on = on.unwrap_or_else(IsoDate::today);
+            open(&db)?.close_case(child, on)?;
+            println!("closed the case of {child} on {on}");
+        }
+        Command::Retention { db, years, dry_run } => {
+            let storage = open(&db)?;
+            let before = years_before(IsoDate::today(), years)?;
+            let due: Vec<_> = storage
+                .closed_cases()?
+                .into_iter()
+                .filter(|c| c.closed_on < before)
+                .collect();
+            println!(
+                "{} cases closed before {before} (more than {years} years ago){}",
+                due.len(),
+                if dry_run {
+                    "; dry run, nothing erased"
+                } else {
+                    ", to erase:"
+                }
+            );
+            println!("CHILD\tCLOSED");
+            for c in &due {
+                println!("{}\t{}", c.child, c.closed_on);
+            }
+            if !dry_run {
+                let by = format!("{} (retention)", operator());
+                for c in &due {
+                    let reason = format!(
+                        "retention: case closed on {}, kept {years} years",
+                        c.closed_on
+                    );
+                    erase(storage.as_ref(), c.child, &by, &reason)?;
+                }
+            }
+        }
+        Command::RotateMasterKey {
+            db,
+            new_master_key_file,
+        } => rotate_master_key(&db, new_master_key_file)?,
         Command::Audit { db, child } => {
             let storage = open(&db)?;
             if storage.child(child)?.is_none() {
-                bail!("no child {child}");
+                let Some(e) = storage.erasures()?.into_iter().find(|e| e.child == child) else {
+                    bail!("no child {child}");
+                };
+                println!(
+                    "child {child} was erased at {} by {}: {}",
+                    time(e.at),
+                    e.by,
+                    e.reason.replace(['\t', '\n'], " ")
+                );
             }
             println!("TIME\tEVENT\tDOCUMENT\tCHANGE\tACTOR\tDEVICE\tPERSON");
             for e in storage.audit_of_child(child)? {

@@ -79,6 +79,18 @@ macro_rules! storage_contract {
                 }
             )*
         }
+        /// The same through encryption at rest (what `storage::open`
+        /// gives): every value sealed on the way in, opened on the way out.
+        mod sqlite_sealed {
+            $(
+                #[test]
+                fn $check() {
+                    let s = bothy_server::storage::open("sqlite::memory:").unwrap();
+                    super::$check(s.as_ref());
+                }
+            )*
+        }
+        /// PostgreSQL, sealed (the test database's own master key).
         mod postgres {
             $(
                 /// Needs PostgreSQL at `BOTHY_PG_URL` (default
@@ -110,6 +122,10 @@ storage_contract!(
     team_changes_are_kept_once_and_applied_unless_refused,
     handing_over_a_role_keeps_one_holder,
     offered_work_keeps_why_it_was_offered,
+    erasure_removes_a_childs_rows_and_keeps_a_tombstone,
+    closing_a_case_records_its_date,
+    data_keys_are_kept_once_and_never_for_an_erased_owner,
+    rewrapping_replaces_every_key_or_none,
 );
 
 #[test]
@@ -1401,4 +1417,134 @@ fn migration_files(backend: &str) -> i64 {
                 .is_some_and(|x| x == "sql")
         })
         .count() as i64
+}
+
+// ---------------------------------------------------------------- erasure, retention, keys
+
+fn erasure_removes_a_childs_rows_and_keeps_a_tombstone(s: &dyn Storage) {
+    let (c, other) = (child(s), child(s));
+    let p = practitioner(s, Agency::SocialWork);
+    let d = device(s, p);
+    s.set_team_member(
+        c,
+        p,
+        TeamMember {
+            agency: Agency::SocialWork,
+            role: TeamRole::LeadProfessional,
+        },
+        &[doc(DocKey::Agency(c, Agency::SocialWork), "a")],
+        11,
+    )
+    .unwrap();
+    s.commit_sync_round(&one_change_round(d, p, DocKey::Record(c), "visit"))
+        .unwrap();
+    s.commit_sync_round(&one_change_round(d, p, DocKey::Record(other), "kept"))
+        .unwrap();
+    s.quarantine(d, p, &DocKey::Record(c), &[change("offered")], 12)
+        .unwrap();
+    s.close_case(c, IsoDate::from_ymd(2019, 3, 1).unwrap())
+        .unwrap();
+
+    let erased = s
+        .erase_child(c, "admin", "erasure request 42", 500)
+        .unwrap();
+    assert_eq!(erased.documents, 3);
+    assert_eq!(erased.changes, 4, "three first changes and the visit");
+    assert!(s.child(c).unwrap().is_none());
+    assert!(matches!(s.team(c), Err(StorageError::NotFound { .. })));
+    assert!(s.documents_of_child(c).unwrap().is_empty());
+    for key in [DocKey::Plan(c), DocKey::Record(c)] {
+        assert!(!s.document_exists(&key).unwrap());
+        assert!(s.changes_after(&key, 0).unwrap().is_empty());
+    }
+    assert!(s.quarantined().unwrap().is_empty());
+    assert_eq!(s.wrapped_key(&c.to_string()).unwrap(), None);
+    // Which devices held its documents stays, so they are told they are gone.
+    assert!(s.synced_documents(d).unwrap().contains(&DocKey::Record(c)));
+    // The tombstone: who, when, why; the audit trail ends with the erasure.
+    let tombstones = s.erasures().unwrap();
+    assert_eq!(tombstones.len(), 1);
+    assert_eq!(tombstones[0].child, c);
+    assert_eq!(tombstones[0].at, 500);
+    assert_eq!(tombstones[0].by, "admin");
+    assert_eq!(tombstones[0].reason, "erasure request 42");
+    assert_eq!(
+        tombstones[0].closed_on,
+        Some(IsoDate::from_ymd(2019, 3, 1).unwrap())
+    );
+    let audit = s.audit_of_child(c).unwrap();
+    assert_eq!(audit.last().unwrap().event, AuditEvent::ChildErased);
+    assert!(audit.iter().any(|e| e.event == AuditEvent::ChangeAccepted));
+    // Another child is untouched; erasing twice is `NotFound`.
+    assert_eq!(s.changes_after(&DocKey::Record(other), 0).unwrap().len(), 2);
+    assert!(matches!(
+        s.erase_child(c, "admin", "again", 501),
+        Err(StorageError::NotFound { .. })
+    ));
+    assert_eq!(s.erasures().unwrap().len(), 1);
+}
+
+fn closing_a_case_records_its_date(s: &dyn Storage) {
+    let (a, b, open) = (child(s), child(s), child(s));
+    let day = |y, m, d| IsoDate::from_ymd(y, m, d).unwrap();
+    s.close_case(a, day(2020, 5, 1)).unwrap();
+    s.close_case(b, day(2018, 1, 2)).unwrap();
+    s.close_case(a, day(2020, 6, 1)).unwrap();
+    let closed: Vec<_> = s
+        .closed_cases()
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.child, c.closed_on))
+        .collect();
+    assert_eq!(closed, vec![(b, day(2018, 1, 2)), (a, day(2020, 6, 1))]);
+    assert!(!closed.iter().any(|(c, _)| *c == open));
+    assert!(matches!(
+        s.close_case(ChildId::random(), day(2020, 1, 1)),
+        Err(StorageError::NotFound { .. })
+    ));
+}
+
+fn data_keys_are_kept_once_and_never_for_an_erased_owner(s: &dyn Storage) {
+    let owner = ChildId::random().to_string();
+    assert_eq!(s.wrapped_key(&owner).unwrap(), None);
+    assert_eq!(
+        s.keep_wrapped_key(&owner, b"first", 1).unwrap(),
+        Some(b"first".to_vec())
+    );
+    assert_eq!(
+        s.keep_wrapped_key(&owner, b"second", 2).unwrap(),
+        Some(b"first".to_vec()),
+        "the first key made is the one kept"
+    );
+    assert_eq!(s.wrapped_key(&owner).unwrap(), Some(b"first".to_vec()));
+    assert!(
+        s.wrapped_keys()
+            .unwrap()
+            .contains(&(owner, b"first".to_vec()))
+    );
+    let c = child(s);
+    s.erase_child(c, "admin", "why", 3).unwrap();
+    assert_eq!(
+        s.keep_wrapped_key(&c.to_string(), b"again", 4).unwrap(),
+        None
+    );
+    assert_eq!(s.wrapped_key(&c.to_string()).unwrap(), None);
+}
+
+fn rewrapping_replaces_every_key_or_none(s: &dyn Storage) {
+    let owner = ChildId::random().to_string();
+    s.keep_wrapped_key(&owner, b"old", 1).unwrap();
+    let before = s.wrapped_keys().unwrap();
+    let all: Vec<_> = before
+        .iter()
+        .map(|(o, w)| (o.clone(), w.clone(), [w.as_slice(), b"+new"].concat()))
+        .collect();
+    // Missing one (a key made meanwhile): nothing changes.
+    assert!(matches!(
+        s.rewrap_keys(&all[1..]),
+        Err(StorageError::KeysChangedDuringRewrap { .. })
+    ));
+    assert_eq!(s.wrapped_keys().unwrap(), before);
+    s.rewrap_keys(&all).unwrap();
+    assert_eq!(s.wrapped_key(&owner).unwrap(), Some(b"old+new".to_vec()));
 }

@@ -90,8 +90,10 @@ pub enum DbError {
     },
     #[error("the PostgreSQL admin thread panicked")]
     AdminThread,
-    #[error("no temporary directory for the SQLite file")]
+    #[error("no temporary directory for the SQLite file or the master key")]
     TempDir(#[source] std::io::Error),
+    #[error("no master key file for the PostgreSQL test database")]
+    MasterKey(#[source] storage::keys::MasterKeyError),
 }
 
 /// An error and its causes on one line, for a test's panic message.
@@ -158,6 +160,9 @@ fn pg_test_database() -> Result<(), DbError> {
 pub struct TestDb {
     pub url: String,
     pub backend: Backend,
+    /// The master key file of a PostgreSQL database (a SQLite one's is
+    /// `<path>.key`, made when it is first opened).
+    pub key_file: Option<std::path::PathBuf>,
     _dir: Option<TempDir>,
     pg_schema: Option<String>,
 }
@@ -177,6 +182,7 @@ impl TestDb {
                 Ok(TestDb {
                     url: format!("sqlite://{}", dir.path().join("server.db").display()),
                     backend,
+                    key_file: None,
                     _dir: Some(dir),
                     pg_schema: None,
                 })
@@ -185,13 +191,20 @@ impl TestDb {
                 pg_test_database()?;
                 let schema = format!("bothy_test_{}", uuid::Uuid::new_v4().simple());
                 pg_run(PG_TEST_DATABASE, format!("CREATE SCHEMA {schema}"))?;
+                let dir = tempfile::tempdir().map_err(DbError::TempDir)?;
+                let key_file = dir.path().join("master.key");
+                storage::keys::MasterKey::random()
+                    .map_err(|e| DbError::MasterKey(e.into()))?
+                    .write_new_file(&key_file)
+                    .map_err(DbError::MasterKey)?;
                 Ok(TestDb {
                     url: format!(
                         "{}/{PG_TEST_DATABASE}?options=-c%20search_path%3D{schema}",
                         pg_server_url()
                     ),
                     backend,
-                    _dir: None,
+                    key_file: Some(key_file),
+                    _dir: Some(dir),
                     pg_schema: Some(schema),
                 })
             }
@@ -214,8 +227,32 @@ impl TestDb {
         reason = "a test fixture: the test cannot run without it"
     )]
     pub fn open(&self) -> Arc<dyn Storage> {
-        storage::open(&self.url)
+        self.try_open()
             .unwrap_or_else(|e| panic!("opening {}: {}", self.url, with_causes(&e)))
+    }
+
+    /// The PostgreSQL schema holding this database (`None` for SQLite).
+    pub fn pg_schema(&self) -> Option<&str> {
+        self.pg_schema.as_deref()
+    }
+
+    /// The name of the PostgreSQL database every test schema lives in.
+    pub fn pg_database() -> &'static str {
+        PG_TEST_DATABASE
+    }
+
+    /// A storage connection to this database, with its master key.
+    pub fn try_open(&self) -> Result<Arc<dyn Storage>, storage::StorageError> {
+        storage::open_with_key_file(&self.url, self.key_file.as_deref())
+    }
+
+    /// The arguments that give `bothy-server` this database's master key
+    /// (none for SQLite: the server finds the key file beside it).
+    pub fn key_args(&self) -> Vec<String> {
+        match &self.key_file {
+            Some(file) => vec!["--master-key-file".to_owned(), file.display().to_string()],
+            None => Vec::new(),
+        }
     }
 }
 

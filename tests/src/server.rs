@@ -120,7 +120,21 @@ impl<P: Clone> TestServer<P> {
         adjust: impl FnOnce(&mut ServerConfig),
     ) -> Result<TestServer<P>> {
         let db = Arc::new(TestDb::create(backend)?);
-        let storage = storage::open(&db.url)?;
+        let storage = db.try_open()?;
+        let people = seed(storage.as_ref())?;
+        Self::launch(db, storage, people, adjust).await
+    }
+
+    /// As [`TestServer::seeded`], with what devices send stored unsealed
+    /// (no encryption at rest): `bothy-load --unsealed`, to measure what
+    /// sealing costs. Never for a test of behaviour.
+    pub async fn seeded_unsealed(
+        backend: Backend,
+        seed: impl FnOnce(&dyn Storage) -> Result<P>,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> Result<TestServer<P>> {
+        let db = Arc::new(TestDb::create(backend)?);
+        let storage = storage::open_unsealed(&db.url)?;
         let people = seed(storage.as_ref())?;
         Self::launch(db, storage, people, adjust).await
     }
@@ -128,7 +142,7 @@ impl<P: Clone> TestServer<P> {
     /// Another server (another instance) on this one's database, with its
     /// own storage connection and document cache.
     pub async fn another_instance(&self) -> Result<TestServer<P>> {
-        let storage = storage::open(&self.db.url)?;
+        let storage = self.db.try_open()?;
         Self::launch(self.db.clone(), storage, self.people.clone(), |_| {}).await
     }
 
@@ -141,6 +155,7 @@ impl<P: Clone> TestServer<P> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
         let mut config = ServerConfig::for_tests(&db.url);
+        config.master_key_file = db.key_file.clone();
         adjust(&mut config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(bothy_server::launch_with_storage(

@@ -84,7 +84,11 @@ async fn instances_on_one_database_converge_and_survive_a_kill() {
     let people = db::seed(storage.as_ref()).unwrap();
     let record = DocKey::Record(people.child);
     let mut instances: Vec<ServerProcess> = (0..3)
-        .map(|_| ServerProcess::start(Path::new(BIN), &db.url, &[]).unwrap())
+        .map(|_| {
+            let key_args = db.key_args();
+            let args: Vec<&str> = key_args.iter().map(String::as_str).collect();
+            ServerProcess::start(Path::new(BIN), &db.url, &args).unwrap()
+        })
         .collect();
     for i in &instances {
         let resp = reqwest::get(format!("{}/health", i.base)).await.unwrap();

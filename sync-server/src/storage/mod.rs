@@ -10,6 +10,11 @@
 //! database) implement it. The backend is chosen once, from the database
 //! URL, by [`open`].
 //!
+//! What people wrote is sealed at rest ([`keys`]): [`open`] wraps the
+//! backend in a layer that seals each change, refused or offered change and
+//! team change reason under its child's data key on the way in and opens it
+//! on the way out, so the backends store opaque bytes and hold only SQL.
+//!
 //! Changes are content-addressed: a change is stored once per document under
 //! its hash, inserting it again is a no-op, and each stored change gets a
 //! sequence number that only grows (the cursor of `/v1/changed`). A backend
@@ -18,8 +23,11 @@
 //! writer gives this for free; PostgreSQL needs a commit-ordered sequence,
 //! see [`postgres`]).
 
+pub mod keys;
 pub mod postgres;
 mod rows;
+mod sealed;
+pub use sealed::rewrap_all;
 pub mod sqlite;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +35,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use automerge::{ActorId, ChangeHash};
-use bothy_shared::docs::{DocKey, StepKind};
+use bothy_shared::docs::{DocKey, IsoDate, StepKind};
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId, RequestId};
 use bothy_shared::policy::{ChildTeam, PersonKind, Rule, TeamMember};
 use bothy_shared::team::{TeamAction, TeamEffect};
@@ -82,6 +90,40 @@ pub enum StorageError {
     ThreadsStopped,
     #[error("the database connection thread working on this request failed")]
     ThreadFailed,
+    /// The master key could not be read, or a key file not written.
+    #[error("the master key")]
+    MasterKey(#[from] keys::MasterKeyError),
+    /// The master key given opens nothing in this database.
+    #[error(
+        "the master key given is not the one this database was sealed with (check \
+         --master-key-file, BOTHY_MASTER_KEY_FILE, BOTHY_MASTER_KEY, or the key file beside \
+         a SQLite database)"
+    )]
+    WrongMasterKey,
+    /// The database holds children but no master key check: it was made
+    /// before encryption at rest, and its records are not sealed.
+    #[error(
+        "this database was made before encryption at rest (its records are not sealed): \
+         start from a new database"
+    )]
+    MadeBeforeSealing,
+    /// A sealed value (or a data key) did not open, or could not be sealed.
+    #[error("the sealed {what} does not open")]
+    Sealed {
+        what: String,
+        #[source]
+        cause: keys::SealError,
+    },
+    /// Data keys were made or changed while they were being rewrapped:
+    /// nothing was changed; run the rotation again.
+    #[error(
+        "{stored} data keys are stored but {rewrapped} were rewrapped (keys were made \
+         meanwhile): nothing changed, run it again with the servers stopped"
+    )]
+    KeysChangedDuringRewrap { rewrapped: i64, stored: i64 },
+    /// The child (or request) was erased: nothing more is stored for it.
+    #[error("{owner} was erased")]
+    Erased { owner: String },
 }
 
 /// A person in the directory.
@@ -282,6 +324,8 @@ pub enum AuditEvent {
     TeamMembershipEnded,
     /// A team change from a device was refused (the rule: `team_changes`).
     TeamChangeRefused,
+    /// The child's case was erased (who, when and why: `erasures`).
+    ChildErased,
 }
 
 impl AuditEvent {
@@ -306,6 +350,7 @@ impl AuditEvent {
             AuditEvent::TeamMemberSet => "team-member-set",
             AuditEvent::TeamMembershipEnded => "team-membership-ended",
             AuditEvent::TeamChangeRefused => "team-change-refused",
+            AuditEvent::ChildErased => "child-erased",
         }
     }
 
@@ -322,6 +367,7 @@ impl AuditEvent {
             Self::TeamMemberSet,
             Self::TeamMembershipEnded,
             Self::TeamChangeRefused,
+            Self::ChildErased,
         ]
         .into_iter()
         .chain(StepKind::ALL.into_iter().map(Self::Request))
@@ -419,6 +465,35 @@ impl fmt::Debug for QuarantinedChange {
             .field("len", &self.bytes.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The record an erasure leaves (its tombstone): whose case, when, who
+/// ran it and why. No content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureRecord {
+    pub child: ChildId,
+    pub at: UnixSeconds,
+    /// Who ran it (the operator's login name, or `retention`).
+    pub by: String,
+    pub reason: String,
+    /// The case's closing date, if it was closed.
+    pub closed_on: Option<IsoDate>,
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// Documents whose rows (and key) went.
+    pub documents: u64,
+    /// Stored changes deleted (sealed under the destroyed key).
+    pub changes: u64,
+}
+
+/// A case closed on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClosedCase {
+    pub child: ChildId,
+    pub closed_on: IsoDate,
 }
 
 /// The server's persistent state. See the module documentation.
@@ -660,13 +735,101 @@ pub trait Storage: Send + Sync + fmt::Debug {
         by: Option<(DeviceId, PersonId)>,
         at: UnixSeconds,
     ) -> Result<(), StorageError>;
+
+    // ------------------------------------------------------------ keys (encryption at rest, see [`keys`])
+
+    /// The wrapped data key of `owner` (a child's id, a request's id, or
+    /// [`keys::CHECK_OWNER`]), if it has one.
+    fn wrapped_key(&self, owner: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Keep `wrapped` as `owner`'s data key unless it has one: returns the
+    /// key kept (this one or the earlier), or `None` if `owner` was erased
+    /// (an erased owner never gets a key again).
+    fn keep_wrapped_key(
+        &self,
+        owner: &str,
+        wrapped: &[u8],
+        at: UnixSeconds,
+    ) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Every wrapped key, by owner.
+    fn wrapped_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StorageError>;
+    /// Replace wrapped keys, each `(owner, old, new)`, all or none: fails
+    /// (changing nothing) unless every key stored is among them as `old`.
+    fn rewrap_keys(&self, keys: &[(String, Vec<u8>, Vec<u8>)]) -> Result<(), StorageError>;
+
+    // ------------------------------------------------------------ erasure and retention
+
+    /// Erase a child's case: destroy its data key (and those of requests
+    /// accepted for it) and delete its documents, changes, sync states,
+    /// kept and refused work, team and team changes, requests and its row;
+    /// keep a tombstone ([`ErasureRecord`]) and a `child-erased` audit
+    /// entry. The audit entries about it stay (they hold no content), and
+    /// so does which devices synced its documents (keys only): `/v1/changed`
+    /// lists those as `gone`, so each device deletes them at its next sync
+    /// and acknowledges it, as when its person leaves a team.
+    /// `NotFound` for a child that does not exist.
+    fn erase_child(
+        &self,
+        child: ChildId,
+        by: &str,
+        reason: &str,
+        at: UnixSeconds,
+    ) -> Result<Erased, StorageError>;
+    /// Every erasure, oldest first.
+    fn erasures(&self) -> Result<Vec<ErasureRecord>, StorageError>;
+    /// Record that a child's case closed on `on` (replacing an earlier date).
+    fn close_case(&self, child: ChildId, on: IsoDate) -> Result<(), StorageError>;
+    /// Every closed case, oldest closing first.
+    fn closed_cases(&self) -> Result<Vec<ClosedCase>, StorageError>;
 }
 
 /// Open the storage a database URL names: `sqlite://PATH` (a file, created
 /// if missing), `sqlite::memory:` (tests), or `postgres://…` /
 /// `postgresql://…` (a PostgreSQL database that exists; its schema is
-/// created or brought up to date). Blocks while it connects and migrates.
+/// created or brought up to date), sealing what people wrote under the
+/// master key [`keys::locate`] finds with no key file given. Blocks while
+/// it connects and migrates.
 pub fn open(url: &str) -> Result<Arc<dyn Storage>, StorageError> {
+    open_with_key_file(url, None)
+}
+
+/// [`open`] with the master key in `key_file` (`--master-key-file`), or
+/// found as [`keys::locate`] says. A new SQLite database gets a new key
+/// file beside it. A master key that is not the database's is
+/// [`StorageError::WrongMasterKey`].
+pub fn open_with_key_file(
+    url: &str,
+    key_file: Option<&std::path::Path>,
+) -> Result<Arc<dyn Storage>, StorageError> {
+    let raw = open_unsealed(url)?;
+    let located = keys::locate(url, key_file)?;
+    let Some(path) = located.create_at else {
+        return Ok(Arc::new(sealed::Sealed::new(raw, Arc::new(located.key))?));
+    };
+    // Written before the database first seals anything under it; taken
+    // back if the database was sealed under another key.
+    located.key.write_new_file(&path)?;
+    match sealed::Sealed::new(raw, Arc::new(located.key)) {
+        Ok(sealed) => Ok(Arc::new(sealed)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(e)
+        }
+    }
+}
+
+/// [`open`] with data keys wrapped by `master` (a [`keys::MasterKey`] or
+/// a cloud key service's [`keys::KeyWrap`]).
+pub fn open_with_master_key(
+    url: &str,
+    master: Arc<dyn keys::KeyWrap>,
+) -> Result<Arc<dyn Storage>, StorageError> {
+    let raw = open_unsealed(url)?;
+    Ok(Arc::new(sealed::Sealed::new(raw, master)?))
+}
+
+/// The backend alone, storing values as given: what [`open`] wraps.
+/// Tests of the backends' SQL use it; a server never should.
+pub fn open_unsealed(url: &str) -> Result<Arc<dyn Storage>, StorageError> {
     if url == "sqlite::memory:" {
         return Ok(Arc::new(sqlite::SqliteStorage::open_in_memory()?));
     }

@@ -67,7 +67,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use bothy_shared::docs::DocKey;
+use bothy_shared::docs::{DocKey, IsoDate};
 use bothy_shared::ids::{Agency, ChildId, DeviceId, ItemId, PersonId, RequestId};
 use bothy_shared::policy::{ChildTeam, TeamMember, TeamRole};
 use bothy_shared::team::TeamEffect;
@@ -79,10 +79,10 @@ use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 use super::rows::{self, AuditValues, Author, Columns, Entity, TeamChangeValues, Tx};
 use super::{
-    AuditEntry, ChangedSince, ChildRecord, DeviceRecord, DocumentReads, MayRead, NewChange,
-    NewDevice, NewDocument, NewRefusedChange, PersonRecord, QuarantinedChange, RefusedChange,
-    RequestRecord, Storage, StorageError, StoredChange, SyncReads, SyncRound, TeamChangeRecord,
-    UnixSeconds,
+    AuditEntry, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads, Erased,
+    ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange, PersonRecord,
+    QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError, StoredChange,
+    SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
 };
 
 mod embedded {
@@ -1364,5 +1364,177 @@ impl Storage for PgStorage {
         at: UnixSeconds,
     ) -> Result<(), StorageError> {
         self.write(move |db| db.insert_audit(&rows::request_audit(id, event, by, at)))
+    }
+    fn wrapped_key(&self, owner: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let owner = owner.to_owned();
+        self.read(move |db| {
+            Ok(db
+                .query_opt("SELECT wrapped FROM data_keys WHERE owner = $1", &[&owner])?
+                .map(|row| row.bytes(0))
+                .transpose()?)
+        })
+    }
+
+    fn keep_wrapped_key(
+        &self,
+        owner: &str,
+        wrapped: &[u8],
+        at: UnixSeconds,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let (owner, wrapped) = (owner.to_owned(), wrapped.to_vec());
+        self.write(move |db| {
+            // Two instances making the first key at once: the second waits
+            // for the first's commit, inserts nothing, and reads its key.
+            db.execute(
+                "INSERT INTO data_keys (owner, wrapped, created_at)
+                 SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM erased_keys WHERE owner = $1)
+                 ON CONFLICT (owner) DO NOTHING",
+                &[&owner, &wrapped, &at],
+            )?;
+            Ok(db
+                .query_opt("SELECT wrapped FROM data_keys WHERE owner = $1", &[&owner])?
+                .map(|row| row.bytes(0))
+                .transpose()?)
+        })
+    }
+
+    fn wrapped_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        self.read(|db| {
+            decode_all(
+                &db.query("SELECT owner, wrapped FROM data_keys ORDER BY owner", &[])?,
+                |row| Ok((row.text(0)?, row.bytes(1)?)),
+            )
+        })
+    }
+
+    fn rewrap_keys(&self, keys: &[(String, Vec<u8>, Vec<u8>)]) -> Result<(), StorageError> {
+        let keys = keys.to_vec();
+        self.write(move |db| {
+            // Keys made meanwhile wait for this to commit (the table lock).
+            db.execute("LOCK TABLE data_keys IN SHARE ROW EXCLUSIVE MODE", &[])?;
+            let mut replaced = 0i64;
+            for (owner, old, new) in &keys {
+                let n = db.execute(
+                    "UPDATE data_keys SET wrapped = $3 WHERE owner = $1 AND wrapped = $2",
+                    &[owner, old, new],
+                )?;
+                replaced += i64::try_from(n).unwrap_or(0);
+            }
+            let total: i64 = db
+                .query_one("SELECT count(*) FROM data_keys", &[])?
+                .try_get(0)?;
+            Ok(rows::all_rewrapped(replaced, total)?)
+        })
+    }
+
+    fn erase_child(
+        &self,
+        child: ChildId,
+        by: &str,
+        reason: &str,
+        at: UnixSeconds,
+    ) -> Result<Erased, StorageError> {
+        let (by, reason) = (by.to_owned(), reason.to_owned());
+        self.write(move |db| {
+            let id = child.to_string();
+            let Some(row) = db.query_opt(
+                "SELECT closed_on FROM children WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )?
+            else {
+                return Err(Entity::Child(child).not_found().into());
+            };
+            let closed_on = row.opt_text(0)?;
+            let requests: Vec<String> = decode_all(
+                &db.query("SELECT id FROM requests WHERE child = $1", &[&id])?,
+                |row| row.text(0),
+            )?;
+            let mut documents: Vec<String> = decode_all(
+                &db.query("SELECT doc_key FROM documents WHERE child = $1", &[&id])?,
+                |row| row.text(0),
+            )?;
+            for r in &requests {
+                documents.push(DocKey::Request(rows::parse(r)?).to_string());
+            }
+            let changes =
+                db.execute("DELETE FROM changes WHERE doc_key = ANY($1)", &[&documents])?;
+            for sql in [
+                "DELETE FROM sync_states WHERE doc_key = ANY($1)",
+                "DELETE FROM quarantine WHERE doc_key = ANY($1)",
+                "DELETE FROM refused_changes WHERE doc_key = ANY($1)",
+            ] {
+                db.execute(sql, &[&documents])?;
+            }
+            let removed = db.execute(
+                "DELETE FROM documents WHERE doc_key = ANY($1)",
+                &[&documents],
+            )?;
+            for sql in [
+                "DELETE FROM team_members WHERE child = $1",
+                "DELETE FROM team_changes WHERE child = $1",
+                "DELETE FROM requests WHERE child = $1",
+                "DELETE FROM children WHERE id = $1",
+            ] {
+                db.execute(sql, &[&id])?;
+            }
+            let owners: Vec<String> = std::iter::once(id.clone()).chain(requests).collect();
+            db.execute("DELETE FROM data_keys WHERE owner = ANY($1)", &[&owners])?;
+            for owner in &owners {
+                db.execute(
+                    "INSERT INTO erased_keys (owner, erased_at) VALUES ($1, $2)
+                     ON CONFLICT (owner) DO NOTHING",
+                    &[owner, &at],
+                )?;
+            }
+            db.execute(
+                "INSERT INTO erasures (child, erased_at, erased_by, reason, closed_on)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &at, &by, &reason, &closed_on],
+            )?;
+            db.insert_audit(&rows::erasure_audit(child, at))?;
+            Ok(Erased {
+                documents: removed,
+                changes,
+            })
+        })
+    }
+
+    fn erasures(&self) -> Result<Vec<ErasureRecord>, StorageError> {
+        self.read(|db| {
+            decode_all(
+                &db.query(
+                    "SELECT child, erased_at, erased_by, reason, closed_on FROM erasures
+                     ORDER BY erased_at, n",
+                    &[],
+                )?,
+                rows::erasure,
+            )
+        })
+    }
+
+    fn close_case(&self, child: ChildId, on: IsoDate) -> Result<(), StorageError> {
+        self.write(move |db| {
+            let n = db.execute(
+                "UPDATE children SET closed_on = $2 WHERE id = $1",
+                &[&child.to_string(), &on.to_string()],
+            )?;
+            if n == 0 {
+                return Err(Entity::Child(child).not_found().into());
+            }
+            Ok(())
+        })
+    }
+
+    fn closed_cases(&self) -> Result<Vec<ClosedCase>, StorageError> {
+        self.read(|db| {
+            decode_all(
+                &db.query(
+                    "SELECT id, closed_on FROM children WHERE closed_on IS NOT NULL
+                     ORDER BY closed_on, id",
+                    &[],
+                )?,
+                rows::closed_case,
+            )
+        })
     }
 }

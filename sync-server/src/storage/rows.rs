@@ -352,7 +352,52 @@ pub(super) fn team(
     }
 }
 
+/// `child, erased_at, erased_by, reason, closed_on` of `erasures`.
+pub(super) fn erasure(row: &impl Columns) -> Result<super::ErasureRecord, StorageError> {
+    Ok(super::ErasureRecord {
+        child: parse(&row.text(0)?)?,
+        at: row.int(1)?,
+        by: row.text(2)?,
+        reason: row.text(3)?,
+        closed_on: parse_opt(row.opt_text(4)?)?,
+    })
+}
+
+/// `id, closed_on` of `children` (a closed one).
+pub(super) fn closed_case(row: &impl Columns) -> Result<super::ClosedCase, StorageError> {
+    Ok(super::ClosedCase {
+        child: parse(&row.text(0)?)?,
+        closed_on: parse(&row.text(1)?)?,
+    })
+}
+
 // ---------------------------------------------------------------- writing rows
+
+/// The audit entry of a child's erasure (on its plan; who and why are in
+/// `erasures`).
+pub(super) fn erasure_audit(child: ChildId, at: UnixSeconds) -> AuditValues {
+    AuditValues::new(
+        at,
+        AuditEvent::ChildErased,
+        &DocKey::Plan(child),
+        None,
+        None,
+    )
+}
+
+/// A rewrap replaced every stored key (`replaced` of `total`), or it
+/// must not commit: a key made meanwhile, or one changed since it was
+/// read, would be left under the old master key.
+pub(super) fn all_rewrapped(replaced: i64, total: i64) -> Result<(), StorageError> {
+    if replaced == total {
+        Ok(())
+    } else {
+        Err(StorageError::KeysChangedDuringRewrap {
+            rewrapped: replaced,
+            stored: total,
+        })
+    }
+}
 
 /// The values of one `audit_log` row, in column order: `at, event,
 /// doc_key, child, change_hash, actor, device, person`.

@@ -15,9 +15,10 @@
 //! are [`super::rows`], shared with PostgreSQL.
 //!
 //! The workspace builds rusqlite with bundled SQLCipher; opened without a key
-//! it is plain SQLite. The server's database holds no record content in the
-//! clear beyond what Automerge changes carry, and is protected by the host's
-//! disk encryption and file permissions.
+//! it is plain SQLite. What people wrote reaches it sealed (see
+//! [`super::keys`]: [`super::open`] wraps this backend); the directory is
+//! in the clear, protected by the host's disk encryption and file
+//! permissions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -27,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use bothy_shared::docs::DocKey;
+use bothy_shared::docs::{DocKey, IsoDate};
 use bothy_shared::ids::{Agency, ChildId, DeviceId, ItemId, PersonId, RequestId};
 use bothy_shared::policy::{ChildTeam, TeamMember, TeamRole};
 use bothy_shared::team::TeamEffect;
@@ -37,10 +38,10 @@ use rusqlite_migration::{M, Migrations};
 
 use super::rows::{self, AuditValues, Author, Columns, Entity, TeamChangeValues, Tx};
 use super::{
-    AuditEntry, ChangedSince, ChildRecord, DeviceRecord, DocumentReads, MayRead, NewChange,
-    NewDevice, NewDocument, NewRefusedChange, PersonRecord, QuarantinedChange, RefusedChange,
-    RequestRecord, Storage, StorageError, StoredChange, SyncReads, SyncRound, TeamChangeRecord,
-    UnixSeconds,
+    AuditEntry, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads, Erased,
+    ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange, PersonRecord,
+    QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError, StoredChange,
+    SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
 };
 
 /// The schema, one file per migration. rusqlite_migration counts the
@@ -52,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/03_refused_changes.sql"),
     include_str!("../../migrations/sqlite/04_requests_for_help.sql"),
     include_str!("../../migrations/sqlite/05_team_changes_and_kept_work.sql"),
+    include_str!("../../migrations/sqlite/06_keys_erasure_and_closing.sql"),
 ];
 
 /// The SQLite backend.
@@ -1299,5 +1301,183 @@ impl Storage for SqliteStorage {
         at: UnixSeconds,
     ) -> Result<(), StorageError> {
         self.write(|tx| Sql(tx).insert_audit(&rows::request_audit(id, event, by, at)))
+    }
+    fn wrapped_key(&self, owner: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.read(|tx| {
+            query_opt(
+                tx,
+                "SELECT wrapped FROM data_keys WHERE owner = ?1",
+                params![owner],
+                |row| row.bytes(0),
+            )
+        })
+    }
+
+    fn keep_wrapped_key(
+        &self,
+        owner: &str,
+        wrapped: &[u8],
+        at: UnixSeconds,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        self.write(|tx| {
+            execute_cached(
+                tx,
+                "INSERT INTO data_keys (owner, wrapped, created_at)
+                 SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM erased_keys WHERE owner = ?1)
+                 ON CONFLICT (owner) DO NOTHING",
+                params![owner, wrapped, at],
+            )?;
+            query_opt(
+                tx,
+                "SELECT wrapped FROM data_keys WHERE owner = ?1",
+                params![owner],
+                |row| row.bytes(0),
+            )
+        })
+    }
+
+    fn wrapped_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StorageError> {
+        self.read(|tx| {
+            query_all(
+                tx,
+                "SELECT owner, wrapped FROM data_keys ORDER BY owner",
+                [],
+                |row| Ok((row.text(0)?, row.bytes(1)?)),
+            )
+        })
+    }
+
+    fn rewrap_keys(&self, keys: &[(String, Vec<u8>, Vec<u8>)]) -> Result<(), StorageError> {
+        self.write(|tx| {
+            let mut replaced = 0i64;
+            for (owner, old, new) in keys {
+                let n = execute_cached(
+                    tx,
+                    "UPDATE data_keys SET wrapped = ?3 WHERE owner = ?1 AND wrapped = ?2",
+                    params![owner, old, new],
+                )?;
+                replaced += i64::try_from(n).unwrap_or(0);
+            }
+            let total: i64 =
+                query_row_cached(tx, "SELECT count(*) FROM data_keys", [], |row| row.get(0))?;
+            rows::all_rewrapped(replaced, total)
+        })
+    }
+
+    fn erase_child(
+        &self,
+        child: ChildId,
+        by: &str,
+        reason: &str,
+        at: UnixSeconds,
+    ) -> Result<Erased, StorageError> {
+        self.write(|tx| {
+            let id = child.to_string();
+            let closed_on: Option<Option<String>> = query_opt(
+                tx,
+                "SELECT closed_on FROM children WHERE id = ?1",
+                params![id],
+                |row| row.opt_text(0),
+            )?;
+            let Some(closed_on) = closed_on else {
+                return Err(Entity::Child(child).not_found());
+            };
+            let requests: Vec<String> = query_all(
+                tx,
+                "SELECT id FROM requests WHERE child = ?1",
+                params![id],
+                |row| row.text(0),
+            )?;
+            let mut documents: Vec<String> = query_all(
+                tx,
+                "SELECT doc_key FROM documents WHERE child = ?1",
+                params![id],
+                |row| row.text(0),
+            )?;
+            for r in &requests {
+                documents.push(DocKey::Request(rows::parse(r)?).to_string());
+            }
+            let mut erased = Erased::default();
+            for doc in &documents {
+                let n = execute_cached(tx, "DELETE FROM changes WHERE doc_key = ?1", params![doc])?;
+                erased.changes += u64::try_from(n).unwrap_or(0);
+                for sql in [
+                    "DELETE FROM sync_states WHERE doc_key = ?1",
+                    "DELETE FROM quarantine WHERE doc_key = ?1",
+                    "DELETE FROM refused_changes WHERE doc_key = ?1",
+                ] {
+                    execute_cached(tx, sql, params![doc])?;
+                }
+                erased.documents += u64::try_from(execute_cached(
+                    tx,
+                    "DELETE FROM documents WHERE doc_key = ?1",
+                    params![doc],
+                )?)
+                .unwrap_or(0);
+            }
+            for sql in [
+                "DELETE FROM team_members WHERE child = ?1",
+                "DELETE FROM team_changes WHERE child = ?1",
+                "DELETE FROM requests WHERE child = ?1",
+                "DELETE FROM children WHERE id = ?1",
+            ] {
+                execute_cached(tx, sql, params![id])?;
+            }
+            for owner in std::iter::once(&id).chain(&requests) {
+                execute_cached(tx, "DELETE FROM data_keys WHERE owner = ?1", params![owner])?;
+                execute_cached(
+                    tx,
+                    "INSERT INTO erased_keys (owner, erased_at) VALUES (?1, ?2)
+                     ON CONFLICT (owner) DO NOTHING",
+                    params![owner, at],
+                )?;
+            }
+            execute_cached(
+                tx,
+                "INSERT INTO erasures (child, erased_at, erased_by, reason, closed_on)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, at, by, reason, closed_on],
+            )?;
+            Sql(tx).insert_audit(&rows::erasure_audit(child, at))?;
+            Ok(erased)
+        })
+    }
+
+    fn erasures(&self) -> Result<Vec<ErasureRecord>, StorageError> {
+        self.read(|tx| {
+            query_all(
+                tx,
+                "SELECT child, erased_at, erased_by, reason, closed_on FROM erasures
+                 ORDER BY erased_at, rowid",
+                [],
+                |row| rows::erasure(row),
+            )
+        })
+    }
+
+    fn close_case(&self, child: ChildId, on: IsoDate) -> Result<(), StorageError> {
+        self.write(|tx| {
+            let n = execute_cached(
+                tx,
+                "UPDATE children SET closed_on = ?2 WHERE id = ?1",
+                params![child.to_string(), on.to_string()],
+            )?;
+            if n == 0 {
+                return Err(Entity::Child(child).not_found());
+            }
+            Ok(())
+        })
+    }
+
+    fn closed_cases(&self) -> Result<Vec<ClosedCase>, StorageError> {
+        self.read(|tx| {
+            query_all(
+                tx,
+                "SELECT id, closed_on FROM children WHERE closed_on IS NOT NULL
+                 ORDER BY closed_on, id",
+                [],
+                |row| rows::closed_case(row),
+            )
+        })
     }
 }

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bothy_client::sync::{RetryPolicy, SyncEngine, SyncOptions, SyncReport};
+use bothy_server::ServerConfig;
 use bothy_server::directory;
 use bothy_server::storage::{self, Storage};
 use bothy_shared::docs::DocKey;
@@ -52,6 +53,14 @@ struct Args {
     /// Start the server in this process on a temporary database (the default without --server).
     #[arg(long)]
     embedded: bool,
+    /// With the embedded server: store what devices send unsealed (no
+    /// encryption at rest), only to measure what sealing costs.
+    #[arg(long)]
+    unsealed: bool,
+    /// With --server: the running server's master key file (default: as the
+    /// server finds it, e.g. `PATH.key` beside a SQLite database).
+    #[arg(long)]
+    master_key_file: Option<std::path::PathBuf>,
     /// Simulated devices.
     #[arg(long, default_value_t = 200)]
     devices: usize,
@@ -202,17 +211,18 @@ async fn main() -> Result<()> {
     let mut embedded = None;
     let (base, storage): (String, Arc<dyn Storage>) = match (&args.server, &args.db) {
         (Some(server), Some(db)) if !args.embedded => {
-            (server.trim_end_matches('/').to_owned(), storage::open(db)?)
+            let storage = storage::open_with_key_file(db, args.master_key_file.as_deref())?;
+            (server.trim_end_matches('/').to_owned(), storage)
         }
         _ => {
             // Every simulated device enrols from this one address: lift
             // the per-address enrolment limit (docs/sync-protocol.md 1a).
-            let server = TestServer::seeded(
-                Backend::Sqlite,
-                |_| Ok(()),
-                |config| config.enrol_per_minute = 0,
-            )
-            .await?;
+            let lift = |config: &mut ServerConfig| config.enrol_per_minute = 0;
+            let server = if args.unsealed {
+                TestServer::seeded_unsealed(Backend::Sqlite, |_| Ok(()), lift).await?
+            } else {
+                TestServer::seeded(Backend::Sqlite, |_| Ok(()), lift).await?
+            };
             let pair = (server.base.clone(), server.storage.clone());
             embedded = Some(server);
             pair
@@ -223,10 +233,10 @@ async fn main() -> Result<()> {
         args.devices,
         children_each * 3,
         children_each,
-        if embedded.is_some() {
-            " (embedded, same process)"
-        } else {
-            ""
+        match (embedded.is_some(), args.unsealed) {
+            (true, false) => " (embedded, same process, sealed at rest)",
+            (true, true) => " (embedded, same process, UNSEALED: for comparison only)",
+            (false, _) => "",
         }
     );
 
