@@ -54,6 +54,11 @@ pub enum ApiError {
     NotFound,
     #[error("the request body is too large")]
     TooLarge,
+    /// A request over one of the protocol's limits other than its size in
+    /// bytes (`docs/sync-protocol.md`, "Limits"), in the words the client
+    /// is told.
+    #[error("{0}")]
+    OverLimit(String),
     #[error("internal error")]
     Internal(#[source] InternalError),
 }
@@ -117,7 +122,7 @@ impl ApiError {
             ApiError::DeviceRevoked => ErrorCode::DeviceRevoked,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::NotFound => ErrorCode::NotFound,
-            ApiError::TooLarge => ErrorCode::TooLarge,
+            ApiError::TooLarge | ApiError::OverLimit(_) => ErrorCode::TooLarge,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -191,6 +196,7 @@ impl From<SyncError> for ApiError {
     fn from(e: SyncError) -> Self {
         match e {
             SyncError::BadCursor => ApiError::Malformed(e.to_string()),
+            SyncError::TooManyChanges => ApiError::OverLimit(e.to_string()),
             SyncError::Storage(e) => e.into(),
             SyncError::CorruptDocument { .. } => ApiError::Internal(InternalError::Sync(e)),
         }

@@ -353,6 +353,11 @@ impl ServerProcess {
         self.launch()
     }
 
+    /// The process id, while it runs (to read its memory from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         self.child
