@@ -6,7 +6,9 @@
 //!
 //! 1. asks the [`AccessPolicy`] whether the principal may write the document;
 //! 2. checks that every change carries the actor of the principal's device;
-//! 3. applies the changes to a copy (never to `before`);
+//! 3. checks that no change is larger, or nests deeper, than [`limits`]
+//!    allow, from the changes alone, and only then applies them to a copy
+//!    (never to `before`);
 //! 4. walks every operation of every change, resolves the path of the object
 //!    it acts on in the document after, and checks that path against the rules
 //!    (a young person: only their own views; nobody: a finalised visit except by
@@ -29,11 +31,14 @@ use crate::docs::{
     DocError, DocKey, DocKind, FamilyVoice, Invalid, ItemPath, SupervisionReview, ViewEntry, Visit,
     hydrate_at, item_of, schema_version, validate_item, validate_visit,
 };
-use crate::ids::{ItemId, PersonId};
+use crate::ids::{Agency, ItemId, PersonId};
 use crate::policy::{AccessPolicy, ChildTeam, Denied, Principal, Rule};
 use crate::robust::{self, MalformedError};
 
+pub mod limits;
 mod request;
+
+pub use limits::check_bounds;
 
 /// A change the gate refused: which change, where, and by which rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,6 +129,7 @@ fn preflight(
 ) -> Result<(), GateError> {
     AccessPolicy::can_write(principal, key, team)?;
     check_actors(changes, principal)?;
+    check_bounds(before, changes)?;
     schema_version(before, key.kind()).map_err(GateError::BeforeInvalid)?;
     Ok(())
 }
@@ -173,6 +179,8 @@ fn inspect(
     let mut touched: Vec<(ChangeHash, ItemPath)> = Vec::new();
     let mut seen = BTreeSet::new();
     let mut objects = ObjectPaths::default();
+    // Lists and texts the changes insert into: (change, path) of the first.
+    let mut grown: HashMap<ObjectId, (ChangeHash, String)> = HashMap::new();
     for c in changes {
         let expanded = robust::expand_change(c)?;
         let start_op = expanded.start_op.get();
@@ -190,9 +198,33 @@ fn inspect(
                 }
                 objects.pass(op);
             }
+            if op.insert && !grown.contains_key(&op.obj) {
+                let path = objects
+                    .resolved
+                    .get(&op.obj)
+                    .map(|r| r.path.join("/"))
+                    .unwrap_or_default();
+                grown.insert(op.obj.clone(), (c.hash(), path));
+            }
             // The operation's own id is the change's start plus its place.
             let id = OpId(start_op + i as u64, expanded.actor_id.clone());
             objects.learn_made(op, id);
+        }
+    }
+
+    // A list or text may have grown over many batches: its length now.
+    for (obj, (change, path)) in &grown {
+        let len = after
+            .import_obj(&obj.to_string())
+            .map(|id| after.length(&id))
+            .unwrap_or(0);
+        if len > limits::MAX_VALUE_LEN {
+            return Err(GateError::Rejected(Rejection {
+                change: *change,
+                path: path.clone(),
+                rule: Rule::ValueTooLarge,
+                detail: format!("{len} long; at most {}", limits::MAX_VALUE_LEN),
+            }));
         }
     }
 
@@ -281,10 +313,13 @@ impl ObjectPaths {
         let (OpType::Make(typ), Key::Map(key), false) = (&op.action, &op.key, op.insert) else {
             return;
         };
+        // The parent's path is copied: a step of at most `MAX_DEPTH`
+        // segments, since `limits::check_bounds` refused anything deeper
+        // before the changes were applied.
         let mut path = match &op.obj {
             ObjectId::Root => Vec::new(),
             parent => match self.resolved.get(parent) {
-                Some(r) if !r.sequence => r.path.clone(),
+                Some(r) if !r.sequence && r.path.len() < limits::MAX_DEPTH => r.path.clone(),
                 _ => return,
             },
         };
@@ -571,6 +606,14 @@ impl Ctx<'_> {
                 Rule::AuthorIsSelf,
             );
         }
+        // An existing chronology entry or withheld section: its agency's
+        // business, supervisors outside the team included.
+        if matches!(collection, "chronology" | "withheld")
+            && let Ok(id) = item(path)
+            && let Some(Item::RecordedBy(by)) = self.get(false, collection, id)?.as_deref()
+        {
+            return self.authoring_agency_only(collection, id, *by);
+        }
         if !is_member {
             return refuse(Rule::SupervisorReviewOnly, "");
         }
@@ -638,9 +681,7 @@ impl Ctx<'_> {
                 Ok(())
             }
             "chronology" | "withheld" => {
-                if self.get(false, collection, id)?.is_some() {
-                    return Ok(()); // the team keeps these together
-                }
+                // New here: an existing one was judged above.
                 let by = match self.get(true, collection, id)?.as_deref() {
                     Some(Item::RecordedBy(p)) => Some(*p),
                     _ => None,
@@ -651,6 +692,54 @@ impl Ctx<'_> {
                 Rule::DocumentStructure,
                 format!("`{collection}` is not a section of this record"),
             ),
+        }
+    }
+
+    /// An existing chronology entry or withheld section, recorded by `by`:
+    /// changed or deleted only by a member of the agency that recorded it
+    /// or a supervisor of that agency's members of the team.
+    ///
+    /// The recording agency is `by`'s agency in the team; for someone no
+    /// longer on it, an agency record's own agency, else a chronology
+    /// entry's `source_agency`. Withheld content in the team record whose
+    /// author has left is changed by a supervisor of the team only.
+    fn authoring_agency_only(
+        &self,
+        collection: &str,
+        id: ItemId,
+        by: PersonId,
+    ) -> Result<(), Refusal> {
+        let agency = match (self.team.members.get(&by), self.key.agency()) {
+            (Some(m), _) => Some(m.agency),
+            (None, Some(a)) => Some(a),
+            (None, None) if collection == "chronology" => {
+                let sid = id.to_string();
+                robust::contain("item", || {
+                    hydrate_at::<Agency, _>(
+                        self.before,
+                        &[collection, sid.as_str(), "source_agency"],
+                    )
+                })
+                .map_err(|e| (Rule::InvalidDocument, e.to_string()))?
+                .map_err(|e| (Rule::InvalidDocument, format!("{collection}/{id}: {e}")))?
+            }
+            (None, None) => None,
+        };
+        let p = self.principal;
+        let allowed = match agency {
+            Some(a) => {
+                p.membership(self.team).is_some_and(|m| m.agency == a)
+                    || p.supervises_team(self.team, Some(a))
+            }
+            None => p.supervises_team(self.team, None),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            refuse(
+                Rule::AuthoringAgencyOnly,
+                agency.map_or(String::new(), |a| format!("recorded by {}", a.as_str())),
+            )
         }
     }
 

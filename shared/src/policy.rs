@@ -136,6 +136,21 @@ pub enum Rule {
     TeamNotAMember,
     /// A membership ends on a date no later than today, with a reason.
     TeamEndDateAndReason,
+    /// A chronology entry or withheld content is changed or deleted only by
+    /// the agency that recorded it, and that agency's supervisors.
+    AuthoringAgencyOnly,
+    /// Objects nest no deeper than the schema needs
+    /// ([`crate::gate::limits::MAX_DEPTH`]).
+    ObjectTooDeep,
+    /// A change, or the changes sent together for one document, hold at most
+    /// so many operations ([`crate::gate::limits`]).
+    ChangeTooLarge,
+    /// A text, string, byte string or list holds at most so much
+    /// ([`crate::gate::limits`]).
+    ValueTooLarge,
+    /// A device writes at most so many bytes, and starts at most so many
+    /// documents, per day (the server's quota).
+    DeviceQuota,
 }
 
 // The slug is the rule's stable name, used on the wire and in logs.
@@ -163,6 +178,11 @@ crate::slug::slugs!(Rule {
     TeamHandOverFirst => "team-hand-over-first",
     TeamNotAMember => "team-not-a-member",
     TeamEndDateAndReason => "team-end-date-and-reason",
+    AuthoringAgencyOnly => "authoring-agency-only",
+    ObjectTooDeep => "object-too-deep",
+    ChangeTooLarge => "change-too-large",
+    ValueTooLarge => "value-too-large",
+    DeviceQuota => "device-quota",
 });
 
 impl Rule {
@@ -221,6 +241,17 @@ impl Rule {
             Rule::TeamNotAMember => "that person is not on the child's team",
             Rule::TeamEndDateAndReason => {
                 "a membership ends with a reason and on a date no later than today"
+            }
+            Rule::AuthoringAgencyOnly => {
+                "only the agency that recorded this entry, and its supervisors, can change or delete it"
+            }
+            Rule::ObjectTooDeep => "the change nests its content deeper than any record needs",
+            Rule::ChangeTooLarge => {
+                "the change is too large to accept at once; save smaller pieces of work"
+            }
+            Rule::ValueTooLarge => "a piece of text or a list in the change is too long",
+            Rule::DeviceQuota => {
+                "this device has sent as much as it may today; try again tomorrow or ask an administrator"
             }
         }
     }

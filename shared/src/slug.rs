@@ -175,7 +175,7 @@ mod tests {
             check!(TeamRole, 3),
             ["member", "lead-professional", "named-person"]
         );
-        assert_eq!(check!(Rule, 23).len(), 23);
+        assert_eq!(check!(Rule, 28).len(), 28);
         assert_eq!(check!(ErrorCode, 14).len(), 14);
 
         // Independent counts of the variants (no wildcard arms).

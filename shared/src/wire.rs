@@ -43,6 +43,19 @@ pub const PATH_HEALTH: &str = "/health";
 /// The most documents one `/v1/sync` or `/v1/offer` request may carry.
 pub const MAX_DOCS_PER_REQUEST: usize = 256;
 
+/// The most Automerge changes one `/v1/sync` or `/v1/offer` request may
+/// carry, over all its documents (more gets `413 too-large`, and nothing of
+/// the request is applied or kept). How large each change may be is the
+/// gate's business (`gate::limits`).
+pub const MAX_CHANGES_PER_REQUEST: usize = 10_000;
+
+/// The most changes the server keeps offered (`/v1/offer`) by one device, in
+/// all; an offer that would keep more gets `413 too-large`.
+pub const MAX_OFFERED_CHANGES_PER_DEVICE: usize = 10_000;
+
+/// The most bytes of changes the server keeps offered by one device, in all.
+pub const MAX_OFFERED_BYTES_PER_DEVICE: usize = 16 * 1024 * 1024;
+
 /// Serde for `Vec<u8>` as a CBOR byte string.
 ///
 /// Strict on input: an array of integers where a byte string belongs is

@@ -853,7 +853,7 @@ fn cases() -> Vec<Case> {
             expect: Err(Rule::ConsentToShare),
         },
         Case {
-            name: "the team keeps the chronology together",
+            name: "another agency cannot rewrite a chronology entry",
             role: ThirdSectorMember,
             key: record,
             setup: None,
@@ -864,6 +864,116 @@ fn cases() -> Vec<Case> {
                     .unwrap()
                     .action
                     .update("Referral to family support; first visit 3 July.");
+            })),
+            expect: Err(Rule::AuthoringAgencyOnly),
+        },
+        Case {
+            name: "another agency cannot delete a chronology entry",
+            role: NamedPersonEducation,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(|d, _| d.chronology.clear())),
+            expect: Err(Rule::AuthoringAgencyOnly),
+        },
+        Case {
+            name: "the recording agency changes its chronology entry",
+            role: LeadProfessionalSocialWork,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(|d, _| {
+                d.chronology
+                    .values_mut()
+                    .next()
+                    .unwrap()
+                    .action
+                    .update("Referral to family support; first visit 3 July.");
+            })),
+            expect: Ok(()),
+        },
+        Case {
+            name: "a supervisor of the recording agency changes its chronology entry",
+            role: SupervisorOfTeam,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(|d, _| {
+                d.chronology
+                    .values_mut()
+                    .next()
+                    .unwrap()
+                    .impact_note
+                    .update("Attendance dropped sharply; now recovering.");
+            })),
+            expect: Ok(()),
+        },
+        Case {
+            name: "a supervisor of the recording agency deletes its chronology entry",
+            role: SupervisorOfTeam,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(|d, _| d.chronology.clear())),
+            expect: Ok(()),
+        },
+        Case {
+            name: "another agency cannot rewrite withheld content",
+            role: NamedPersonEducation,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(|d, _| {
+                d.withheld
+                    .values_mut()
+                    .next()
+                    .unwrap()
+                    .content
+                    .update("Nothing to withhold.");
+            })),
+            expect: Err(Rule::AuthoringAgencyOnly),
+        },
+        Case {
+            name: "another agency cannot delete withheld content",
+            role: ThirdSectorMember,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(|d, _| d.withheld.clear())),
+            expect: Err(Rule::AuthoringAgencyOnly),
+        },
+        Case {
+            name: "the recording agency changes its withheld content",
+            role: LeadProfessionalSocialWork,
+            key: record,
+            setup: None,
+            edit: Edit::Record(Box::new(|d, _| {
+                d.withheld.values_mut().next().unwrap().reason =
+                    "Sharing could put Kai at risk".into();
+            })),
+            expect: Ok(()),
+        },
+        Case {
+            name: "the education agency changes the entry it recorded",
+            role: NamedPersonEducation,
+            key: record,
+            setup: Some((
+                Role::NamedPersonEducation,
+                Edit::Record(Box::new(|d, me| {
+                    let id = iid(950);
+                    let was = d.chronology.values().next().unwrap();
+                    let entry = ChronologyEntry {
+                        id,
+                        date: was.date,
+                        until: None,
+                        event: Text::with_value("Kai missed two weeks of school."),
+                        source_agency: Agency::Education,
+                        impact: was.impact,
+                        impact_note: Text::default(),
+                        action: Text::default(),
+                        significance: was.significance,
+                        recorded_by: me,
+                        from_visit: None,
+                    };
+                    d.chronology.insert(id, entry);
+                })),
+            )),
+            edit: Edit::Record(Box::new(|d, _| {
+                d.chronology.get_mut(&iid(950)).unwrap().event.update("x");
             })),
             expect: Ok(()),
         },

@@ -63,6 +63,11 @@ pub enum ApiError {
     BodyTimeout,
     #[error("the request body is too large")]
     TooLarge,
+    /// A request over one of the protocol's limits other than its size in
+    /// bytes (`docs/sync-protocol.md`, "Limits"), in the words the client
+    /// is told.
+    #[error("{0}")]
+    OverLimit(String),
     #[error("internal error")]
     Internal(#[source] InternalError),
 }
@@ -129,7 +134,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::BodyTimeout => ErrorCode::Timeout,
-            ApiError::TooLarge => ErrorCode::TooLarge,
+            ApiError::TooLarge | ApiError::OverLimit(_) => ErrorCode::TooLarge,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -238,6 +243,7 @@ impl From<SyncError> for ApiError {
     fn from(e: SyncError) -> Self {
         match e {
             SyncError::BadCursor => ApiError::Malformed(e.to_string()),
+            SyncError::TooManyChanges => ApiError::OverLimit(e.to_string()),
             SyncError::Storage(e) => e.into(),
             SyncError::CorruptDocument { .. } => ApiError::Internal(InternalError::Sync(e)),
         }

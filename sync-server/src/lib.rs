@@ -28,6 +28,8 @@ pub mod auth;
 pub mod demo;
 pub mod directory;
 pub mod error;
+pub mod offer;
+pub mod quota;
 pub mod refused;
 pub mod requests;
 pub mod routes;

@@ -7,13 +7,11 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bothy_shared::ids::DeviceId;
-use bothy_shared::policy::AccessPolicy;
-use bothy_shared::robust;
 use bothy_shared::signing::PUBLIC_KEY_LEN;
 use bothy_shared::wire::{
-    self, CBOR_CONTENT_TYPE, ChangedRequest, EnrolRequest, EnrolResponse, KeptReason,
-    MAX_DOCS_PER_REQUEST, MatchRequest, MatchResponse, OfferRequest, OfferResponse, SyncRequest,
-    TeamRequest, TeamResponse,
+    self, CBOR_CONTENT_TYPE, ChangedRequest, EnrolRequest, EnrolResponse, MAX_DOCS_PER_REQUEST,
+    MatchRequest, MatchResponse, OfferRequest, OfferResponse, SyncRequest, TeamRequest,
+    TeamResponse,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,9 +19,10 @@ use serde::de::DeserializeOwned;
 use crate::auth::{self, Signed, SignedAllowRevoked};
 use crate::directory;
 use crate::error::{ApiError, InternalError};
+use crate::offer::{self, OfferError};
 use crate::requests::{self, RequestError};
 use crate::state::AppState;
-use crate::storage::{NewChange, NewDevice};
+use crate::storage::NewDevice;
 use crate::sync;
 use crate::team;
 
@@ -150,6 +149,7 @@ pub async fn sync(
             Ok(sync::sync_batch(
                 state.storage(),
                 state.docs(),
+                state.quotas(),
                 &auth.principal,
                 request,
                 now,
@@ -159,8 +159,7 @@ pub async fn sync(
     Ok(Cbor(response).into_response())
 }
 
-/// `POST /v1/offer`: a (usually revoked) device's unsynced changes go to
-/// quarantine for an administrator, never into a document.
+/// `POST /v1/requests/matches`: a duty worker's match check for a request.
 pub async fn request_matches(
     State(state): State<AppState>,
     Signed(auth): Signed,
@@ -188,6 +187,9 @@ pub async fn request_matches(
     Ok(Cbor(response).into_response())
 }
 
+/// `POST /v1/offer`: a (usually revoked) device's unsynced changes go to
+/// quarantine for a person to decide, never into a document
+/// ([`crate::offer`]).
 pub async fn offer(
     State(state): State<AppState>,
     SignedAllowRevoked(auth): SignedAllowRevoked,
@@ -201,43 +203,27 @@ pub async fn offer(
     let now = crate::now();
     let received = state
         .blocking(move |state| {
-            let mut received = 0u64;
-            for doc in request.docs {
-                // Only well-formed changes made on this device are kept.
-                let changes: Vec<NewChange> = doc
-                    .changes
-                    .iter()
-                    .filter_map(|bytes| robust::decode_change(bytes).ok())
-                    .filter(|c| *c.actor_id() == auth.device.id.actor_id())
-                    .map(|c| NewChange::from_change(&c))
-                    .collect();
-                // Why it is offered: a revoked device, or a person who may
-                // no longer read the document (they left the child's team).
-                let reason = if auth.principal.device_revoked {
-                    KeptReason::Revoked
-                } else {
-                    match state.storage().team(doc.key.child()) {
-                        Ok(t) if AccessPolicy::can_read(&auth.principal, &doc.key, &t).is_ok() => {
-                            KeptReason::Offered
-                        }
-                        Ok(_) | Err(crate::StorageError::NotFound { .. }) => KeptReason::LeftTeam,
-                        Err(e) => return Err(e.into()),
-                    }
-                };
-                // Count what is held, new or kept by an earlier try, so a
-                // retried offer reports the same.
-                state.storage().keep_offered(
-                    auth.device.id,
-                    auth.person.id,
-                    &doc.key,
-                    &changes,
-                    reason,
-                    now,
-                )?;
-                received += u64::try_from(changes.len()).unwrap_or(u64::MAX);
+            let by = offer::Offerer {
+                device: auth.device.id,
+                person: auth.person.id,
+                principal: &auth.principal,
+            };
+            match offer::keep_offer(state.storage(), &by, request, now) {
+                Ok(received) => {
+                    tracing::info!(device = %auth.device.id, received, "offer from device quarantined");
+                    Ok(received)
+                }
+                Err(OfferError::Storage(e)) => Err(e.into()),
+                Err(e @ (OfferError::TooManyChanges | OfferError::DeviceFull)) => {
+                    Err(ApiError::OverLimit(e.to_string()))
+                }
+                Err(OfferError::NotWritable { rule, .. }) => {
+                    tracing::info!(device = %auth.device.id, rule = rule.as_str(), "offer refused");
+                    Err(ApiError::Forbidden(
+                        "only documents this person could write may be offered",
+                    ))
+                }
             }
-            tracing::info!(device = %auth.device.id, received, "offer from device quarantined");
-            Ok(received)
         })
         .await?;
     Ok(Cbor(OfferResponse { received }).into_response())

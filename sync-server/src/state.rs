@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::{ApiError, InternalError};
+use crate::quota::DeviceQuotas;
 use crate::storage::Storage;
 use crate::sync::DocCache;
 
@@ -16,6 +17,7 @@ pub struct AppState {
 struct Inner {
     storage: Arc<dyn Storage>,
     docs: DocCache,
+    quotas: DeviceQuotas,
 }
 
 impl fmt::Debug for AppState {
@@ -32,6 +34,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 storage,
                 docs: DocCache::default(),
+                quotas: DeviceQuotas::default(),
             }),
         }
     }
@@ -42,6 +45,11 @@ impl AppState {
 
     pub(crate) fn docs(&self) -> &DocCache {
         &self.inner.docs
+    }
+
+    /// What each device has written today (`crate::quota`).
+    pub(crate) fn quotas(&self) -> &DeviceQuotas {
+        &self.inner.quotas
     }
 
     /// Run storage and Automerge work on a blocking thread. A panic in `f`

@@ -2,10 +2,15 @@
 //! `/v1/sync` request may also ask the `/v1/changed` question
 //! ([`sync_batch`]), so a device pushes its work in one round trip.
 //!
-//! For each document in a batch the server:
+//! Before anything is read, every message of the request is decoded and the
+//! changes they carry counted (`wire::MAX_CHANGES_PER_REQUEST`). Then, for
+//! each document in a batch, the server:
 //! 1. answers `unavailable` unless the policy lets the device's user read it
 //!    (a missing document looks the same);
-//! 2. decodes the message and applies it to a COPY of its merged document,
+//! 2. refuses the message's changes, from their bytes alone, if the device
+//!    is past its quota for the day ([`crate::quota`]) or a change is larger
+//!    or nests deeper than the gate allows (`gate::check_bounds`); else it
+//!    applies the message to a COPY of its merged document,
 //!    with the device's persisted sync state, inside `robust::contain`
 //!    (a V2 message may carry a whole document, and Automerge panics on some
 //!    malformed input);
@@ -43,14 +48,16 @@ use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, Change};
 use bothy_shared::docs::DocKey;
 use bothy_shared::gate::{self, GateError};
+use bothy_shared::policy::Rule;
 use bothy_shared::policy::{AccessPolicy, ChildTeam, Principal};
 use bothy_shared::robust;
 use bothy_shared::wire::{
-    ChangedRequest, ChangedResponse, DocMessage, DocReply, DocStatus, RejectionView, SyncRequest,
-    SyncResponse,
+    ChangedRequest, ChangedResponse, DocMessage, DocReply, DocStatus, MAX_CHANGES_PER_REQUEST,
+    RejectionView, SyncRequest, SyncResponse,
 };
 
 use crate::directory;
+use crate::quota::{DeviceQuotas, Use};
 use crate::requests;
 use crate::storage::{
     MayRead, NewChange, NewRefusedChange, Storage, StorageError, StoredChange, SyncReads,
@@ -69,6 +76,10 @@ pub enum SyncError {
         #[source]
         cause: Box<StoredChangesError>,
     },
+    #[error(
+        "at most {MAX_CHANGES_PER_REQUEST} changes per request: send fewer documents per request"
+    )]
+    TooManyChanges,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -286,10 +297,30 @@ pub fn changed(
 pub fn sync_batch(
     storage: &dyn Storage,
     cache: &DocCache,
+    quotas: &DeviceQuotas,
     p: &Principal,
     request: SyncRequest,
     now: UnixSeconds,
 ) -> Result<SyncResponse, SyncError> {
+    // Every message decoded once, and the changes they carry counted,
+    // before anything is read or applied.
+    let mut messages = Vec::with_capacity(request.docs.len());
+    let mut carried = 0usize;
+    for DocMessage { key, message } in request.docs {
+        let decoded = robust::contain("decode sync message", || sync::Message::decode(&message))
+            .ok()
+            .and_then(Result::ok);
+        carried += decoded.as_ref().map_or(0, |m| m.changes.len());
+        if carried > MAX_CHANGES_PER_REQUEST {
+            return Err(SyncError::TooManyChanges);
+        }
+        messages.push((key, decoded));
+    }
+    let request = SyncRequest {
+        docs: Vec::new(),
+        changed: request.changed,
+    };
+
     let changed = match &request.changed {
         Some(question) => Some(self::changed(storage, p, question)?),
         None => None,
@@ -298,10 +329,9 @@ pub fn sync_batch(
     // Everything the documents need from storage, in one read: their
     // teams, and for those the device may read (a missing one looks the
     // same) the changes the cached copy lacks and the device's sync state.
-    let wanted: BTreeMap<DocKey, u64> = request
-        .docs
+    let wanted: BTreeMap<DocKey, u64> = messages
         .iter()
-        .map(|m| (m.key, cache.folded(&m.key)))
+        .map(|(key, _)| (*key, cache.folded(key)))
         .collect();
     let reads = if wanted.is_empty() {
         SyncReads::default()
@@ -362,8 +392,10 @@ pub fn sync_batch(
     let mut rounds = Vec::new();
     let mut kept_docs: Vec<(DocKey, Automerge)> = Vec::new();
     let mut refused: Vec<NewRefusedChange> = Vec::new();
-    let mut docs = Vec::with_capacity(request.docs.len());
-    for DocMessage { key, message } in request.docs {
+    let mut docs = Vec::with_capacity(messages.len());
+    // The device's quota this request would use, as messages are accepted.
+    let mut pending = Use::default();
+    for (key, message) in messages {
         // Allowed exactly when readable (or writable), which needs the team.
         let (true, Some(cached), Some(team)) = (
             allowed.contains(&key),
@@ -379,7 +411,33 @@ pub fn sync_batch(
             None => saved_states.get(&key).cloned().flatten(),
         };
         let base = advanced.get(&key).unwrap_or(&cached.doc);
-        let mut outcome = sync_document(base, saved, p, team, key, &message, now, write_only);
+        let starts = opening.contains(&key) && !advanced.contains_key(&key);
+        let more = Use {
+            bytes: message
+                .as_ref()
+                .map_or(0, |m| m.changes.iter().map(|c| c.len() as u64).sum::<u64>()),
+            documents: u64::from(starts && message.as_ref().is_some_and(|m| !m.changes.is_empty())),
+        };
+        let within = quotas.allows(p.device, now, pending, more);
+        let mut outcome = sync_document(
+            base,
+            saved,
+            Exchange {
+                p,
+                team,
+                key,
+                now,
+                write_only,
+                within_quota: within,
+            },
+            message,
+        );
+        if outcome.after.is_some() {
+            pending = Use {
+                bytes: pending.bytes.saturating_add(outcome.accepted_bytes),
+                documents: pending.documents + u64::from(starts),
+            };
+        }
         if opening.contains(&key) && outcome.after.is_none() && !advanced.contains_key(&key) {
             // A request not filed yet, and not made by this message (the
             // first message of a new document carries only heads; the
@@ -445,6 +503,7 @@ pub fn sync_batch(
     if !rounds.is_empty() || !server.is_empty() {
         storage.commit_sync_keeping_refused(&rounds, &server, &refused, now)?;
     }
+    quotas.charge(p.device, now, pending);
     // Each request's steps audited, an acceptance's effect made.
     for (key, cached) in &held {
         if key.request().is_none() {
@@ -557,6 +616,8 @@ struct Outcome {
     after: Option<Automerge>,
     /// The changes the gate refused, to keep apart (never applied).
     refused: Vec<NewRefusedChange>,
+    /// Bytes of the changes accepted (the device's quota).
+    accepted_bytes: u64,
 }
 
 impl Outcome {
@@ -566,27 +627,53 @@ impl Outcome {
             round: None,
             after: None,
             refused: Vec::new(),
+            accepted_bytes: 0,
         }
     }
+}
+
+/// Who exchanges which document, and how.
+struct Exchange<'a> {
+    p: &'a Principal,
+    team: &'a ChildTeam,
+    key: DocKey,
+    now: UnixSeconds,
+    /// An older copy of the young person's plan: taken in, never sent.
+    write_only: bool,
+    /// The device may still write the changes this message carries today
+    /// (`crate::quota`).
+    within_quota: bool,
+}
+
+/// Whether a change refused under `rule` is kept (section 6a of the
+/// protocol): not when it was refused for its size, which is what its bytes
+/// would cost to keep.
+fn kept_when_refused(rule: Rule) -> bool {
+    !matches!(
+        rule,
+        Rule::ChangeTooLarge | Rule::ValueTooLarge | Rule::ObjectTooDeep | Rule::DeviceQuota
+    )
 }
 
 /// One document's exchange against `doc`, the merged document as the
 /// request has left it, with the device's sync state `saved`; see the
 /// module documentation. Nothing is stored here.
-#[allow(clippy::too_many_arguments)]
 fn sync_document(
     doc: &Automerge,
     saved: Option<Vec<u8>>,
-    p: &Principal,
-    team: &ChildTeam,
-    key: DocKey,
-    message: &[u8],
-    now: UnixSeconds,
-    write_only: bool,
+    x: Exchange<'_>,
+    message: Option<sync::Message>,
 ) -> Outcome {
-    let message = match robust::contain("decode sync message", || sync::Message::decode(message)) {
-        Ok(Ok(m)) => m,
-        _ => return Outcome::malformed(key, "not an Automerge sync message"),
+    let Exchange {
+        p,
+        team,
+        key,
+        now,
+        write_only,
+        within_quota,
+    } = x;
+    let Some(message) = message else {
+        return Outcome::malformed(key, "not an Automerge sync message");
     };
 
     // A state that does not decode is only an optimisation lost: start afresh.
@@ -603,38 +690,61 @@ fn sync_document(
         .map(|bytes| robust::parse_change(bytes).ok())
         .collect();
 
-    let before = doc.get_heads();
-    let mut copy = doc.clone();
-    let received = robust::contain("receive sync message", || {
-        let mut state = state;
-        receive(&mut copy, &mut state, message, offered.as_deref()).map(|()| (copy, state))
-    });
-    let (copy, mut state) = match received {
-        Ok(Ok(applied)) => applied,
-        _ => return Outcome::malformed(key, "the sync message could not be applied"),
+    // Refused from the changes alone, before any is applied: too large or
+    // too deep (`gate::limits`), or past the device's quota for today.
+    let refused_unapplied = match offered.as_deref() {
+        Some([first, ..]) if !within_quota => Some(Err(GateError::Rejected(gate::Rejection {
+            change: first.hash(),
+            path: String::new(),
+            rule: Rule::DeviceQuota,
+            detail: String::new(),
+        }))),
+        Some(changes) if !changes.is_empty() => gate::check_bounds(doc, changes).err().map(Err),
+        _ => None,
     };
-    let incoming = added_changes(&copy, &before, offered);
+    let (mut state, incoming, checked) = match refused_unapplied {
+        Some(refusal) => (state, offered.unwrap_or_default(), Some(refusal)),
+        None => {
+            let before = doc.get_heads();
+            let mut copy = doc.clone();
+            let received = robust::contain("receive sync message", || {
+                let mut state = state;
+                receive(&mut copy, &mut state, message, offered.as_deref()).map(|()| (copy, state))
+            });
+            let (copy, state) = match received {
+                Ok(Ok(applied)) => applied,
+                _ => return Outcome::malformed(key, "the sync message could not be applied"),
+            };
+            let incoming = added_changes(&copy, &before, offered);
+            // The copy already holds the changes: check it rather than
+            // apply them to a second copy.
+            let checked = (!incoming.is_empty())
+                .then(|| gate::check_applied(&key, doc, copy, &incoming, p, team));
+            (state, incoming, checked)
+        }
+    };
 
     let mut status = DocStatus::Ok;
     let mut rejection = None;
     let mut detail = None;
     let mut accepted: Option<(Automerge, Vec<NewChange>)> = None;
     let mut refused: Vec<NewRefusedChange> = Vec::new();
-    let keep = |changes: &mut Vec<NewRefusedChange>, c: &Change, rule: &str, path: &str| {
+    let keep = |changes: &mut Vec<NewRefusedChange>, c: &Change, rule: Rule, path: &str| {
+        if !kept_when_refused(rule) {
+            return;
+        }
         changes.push(NewRefusedChange {
             device: p.device,
             person: p.person,
             key,
             change: NewChange::from_change(c),
-            rule: rule.to_owned(),
+            rule: rule.as_str().to_owned(),
             path: path.to_owned(),
             at: now,
         });
     };
-    if !incoming.is_empty() {
-        // The copy already holds the changes: check it rather than apply them
-        // to a second copy.
-        match gate::check_applied(&key, doc, copy, &incoming, p, team) {
+    if let Some(checked) = checked {
+        match checked {
             Ok(after) => {
                 accepted = Some((after, incoming.iter().map(NewChange::from_change).collect()))
             }
@@ -650,7 +760,7 @@ fn sync_document(
                 // Kept: the change that broke the rule (the others of the
                 // message come back, remade, once the device set it aside).
                 for c in incoming.iter().filter(|c| c.hash() == r.change) {
-                    keep(&mut refused, c, r.rule.as_str(), &r.path);
+                    keep(&mut refused, c, r.rule, &r.path);
                 }
             }
             Err(GateError::Denied(d)) => {
@@ -658,7 +768,7 @@ fn sync_document(
                 detail = Some(d.rule.as_str().to_owned());
                 // Every change: none of them may be written here.
                 for c in &incoming {
-                    keep(&mut refused, c, d.rule.as_str(), "");
+                    keep(&mut refused, c, d.rule, "");
                 }
             }
             Err(GateError::Malformed(_) | GateError::MissingDependencies(_)) => {
@@ -710,6 +820,7 @@ fn sync_document(
         Some((after, changes)) => (Some(after), changes),
         None => (None, Vec::new()),
     };
+    let accepted_bytes = accepted_changes.iter().map(|c| c.bytes.len() as u64).sum();
     if status == DocStatus::Ok {
         tracing::debug!(%key, "document synced");
     } else {
@@ -734,6 +845,7 @@ fn sync_document(
         }),
         after,
         refused,
+        accepted_bytes,
     }
 }
 

@@ -36,6 +36,7 @@ pub(super) fn check(
         return Ok(before.clone());
     };
     check_actors(changes, principal)?;
+    super::check_bounds(before, changes)?;
     let creating = before.get_heads().is_empty();
     if !creating {
         schema_version(before, key.kind()).map_err(GateError::BeforeInvalid)?;
