@@ -135,6 +135,17 @@ fn reason(
     };
     let refuse = |rule| Err(OfferError::NotWritable { key: *key, rule });
     let Some(team) = team_of(storage, &person, key)? else {
+        // A child this server no longer knows (the case was erased) whose
+        // documents the device held: it offers its unsynced work there
+        // before it forgets the child, and must be let go. Storage keeps
+        // nothing for an erased case (its key is gone) and audits nothing.
+        if synced.contains(key) {
+            return Ok(if p.device_revoked {
+                KeptReason::Revoked
+            } else {
+                KeptReason::LeftTeam
+            });
+        }
         return refuse(Rule::WriteScope);
     };
     let writes = AccessPolicy::can_write(&person, key, &team);

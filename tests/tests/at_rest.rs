@@ -27,6 +27,8 @@ const SERVER_BIN: &str = env!("CARGO_BIN_EXE_bothy-server-under-test");
 
 /// Words nobody else writes.
 const WORDS: &str = "Quillfeather-harbour-7719 mentioned the new school";
+/// Words written after the last sync before the case was erased.
+const LATE_WORDS: &str = "Driftwood-lantern-3302 asked about the summer";
 
 /// A database on `backend` with a team, a server process on it, and a
 /// code for a practitioner on `child`'s team (`other` is another child).
@@ -214,6 +216,14 @@ async fn what_a_device_records_is_not_readable_in_the_database_and_erasure_wipes
         eprintln!("{file}: {} bytes, no words found", bytes.len());
     }
 
+    // Work still unsynced when the case is erased: the device offers it
+    // on its next sync, the server keeps none of it, and the device lets
+    // the child go all the same.
+    let mut late = VisitDraft::new(site.child);
+    late.observations = LATE_WORDS.to_owned();
+    device.client_mut().save_visit(&late, true).unwrap();
+    assert!(device.client().unsynced_changes().unwrap() > 0);
+
     // Erasure, by the admin command, while the server runs.
     let out = site.admin(&[
         "erase",
@@ -246,6 +256,15 @@ async fn what_a_device_records_is_not_readable_in_the_database_and_erasure_wipes
             .all(|k| k.child() != site.child)
     );
     assert!(!store_mentions(&mut device, WORDS).unwrap());
+    assert!(!store_mentions(&mut device, LATE_WORDS).unwrap());
+    assert!(
+        site.storage
+            .quarantined()
+            .unwrap()
+            .iter()
+            .all(|q| q.document.child() != site.child),
+        "nothing offered for the erased child was kept"
+    );
     // And a sync after that is quiet.
     let again = device.sync().await.unwrap();
     assert!(again.left.is_empty() && again.gone.is_empty(), "{again:?}");
