@@ -176,7 +176,7 @@ mod tests {
             ["member", "lead-professional", "named-person"]
         );
         assert_eq!(check!(Rule, 28).len(), 28);
-        assert_eq!(check!(ErrorCode, 14).len(), 14);
+        assert_eq!(check!(ErrorCode, 16).len(), 16);
 
         // Independent counts of the variants (no wildcard arms).
         assert_eq!(
