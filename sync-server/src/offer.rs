@@ -134,22 +134,17 @@ fn reason(
         ..p.clone()
     };
     let refuse = |rule| Err(OfferError::NotWritable { key: *key, rule });
-    let Some(team) = team_of(storage, &person, key)? else {
-        // A child this server no longer knows (the case was erased) whose
-        // documents the device held: it offers its unsynced work there
-        // before it forgets the child, and must be let go. Storage keeps
+    let (writes, reads) = match team_of(storage, &person, key)? {
+        Some(team) => (
+            AccessPolicy::can_write(&person, key, &team).map_err(|d| d.rule),
+            AccessPolicy::can_read(&person, key, &team).is_ok(),
+        ),
+        // A child this server no longer knows (the case was erased): nobody
+        // writes or reads it, so a device that held it offers its unsynced
+        // work as a leaver does and may then forget the child. Storage keeps
         // nothing for an erased case (its key is gone) and audits nothing.
-        if synced.contains(key) {
-            return Ok(if p.device_revoked {
-                KeptReason::Revoked
-            } else {
-                KeptReason::LeftTeam
-            });
-        }
-        return refuse(Rule::WriteScope);
+        None => (Err(Rule::WriteScope), false),
     };
-    let writes = AccessPolicy::can_write(&person, key, &team);
-    let reads = AccessPolicy::can_read(&person, key, &team).is_ok();
     match writes {
         Ok(()) if p.device_revoked => Ok(KeptReason::Revoked),
         Ok(()) if reads => Ok(KeptReason::Offered),
@@ -160,7 +155,7 @@ fn reason(
             KeptReason::LeftTeam
         }),
         Ok(()) => Ok(KeptReason::Offered),
-        Err(d) => refuse(d.rule),
+        Err(rule) => refuse(rule),
     }
 }
 
