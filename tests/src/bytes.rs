@@ -43,10 +43,9 @@ pub async fn recorded_device<P>(
 }
 
 /// Whether `needle` is in `haystack`.
-pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
+pub fn contains(haystack: &[u8], needle: impl AsRef<[u8]>) -> bool {
+    let needle = needle.as_ref();
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Whether any change of `doc` holds `needle` in its bytes, or any state

@@ -386,3 +386,14 @@ impl Drop for ServerProcess {
         let _ = self.kill();
     }
 }
+
+/// The resident memory of process `pid` in KiB, from `/proc/<pid>/status`
+/// (`None` once it has gone).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}

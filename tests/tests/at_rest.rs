@@ -18,7 +18,7 @@ use bothy_server::storage::{self, Storage};
 use bothy_shared::demo::{ELLIE, KAI, MORAG};
 use bothy_shared::docs::DocKey;
 use bothy_shared::ids::ChildId;
-use bothy_tests::bytes::store_mentions;
+use bothy_tests::bytes::{contains, store_mentions};
 use bothy_tests::db::{self, Backend, TestDb};
 use bothy_tests::device::Device;
 use bothy_tests::server::{ServerProcess, demo_database};
@@ -142,10 +142,6 @@ fn pg_dump(db: &TestDb) -> Vec<u8> {
         }
     }
     panic!("pg_dump failed: {failures:?}");
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The needles a grep of the database looks for: the words, and their hex

@@ -23,7 +23,7 @@ use bothy_shared::wire::{
     self, DocStatus, ErrorCode, MAX_CHANGES_PER_REQUEST, MAX_OFFERED_BYTES_PER_DEVICE,
     OfferRequest, OfferResponse, OfferedDoc,
 };
-use bothy_tests::server::{ServerProcess, demo_database, stored_change_count};
+use bothy_tests::server::{ServerProcess, demo_database, rss_kib, stored_change_count};
 use bothy_tests::wire_device::{WireDevice, error_of};
 use reqwest::StatusCode;
 
@@ -46,18 +46,6 @@ struct Watch {
     task: tokio::task::JoinHandle<(Vec<Duration>, u64)>,
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 impl Watch {
     fn start(server: &ServerProcess) -> Watch {
         let url = format!("{}/health", server.base);
@@ -67,14 +55,14 @@ impl Watch {
         let task = tokio::spawn(async move {
             let http = reqwest::Client::new();
             let mut every = tokio::time::interval(Duration::from_millis(20));
-            let (mut took, mut rss) = (Vec::new(), rss_kib(pid));
+            let (mut took, mut rss) = (Vec::new(), rss_kib(pid).unwrap_or(0));
             while !stopping.load(Ordering::Relaxed) {
                 every.tick().await;
                 let asked = Instant::now();
                 let resp = http.get(&url).send().await.expect("the server answers");
                 assert_eq!(resp.status(), StatusCode::OK);
                 took.push(asked.elapsed());
-                rss = rss.max(rss_kib(pid));
+                rss = rss.max(rss_kib(pid).unwrap_or(0));
             }
             (took, rss)
         });

@@ -29,6 +29,7 @@ use bothy_client::sync::SyncOptions;
 use bothy_shared::demo::{FIONA, KAI, KAI_YP, MORAG, PRIYA};
 use bothy_shared::docs::{ActionStatus, DocKey, RecordDoc, read_document};
 use bothy_shared::ids::PersonId;
+use bothy_tests::bytes::contains;
 use bothy_tests::device::{Device, TEST_PASSCODE};
 use bothy_tests::server::{ServerProcess, demo_database};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -672,12 +673,6 @@ fn recording() -> (Bodies, SyncOptions) {
         ..SyncOptions::default()
     };
     (bodies, options)
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 /// Every byte a device received (response bodies) and holds (its documents,

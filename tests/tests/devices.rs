@@ -16,6 +16,7 @@ use bothy_shared::demo::{AILEEN, DAVID, FIONA, KAI, KAI_YP, MORAG};
 use bothy_shared::docs::{ActionStatus, DocKey, PlanDoc, RecordDoc, Sharing, Text, read_document};
 use bothy_shared::ids::{Agency, DeviceId, PersonId};
 use bothy_shared::wire::{self, ChangedResponse, DocStatus, SyncResponse};
+use bothy_tests::bytes::contains;
 use bothy_tests::device::Device;
 use bothy_tests::server::TestServer;
 
@@ -306,10 +307,6 @@ async fn pushing_one_visit_is_one_request_and_what_others_changed_comes_in_the_s
         vec![(wire::PATH_CHANGED, Some(200))]
     );
     server.stop().await.unwrap();
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

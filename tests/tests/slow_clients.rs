@@ -23,7 +23,7 @@ use bothy_shared::demo::MORAG;
 use bothy_shared::ids::DeviceId;
 use bothy_shared::signing::{self, RequestSigner};
 use bothy_shared::wire::{self, ChangedRequest, EnrolRequest, ErrorBody, ErrorCode};
-use bothy_tests::server::{ServerProcess, demo_database};
+use bothy_tests::server::{ServerProcess, demo_database, rss_kib};
 use bothy_tests::wire_device::WireDevice;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -245,14 +245,8 @@ async fn over_tls_a_stalled_handshake_and_half_a_head_are_cut_off_after_the_head
 }
 
 /// The server's resident memory, from /proc.
-fn rss_kib(server: &ServerProcess) -> u64 {
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", server.pid().unwrap())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+fn server_rss_kib(server: &ServerProcess) -> u64 {
+    rss_kib(server.pid().unwrap()).unwrap()
 }
 
 /// `/health` on a fresh connection each time: how long each took.
@@ -290,7 +284,7 @@ async fn three_hundred_idle_connections_do_not_stop_health_or_grow_memory_past_t
     // /health is measured.
     let (_dir, server, _) = start(&["--header-timeout-secs", "60", "--idle-timeout-secs", "60"]);
     health_latencies(&server.base, 3).await;
-    let before = rss_kib(&server);
+    let before = server_rss_kib(&server);
 
     let mut idle = Vec::with_capacity(IDLE_CONNECTIONS);
     for i in 0..IDLE_CONNECTIONS {
@@ -302,7 +296,7 @@ async fn three_hundred_idle_connections_do_not_stop_health_or_grow_memory_past_t
         idle.push(stream);
     }
     let took = health_latencies(&server.base, 7).await;
-    let after = rss_kib(&server);
+    let after = server_rss_kib(&server);
     let typical = median(took.clone());
     println!(
         "with {IDLE_CONNECTIONS} idle connections: /health took {took:?}, median {typical:?}; \

@@ -27,16 +27,13 @@ use bothy_shared::policy::{TeamMember, TeamRole};
 use bothy_shared::robust;
 use bothy_shared::team::{TeamAction, TeamChange};
 use bothy_shared::wire::{DocStatus, KeptReason, TeamStatus};
+use bothy_tests::bytes::contains;
 use bothy_tests::device::Device;
 use bothy_tests::server::TestServer;
 use bothy_tests::wire_device::WireDevice;
 
 async fn device(server: &TestServer, name: &str, person: bothy_shared::ids::PersonId) -> Device {
     server.enrol_synced(name, person).await.unwrap()
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Every value in every table of the device's store that mentions any of
