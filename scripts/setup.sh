@@ -13,7 +13,7 @@ need=()
 for pkg in build-essential pkg-config perl make sqlite3 ca-certificates curl \
   libwebkit2gtk-4.1-dev libgtk-3-dev libxdo-dev libssl-dev \
   libayatana-appindicator3-dev librsvg2-dev \
-  xvfb xauth imagemagick chromium; do
+  xvfb xauth imagemagick chromium poppler-utils; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # PostgreSQL for the sync server's second backend, unless the machine has it.

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod docs;
 pub mod gate;
 pub mod ids;
+pub mod outcomes;
 pub mod policy;
 pub mod refused;
 pub mod robust;
