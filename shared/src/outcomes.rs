@@ -34,10 +34,10 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
+use crate::docs::{Indicator, IndicatorAssessment, Rating};
 use crate::docs::{
     IsoDate, PlanDoc, RecordDoc, RequestDoc, StepKind, TRANSITION_FROM_AGE, Timestamp,
 };
-use crate::docs::{Indicator, IndicatorAssessment, Rating};
 use crate::ids::{Agency, ChildId};
 
 /// A rating's band.
@@ -164,7 +164,8 @@ impl ChildFacts {
             if let Some(s) = at_review {
                 at_last_review.insert(i, s);
             }
-            if let (Some(last), Some(before)) = (at_review, review_before.and_then(|d| score_as_of(a, d)))
+            if let (Some(last), Some(before)) =
+                (at_review, review_before.and_then(|d| score_as_of(a, d)))
             {
                 between_reviews.insert(i, i16::from(last) - i16::from(before));
             }
@@ -208,19 +209,14 @@ impl ChildFacts {
             reviews_due += 1;
         }
 
-        let end_of_day = day
-            .plus_days(1)
-            .0
-            .midnight()
-            .assume_utc()
-            .unix_timestamp();
+        let end_of_day = Timestamp::from_datetime(day.plus_days(1).0.midnight().assume_utc());
         let visits: Vec<_> = records
             .iter()
             .flat_map(|r| r.visits.values())
-            .filter(|v| v.at.0 < end_of_day)
+            .filter(|v| v.at < end_of_day)
             .collect();
         let last_visit = visits.iter().map(|v| v.at).max();
-        let overdue_line = Timestamp(end_of_day).plus_days(-rules.visit_overdue_after_days);
+        let overdue_line = end_of_day.plus_days(-rules.visit_overdue_after_days);
         let visit_overdue = last_visit.is_none_or(|t| t < overdue_line);
         let seen_alone_last = visits
             .iter()
@@ -248,9 +244,8 @@ impl ChildFacts {
             _ => Transition::NotYetDue,
         };
 
-        let has_plan = !plan.reason.as_str().trim().is_empty()
-            || !plan.needs.is_empty()
-            || !now.is_empty();
+        let has_plan =
+            !plan.reason.as_str().trim().is_empty() || !plan.needs.is_empty() || !now.is_empty();
 
         ChildFacts {
             child: plan.child_id,
@@ -538,7 +533,9 @@ mod tests {
         use Band::*;
         assert_eq!(
             got,
-            [Low, Low, Low, Middle, Middle, Middle, High, High, High, High]
+            [
+                Low, Low, Low, Middle, Middle, Middle, High, High, High, High
+            ]
         );
     }
 
@@ -550,10 +547,206 @@ mod tests {
         assert_eq!(birthday(d(2008, 2, 29), 15), d(2023, 3, 1));
     }
 
+    fn d(s: &str) -> IsoDate {
+        s.parse().unwrap()
+    }
+
+    fn t(s: &str) -> Timestamp {
+        Timestamp::from_datetime(
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap(),
+        )
+    }
+
+    fn rate(plan: &mut PlanDoc, i: Indicator, score: u8, on: &str, agency: Agency) {
+        let id = crate::ids::ItemId::random();
+        plan.wellbeing.get_mut(i).ratings.insert(
+            id,
+            Rating {
+                id,
+                score,
+                on: d(on),
+                by: crate::ids::PersonId::random(),
+                agency,
+                recorded_at: t(&format!("{on}T12:00:00Z")),
+                note: String::new(),
+            },
+        );
+    }
+
+    fn review(plan: &mut PlanDoc, held_on: &str, next: Option<&str>, views: &str) {
+        let id = crate::ids::ItemId::random();
+        plan.reviews.insert(
+            id,
+            crate::docs::ReviewMeeting {
+                id,
+                held_on: d(held_on),
+                attended: vec![],
+                young_person_views: autosurgeon::Text::with_value(views),
+                family_views: autosurgeon::Text::default(),
+                decisions: autosurgeon::Text::default(),
+                plan_changes: autosurgeon::Text::default(),
+                next_review: next.map(d),
+                recorded_by: crate::ids::PersonId::random(),
+                recorded_at: t(&format!("{held_on}T15:00:00Z")),
+            },
+        );
+    }
+
+    fn visit(record: &mut RecordDoc, at: &str, seen: bool, alone: bool) {
+        let id = crate::ids::ItemId::random();
+        record.visits.insert(
+            id,
+            crate::docs::Visit {
+                id,
+                at: t(at),
+                place: String::new(),
+                kind: crate::docs::VisitKind::Home,
+                practitioner: crate::ids::PersonId::random(),
+                practitioner_name: String::new(),
+                agency: Agency::SocialWork,
+                present: vec![],
+                child_seen: seen,
+                seen_alone: alone,
+                observations: autosurgeon::Text::default(),
+                analysis: autosurgeon::Text::default(),
+                child_said: autosurgeon::Text::default(),
+                next_steps: autosurgeon::Text::default(),
+                linked_actions: vec![],
+                sharing: crate::docs::Sharing::Team,
+                significant: false,
+                finalised: None,
+                addenda: BTreeMap::new(),
+            },
+        );
+    }
+
+    #[test]
+    fn one_childs_facts_follow_the_rules_in_words() {
+        let child = ChildId::random();
+        let mut plan = PlanDoc::new(
+            child,
+            crate::docs::ChildDetails {
+                name: "Test Child".into(),
+                date_of_birth: Some(d("2010-03-01")),
+                ..Default::default()
+            },
+        );
+        // Reviews: January (set April), April on time (set July), August
+        // late (set November); the plan's review date, 1 November, passed.
+        review(&mut plan, "2025-01-10", Some("2025-04-10"), "");
+        review(&mut plan, "2025-04-10", Some("2025-07-10"), "");
+        review(
+            &mut plan,
+            "2025-08-20",
+            Some("2025-11-01"),
+            "I want to stay at my school",
+        );
+        plan.review_date = Some(d("2025-11-01"));
+        // Safe: 6 at the April review, 7 at August's, 4 now: fell by 3.
+        rate(
+            &mut plan,
+            Indicator::Safe,
+            6,
+            "2025-04-10",
+            Agency::SocialWork,
+        );
+        rate(
+            &mut plan,
+            Indicator::Safe,
+            7,
+            "2025-08-20",
+            Agency::SocialWork,
+        );
+        rate(&mut plan, Indicator::Safe, 4, "2025-10-01", Agency::Health);
+        // Healthy: 5 at August's, 4 now: fell by 1 (not a fall).
+        rate(
+            &mut plan,
+            Indicator::Healthy,
+            5,
+            "2025-08-01",
+            Agency::Health,
+        );
+        rate(
+            &mut plan,
+            Indicator::Healthy,
+            4,
+            "2025-10-01",
+            Agency::Health,
+        );
+        // A rating after the day is not seen.
+        rate(
+            &mut plan,
+            Indicator::Active,
+            9,
+            "2025-12-01",
+            Agency::Education,
+        );
+
+        let mut record = RecordDoc::new(child, None);
+        visit(&mut record, "2025-09-01T10:00:00Z", true, true);
+        visit(&mut record, "2025-09-20T10:00:00Z", true, false);
+        visit(&mut record, "2025-09-25T10:00:00Z", false, false);
+        let rules = Rules {
+            as_of: d("2025-11-15"),
+            visit_overdue_after_days: 28,
+        };
+        let f = ChildFacts::of(&plan, &[&record], &rules);
+
+        assert_eq!(f.now.get(&Indicator::Safe), Some(&4));
+        assert_eq!(f.at_last_review.get(&Indicator::Safe), Some(&7));
+        assert_eq!(f.between_reviews.get(&Indicator::Safe), Some(&1));
+        assert_eq!(f.now.get(&Indicator::Active), None);
+        assert_eq!(
+            f.fell,
+            vec![Fall {
+                indicator: Indicator::Safe,
+                at_last_review: 7,
+                now: 4
+            }]
+        );
+        assert_eq!(f.now_by_agency[&Agency::Health][&Indicator::Safe], 4);
+        assert_eq!(f.now_by_agency[&Agency::SocialWork][&Indicator::Safe], 7);
+        assert_eq!(f.last_review, Some(d("2025-08-20")));
+        // Due: April (on time), July (held 20 August: late), 1 November (not held).
+        assert_eq!((f.reviews_due, f.reviews_on_time), (3, 1));
+        // Last visit 25 September, more than 28 days before 15 November.
+        assert!(f.visit_overdue);
+        // The last visit the child was seen at (20 September): not alone.
+        assert_eq!(f.seen_alone_last, Some(false));
+        assert!(f.views_recorded);
+        // 15 on 1 March 2025, no transition plan.
+        assert_eq!(f.transition, Transition::Missing);
+        assert!(f.has_plan);
+
+        // Two weeks after the last visit it is not overdue; before the
+        // August review, the April one is "the last".
+        let early = Rules {
+            as_of: d("2025-08-19"),
+            visit_overdue_after_days: 28,
+        };
+        let g = ChildFacts::of(&plan, &[&record], &early);
+        assert_eq!(g.last_review, Some(d("2025-04-10")));
+        assert!(g.visit_overdue, "no visit yet by 19 August");
+        assert_eq!(g.seen_alone_last, None);
+        assert!(!g.views_recorded);
+        let mut tally = Tally::default();
+        tally.add(&f);
+        tally.add(&g);
+        assert_eq!(tally.children, 2);
+        assert_eq!(tally.now.get(Indicator::Safe), [0, 2, 0]);
+        assert_eq!(tally.fell, 1);
+        assert_eq!((tally.seen, tally.seen_alone), (1, 0));
+        assert_eq!(tally.fifteen_or_over, 2);
+        assert_eq!(tally.transition_by_15, 0);
+    }
+
     #[test]
     fn the_chart_is_svg_with_a_name_and_a_bar_per_count() {
-        let svg = band_chart_svg("Now <by band>", &[("Safe", [1, 2, 0]), ("Healthy", [0, 0, 3])])
-            .unwrap();
+        let svg = band_chart_svg(
+            "Now <by band>",
+            &[("Safe", [1, 2, 0]), ("Healthy", [0, 0, 3])],
+        )
+        .unwrap();
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox="));
         assert!(svg.contains("role=\"img\""));
         assert!(svg.contains("<title>Now &lt;by band&gt;</title>"));
