@@ -34,10 +34,10 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
+use crate::docs::{Indicator, IndicatorAssessment, Rating};
 use crate::docs::{
     IsoDate, PlanDoc, RecordDoc, RequestDoc, StepKind, TRANSITION_FROM_AGE, Timestamp,
 };
-use crate::docs::{Indicator, IndicatorAssessment, Rating};
 use crate::ids::{Agency, ChildId};
 
 /// A rating's band.
@@ -164,7 +164,8 @@ impl ChildFacts {
             if let Some(s) = at_review {
                 at_last_review.insert(i, s);
             }
-            if let (Some(last), Some(before)) = (at_review, review_before.and_then(|d| score_as_of(a, d)))
+            if let (Some(last), Some(before)) =
+                (at_review, review_before.and_then(|d| score_as_of(a, d)))
             {
                 between_reviews.insert(i, i16::from(last) - i16::from(before));
             }
@@ -208,19 +209,15 @@ impl ChildFacts {
             reviews_due += 1;
         }
 
-        let end_of_day = day
-            .plus_days(1)
-            .0
-            .midnight()
-            .assume_utc()
-            .unix_timestamp();
+        // Timestamps are milliseconds: the instant the day ends, as one.
+        let end_of_day = Timestamp::from_datetime(day.plus_days(1).0.midnight().assume_utc());
         let visits: Vec<_> = records
             .iter()
             .flat_map(|r| r.visits.values())
-            .filter(|v| v.at.0 < end_of_day)
+            .filter(|v| v.at < end_of_day)
             .collect();
         let last_visit = visits.iter().map(|v| v.at).max();
-        let overdue_line = Timestamp(end_of_day).plus_days(-rules.visit_overdue_after_days);
+        let overdue_line = end_of_day.plus_days(-rules.visit_overdue_after_days);
         let visit_overdue = last_visit.is_none_or(|t| t < overdue_line);
         let seen_alone_last = visits
             .iter()
@@ -248,9 +245,8 @@ impl ChildFacts {
             _ => Transition::NotYetDue,
         };
 
-        let has_plan = !plan.reason.as_str().trim().is_empty()
-            || !plan.needs.is_empty()
-            || !now.is_empty();
+        let has_plan =
+            !plan.reason.as_str().trim().is_empty() || !plan.needs.is_empty() || !now.is_empty();
 
         ChildFacts {
             child: plan.child_id,
@@ -538,7 +534,9 @@ mod tests {
         use Band::*;
         assert_eq!(
             got,
-            [Low, Low, Low, Middle, Middle, Middle, High, High, High, High]
+            [
+                Low, Low, Low, Middle, Middle, Middle, High, High, High, High
+            ]
         );
     }
 
@@ -552,8 +550,11 @@ mod tests {
 
     #[test]
     fn the_chart_is_svg_with_a_name_and_a_bar_per_count() {
-        let svg = band_chart_svg("Now <by band>", &[("Safe", [1, 2, 0]), ("Healthy", [0, 0, 3])])
-            .unwrap();
+        let svg = band_chart_svg(
+            "Now <by band>",
+            &[("Safe", [1, 2, 0]), ("Healthy", [0, 0, 3])],
+        )
+        .unwrap();
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox="));
         assert!(svg.contains("role=\"img\""));
         assert!(svg.contains("<title>Now &lt;by band&gt;</title>"));
