@@ -641,6 +641,59 @@ pub fn partnership() -> Demo {
                 closed: None,
             },
         );
+        // Rated at the first review in August and again in November: Healthy
+        // fell by 2 (dad's operation), Achieving by 1. The review the
+        // meeting set for 19 November has not been held: it is late.
+        let ratings = [
+            (Indicator::Healthy, 6, 4),
+            (Indicator::Achieving, 4, 3),
+            (Indicator::Nurtured, 7, 7),
+            (Indicator::Included, 5, 5),
+        ];
+        for (n, (ind, last, now)) in ratings.into_iter().enumerate() {
+            let a = plan.wellbeing.get_mut(ind);
+            for (k, (score, on, when)) in [
+                (last, "2026-08-05", "2026-08-05T10:00:00Z"),
+                (now, "2026-11-05", "2026-11-05T10:00:00Z"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let id = iid(200 + (n as u128) * 2 + k as u128);
+                a.ratings.insert(
+                    id,
+                    Rating {
+                        id,
+                        score,
+                        on: date(on),
+                        by: AILEEN,
+                        agency: Agency::Health,
+                        recorded_at: at(when),
+                        note: String::new(),
+                    },
+                );
+            }
+        }
+        let review = iid(70);
+        plan.reviews.insert(
+            review,
+            ReviewMeeting {
+                id: review,
+                held_on: date("2026-08-05"),
+                attended: vec![
+                    "Morag Fraser".into(),
+                    "Aileen Grant".into(),
+                    "Tom (dad)".into(),
+                ],
+                young_person_views: Text::default(),
+                family_views: Text::with_value("Dad wants help with Ellie's talking."),
+                decisions: Text::with_value("A child's plan, with Morag as lead professional."),
+                plan_changes: Text::with_value("Aileen will refer Ellie to speech therapy."),
+                next_review: Some(date("2026-11-19")),
+                recorded_by: MORAG,
+                recorded_at: at("2026-08-05T15:00:00Z"),
+            },
+        );
         let mut record = RecordDoc::new(ELLIE, None);
         let visit = iid(60);
         record.visits.insert(

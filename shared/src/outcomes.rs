@@ -209,6 +209,7 @@ impl ChildFacts {
             reviews_due += 1;
         }
 
+        // Timestamps are milliseconds: the instant the day ends, as one.
         let end_of_day = Timestamp::from_datetime(day.plus_days(1).0.midnight().assume_utc());
         let visits: Vec<_> = records
             .iter()
@@ -448,24 +449,27 @@ pub fn band_chart_svg(title: &str, rows: &[(&str, [u32; 3])]) -> Result<String, 
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| ChartError(e.to_string()))?;
         let n = rows.len().max(1);
+        // One segment per row, labelled at its centre (top row first).
         let mut chart = ChartBuilder::on(&root)
             .margin(8)
-            .x_label_area_size(28)
-            .y_label_area_size(110)
-            .build_cartesian_2d(0u32..max, 0usize..n)
+            .x_label_area_size(34)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0u32..max, (0usize..n - 1).into_segmented())
             .map_err(|e| ChartError(e.to_string()))?;
         chart
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(n)
-            .y_label_formatter(&|i| {
-                rows.get(n.saturating_sub(1).saturating_sub(*i))
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => rows
+                    .get(n.saturating_sub(1).saturating_sub(*i))
                     .map(|r| r.0.to_string())
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                _ => String::new(),
             })
             .x_labels(6)
             .x_label_formatter(&|v| v.to_string())
-            .label_style(("sans-serif", 15))
+            .label_style(("sans-serif", 22))
             .draw()
             .map_err(|e| ChartError(e.to_string()))?;
         for (k, (_, counts)) in rows.iter().enumerate() {
@@ -478,7 +482,10 @@ pub fn band_chart_svg(title: &str, rows: &[(&str, [u32; 3])]) -> Result<String, 
                 let (r, g, bl) = BAND_COLOURS[b];
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
-                        [(start, y), (start + count, y + 1)],
+                        [
+                            (start, SegmentValue::Exact(y)),
+                            (start + count, SegmentValue::Exact(y + 1)),
+                        ],
                         RGBColor(r, g, bl).filled(),
                     )))
                     .map_err(|e| ChartError(e.to_string()))?;
@@ -750,7 +757,9 @@ mod tests {
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox="));
         assert!(svg.contains("role=\"img\""));
         assert!(svg.contains("<title>Now &lt;by band&gt;</title>"));
-        assert!(svg.contains("Safe") && svg.contains("Healthy"));
+        // Each row named once, at the middle of its bar (not at a boundary).
+        assert_eq!(svg.matches("\nSafe\n").count(), 1, "{svg}");
+        assert_eq!(svg.matches("\nHealthy\n").count(), 1, "{svg}");
         // Three non-empty bands drawn, each a filled rectangle in its colour.
         assert_eq!(svg.matches("fill=\"#B24A00\"").count(), 1, "{svg}");
         assert_eq!(svg.matches("fill=\"#54627A\"").count(), 1);

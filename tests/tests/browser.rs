@@ -656,6 +656,40 @@ async fn team_changes_in_headless_chromium() {
     real_pictures(&node, &["team-before", "team-waiting", "team-iain-after"]);
 }
 
+/// The supervisor's outcome view (`tests/browser/outcomes.mjs`, issue 17):
+/// Fiona opens Team outcomes from her Supervision screen at 320 px, sees
+/// both charts fit with their tables of numbers, and follows the fall in
+/// Ellie's rating (the demo's) to Ellie's page; axe-core at 320 px on every
+/// screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn team_outcomes_in_headless_chromium() {
+    use bothy_shared::demo::ELLIE;
+    let work = tempfile::tempdir().unwrap();
+    let (db_url, codes) = demo_database(work.path(), &[FIONA]).unwrap();
+    let server = ServerProcess::start(Path::new(SERVER_BIN), &db_url, &[]).unwrap();
+    let fiona_dir = enrolled(&server.base, &codes[0], "fiona").await;
+    let (_fiona_app, fiona_url) =
+        liveview(fiona_dir.path(), &["--sync-every", "0", "--idle-lock", "0"]).await;
+
+    let mut node = Journey::start(
+        "outcomes",
+        &[
+            ("BOTHY_FIONA_URL", &fiona_url),
+            ("BOTHY_ELLIE_CHILD", &ELLIE.to_string()),
+        ],
+    );
+    let passed = node.passes().await;
+    assert!(
+        node.wait().await.success(),
+        "the outcomes journey failed (see above)"
+    );
+    assert_eq!(passed, ["outcomes"]);
+    real_pictures(
+        &node,
+        &["outcomes-supervision", "outcomes", "outcomes-ellie"],
+    );
+}
+
 /// Every response body a device's sync engine received with status 200.
 type Bodies = std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>;
 

@@ -16,7 +16,7 @@ use crate::screens::{
     AddAction, AddNeed, AskForHelp, AskForHelpAbout, AssessWellbeing, Caseload, Child,
     ChronologyPage, EditAction, EditNeed, FamilyVoice, FamilyVoiceGathered, MovingOn, MyPlan,
     MyWorldEdit, PlanReview, RecordVisit, RequestPage, Requests, SupervisorFeed, SyncScreen,
-    TeamPage, Unlock, UnlockForm, VisitPage,
+    TeamOutcomes, TeamPage, Unlock, UnlockForm, VisitPage,
 };
 use crate::words;
 
@@ -75,6 +75,8 @@ pub enum Route {
         MyPlan {},
         #[route("/supervision")]
         SupervisorFeed {},
+        #[route("/outcomes")]
+        TeamOutcomes {},
         #[route("/sync")]
         SyncScreen {},
     #[end_layout]

@@ -106,6 +106,12 @@ pub fn use_overdue() -> Result<Vec<CaseloadEntry>, ViewError> {
     use_client().read(|c| c.overdue())
 }
 
+/// The team's outcomes: children per band now and at their last review,
+/// ratings fallen, reviews on time, visits overdue, seen alone.
+pub fn use_team_outcomes() -> Result<bothy_client::services::TeamOutcomes, ViewError> {
+    use_client().read(|c| c.team_outcomes())
+}
+
 /// Changes on this device the server has not acknowledged yet.
 pub fn use_unsynced() -> usize {
     use_client().read(|c| c.unsynced_changes()).unwrap_or(0)

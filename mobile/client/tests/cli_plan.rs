@@ -444,3 +444,53 @@ fn a_young_person_cannot_write_moving_on_and_reads_it_in_plain_words() {
     );
     assert!(!ok(&dir, &["show", "Kai"]).contains("Moving on"));
 }
+
+#[test]
+fn outcomes_prints_the_teams_bands_falls_and_figures_and_refuses_a_young_person() {
+    // Fiona, the team manager, over the demo: Kai rated in October (Healthy
+    // 6), Ellie in November (Healthy 4, down from 6 at her August review).
+    let (_t, dir) = device_as("Fiona");
+    let o = bothy(&dir, &["--json", "outcomes"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["children"], 4, "{json}");
+    let healthy = json["now"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["indicator"] == "Healthy")
+        .unwrap();
+    assert_eq!(healthy["bands"], serde_json::json!([0, 2, 0]), "{json}");
+    let falls = json["falls"].as_array().unwrap();
+    assert_eq!(falls.len(), 1, "{json}");
+    assert_eq!(falls[0]["name"], "Ellie Watson");
+    assert_eq!(falls[0]["indicator"], "Healthy");
+    assert_eq!(
+        (
+            falls[0]["at_last_review"].as_u64(),
+            falls[0]["now"].as_u64()
+        ),
+        (Some(6), Some(4))
+    );
+
+    let said = ok(&dir, &["outcomes"]);
+    let line = said
+        .lines()
+        .find(|l| l.starts_with("Healthy"))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(line.contains("0 / 2 / 0"), "{line}");
+    assert!(said.contains("Ellie Watson  Healthy 6 -> 4"), "{said}");
+    assert!(
+        said.contains("Visits overdue:") && said.contains("Ruaridh Paterson"),
+        "{said}"
+    );
+
+    let (_t, kai) = device_as("Kai");
+    let o = bothy(&kai, &["outcomes"]);
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "refused by the policy: {}",
+        text(&o)
+    );
+}

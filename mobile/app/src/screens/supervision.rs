@@ -22,6 +22,7 @@ pub fn SupervisorFeed() -> Element {
     let children = use_caseload("");
     rsx! {
         h1 { "Supervision" }
+        p { Link { class: "button", to: Route::TeamOutcomes {}, "Team outcomes: ratings, reviews and visits" } }
         // Conflicts first: until someone settles one, the team's screens
         // show one of two values.
         if let Ok(list) = &children {

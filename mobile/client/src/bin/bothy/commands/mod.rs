@@ -8,6 +8,7 @@ mod conflicts;
 mod enrol;
 mod init;
 mod need;
+mod outcomes;
 mod passcode;
 mod rate;
 mod refused;
@@ -114,6 +115,10 @@ pub enum Command {
     /// `team end` someone's membership with the reason. Sent at the next sync.
     #[command(subcommand)]
     Team(team::Cmd),
+    /// The team's outcomes on this device: children per band for each
+    /// wellbeing indicator now and at their last review, ratings fallen by 2
+    /// or more, reviews on time, visits overdue, seen alone (not for a young person).
+    Outcomes,
 }
 
 impl Command {
@@ -146,6 +151,7 @@ impl Command {
             Command::Accept(cmd) => cmd.run(ctx),
             Command::Decline(cmd) => cmd.run(ctx),
             Command::Team(cmd) => cmd.run(ctx),
+            Command::Outcomes => outcomes::run(ctx),
         }
     }
 }
