@@ -9,6 +9,11 @@
 //! 6 no such child, visit or document; 7 the server could not be reached;
 //! 8 the device was revoked and its data wiped.
 //!
+//! Export: `bothy --data DIR export --child C --for team|young-person --out
+//! FILE.pdf` writes the child's plan as a PDF signed by this device (exit 3
+//! if the device has no key: enrol it first; 5 if a young person asks for
+//! another plan or the team's version).
+//!
 //! Sync: `bothy --data DIR enrol --server URL --code CODE` once (creates the
 //! store if there is none), then `bothy --data DIR sync` whenever there is
 //! signal, and `bothy --data DIR status` to see what is waiting.
@@ -19,6 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bothy_client::ServiceError;
+use bothy_client::export::ExportError;
 use bothy_client::store::UnlockError;
 use bothy_client::sync::SyncError;
 use clap::Parser;
@@ -69,6 +75,13 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                 SyncError::Revoked { .. } => return 8,
                 SyncError::NotEnrolled => return 3,
                 SyncError::Local(ServiceError::NotEnrolled) => return 3,
+                _ => {}
+            }
+        }
+        if let Some(x) = cause.downcast_ref::<ExportError>() {
+            match x {
+                ExportError::NoKey => return 3,
+                ExportError::NotYours => return 5,
                 _ => {}
             }
         }

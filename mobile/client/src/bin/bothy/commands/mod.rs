@@ -6,6 +6,7 @@ mod caseload;
 mod chronology;
 mod conflicts;
 mod enrol;
+mod export;
 mod init;
 mod need;
 mod passcode;
@@ -114,6 +115,9 @@ pub enum Command {
     /// `team end` someone's membership with the reason. Sent at the next sync.
     #[command(subcommand)]
     Team(team::Cmd),
+    /// A child's plan as a signed PDF: `--for team` (the team's plan) or
+    /// `--for young-person` (no withheld part, in the words of "My plan").
+    Export(export::Cmd),
 }
 
 impl Command {
@@ -146,6 +150,7 @@ impl Command {
             Command::Accept(cmd) => cmd.run(ctx),
             Command::Decline(cmd) => cmd.run(ctx),
             Command::Team(cmd) => cmd.run(ctx),
+            Command::Export(cmd) => cmd.run(ctx),
         }
     }
 }
