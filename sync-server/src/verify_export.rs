@@ -196,8 +196,8 @@ pub fn verify_export(storage: &dyn Storage, file: &[u8]) -> Result<Report, Verif
             .collect();
         for l in &mut later {
             if let Some(p) = l.person {
-                if !people.contains_key(&p) {
-                    people.insert(p, storage.person(p)?.map(|r| r.name));
+                if let std::collections::hash_map::Entry::Vacant(e) = people.entry(p) {
+                    e.insert(storage.person(p)?.map(|r| r.name));
                 }
                 l.person_name = people.get(&p).cloned().flatten();
             }

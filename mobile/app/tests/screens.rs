@@ -1915,7 +1915,7 @@ fn the_childs_page_exports_the_teams_plan_or_the_young_persons_and_says_where() 
         team.starts_with("plan-kai-robertson-team-") && team.ends_with(".pdf"),
         "{team}"
     );
-    assert_eq!(exported(dir.path()), [team.clone()]);
+    assert_eq!(exported(dir.path()), std::slice::from_ref(&team));
     let bytes = std::fs::read(dir.path().join("exports").join(&team)).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
     let signed = bothy_shared::export::open_export(&bytes).unwrap();
