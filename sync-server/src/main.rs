@@ -538,9 +538,8 @@ async fn main() -> Result<()> {
             }
         }
         Command::VerifyExport { db, file, json } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let report = bothy_server::verify_export::verify_export(open(&db)?.as_ref(), &bytes)?;
+            let report =
+                bothy_server::verify_export::verify_export_file(open(&db)?.as_ref(), &file)?;
             let mut out = std::io::stdout().lock();
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use automerge::{Change, ChangeHash};
 use bothy_shared::docs::DocKey;
-use bothy_shared::export::{Audience, ExportError, open_export};
+use bothy_shared::export::{Audience, ExportError, MAX_EXPORT_BYTES, open_export};
 use bothy_shared::ids::{ChildId, DeviceId, PersonId};
 use bothy_shared::robust::{self, MalformedError};
 use serde::Serialize;
@@ -64,6 +64,12 @@ pub enum VerifyExportError {
     Storage(#[from] StorageError),
     #[error("a change the server stores does not decode")]
     Malformed(#[from] MalformedError),
+    #[error("reading {}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// One of the server's changes after the export's heads.
@@ -132,6 +138,27 @@ impl Report {
     pub fn later_changes(&self) -> usize {
         self.documents.iter().map(|d| d.later.len()).sum()
     }
+}
+
+/// Check the export in the file at `path`: refused unread if it is larger
+/// than any export ([`MAX_EXPORT_BYTES`]), else as [`verify_export`].
+pub fn verify_export_file(
+    storage: &dyn Storage,
+    path: &std::path::Path,
+) -> Result<Report, VerifyExportError> {
+    let read = |source| VerifyExportError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(read)?.len();
+    if len > MAX_EXPORT_BYTES as u64 {
+        return Ok(Report::refused(
+            Verdict::NotAnExport,
+            ExportError::TooLarge.to_string(),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(read)?;
+    verify_export(storage, &bytes)
 }
 
 /// Check `file` (an export's bytes) against what `storage` holds.

@@ -40,6 +40,7 @@ use commands::{Command, Context};
 #[command(
     after_help = "The passcode is read from BOTHY_PASSCODE or the first line of standard input, never from an argument.\n\
 Sync with a server:\n  bothy --data DIR enrol --server URL --code CODE   enrol this device (creates the store if absent)\n  bothy --data DIR sync                               one full sync; prints what was sent and received\n  bothy --data DIR status                             who, server, last sync, unsynced and refused changes\n\
+Export a child's plan as a signed PDF:\n  bothy --data DIR export --child C --for team|young-person --out FILE.pdf\n\
 Exit codes: 0 done, 1 failed, 2 usage, 3 no store or not enrolled, 4 wrong passcode, 5 refused by policy, 6 not found, 7 server unreachable, 8 device revoked and wiped."
 )]
 struct Cli {
