@@ -300,6 +300,13 @@ impl RequestSigner {
         self.key.public_key().as_ref().to_vec()
     }
 
+    /// Sign `message` as it is. Only for messages that open with their own
+    /// scheme line, as [`crate::export`]'s do, so no signature of one kind
+    /// can pass for another.
+    pub(crate) fn sign_raw(&self, message: &[u8]) -> Vec<u8> {
+        self.key.sign(message).as_ref().to_vec()
+    }
+
     /// Sign a request at `now` (unix seconds) with a fresh random nonce.
     pub fn sign(
         &self,

@@ -39,6 +39,7 @@ pub mod storage;
 pub mod sync;
 pub mod team;
 pub mod throttle;
+pub mod verify_export;
 pub mod young;
 
 use std::future::Future;

@@ -204,6 +204,21 @@ enum Command {
         #[arg(long)]
         child: ChildId,
     },
+    /// Check a plan exported with `bothy export`: genuine or not, who made
+    /// it and when, whether the server holds what it was made from, and
+    /// which changes came after. Exit 0 genuine; 3 genuine but made from
+    /// changes the server has not seen; 4 altered or forged; 5 signed by a
+    /// device the server does not know; 6 not a signed Bothy export (or not
+    /// a PDF); 1 could not check. See docs/exports.md.
+    VerifyExport {
+        #[command(flatten)]
+        db: Db,
+        /// The exported PDF.
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -520,6 +535,23 @@ async fn main() -> Result<()> {
                     or_dash(e.device.map(|d| d.to_string())),
                     or_dash(e.person.map(|p| p.to_string())),
                 );
+            }
+        }
+        Command::VerifyExport { db, file, json } => {
+            let report =
+                bothy_server::verify_export::verify_export_file(open(&db)?.as_ref(), &file)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+            } else {
+                for line in report.lines() {
+                    writeln!(out, "{line}")?;
+                }
+            }
+            out.flush()?;
+            let code = report.verdict.exit_code();
+            if code != 0 {
+                std::process::exit(i32::from(code));
             }
         }
         Command::Quarantine { db } => {

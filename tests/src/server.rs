@@ -201,6 +201,12 @@ impl<P> TestServer<P> {
         code_for(self.storage.as_ref(), person)
     }
 
+    /// The arguments that give the `bothy-server` program this server's
+    /// database's master key (see [`TestDb::key_args`]).
+    pub fn key_args(&self) -> Vec<String> {
+        self.db.key_args()
+    }
+
     /// Enrol a real headless [`Device`] called `name` for `person`.
     pub async fn enrol_device(
         &self,

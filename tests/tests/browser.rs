@@ -1025,3 +1025,50 @@ async fn requests_for_help_in_headless_chromium() {
         ],
     );
 }
+
+/// The Export buttons (`tests/browser/export.mjs`): on Kai's page Morag
+/// saves the team's plan and the young person's version, on My plan Kai
+/// saves his; each message names a file that is in that device's `exports/`
+/// folder and is a PDF (checked here as the script goes). Axe at 320 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_buttons_in_headless_chromium() {
+    let work = tempfile::tempdir().unwrap();
+    let both = MoragAndKai::start(work.path()).await;
+    let mut node = both.journey("export", &[]);
+    let mut passed = Vec::new();
+    let mut exported = Vec::new();
+    while let Some(line) = node.line().await {
+        if let Some(rest) = line.strip_prefix("CONTROL exported ") {
+            let (who, file) = rest.split_once(' ').unwrap();
+            let dir = match who {
+                "morag" => both._dirs.0.path(),
+                "kai" => both._dirs.1.path(),
+                other => panic!("no device {other}"),
+            };
+            let bytes = std::fs::read(dir.join("exports").join(file)).unwrap_or_default();
+            if bytes.starts_with(b"%PDF-") {
+                exported.push(format!("{who} {file}"));
+                node.answer("").await;
+            } else {
+                node.to.write_all(b"missing\n").await.unwrap();
+            }
+        } else if let Some(name) = line.strip_prefix("PASS ") {
+            passed.push(name.to_owned());
+        }
+    }
+    assert!(
+        node.wait().await.success(),
+        "the export journey failed (see above)"
+    );
+    assert_eq!(passed, ["export"]);
+    assert_eq!(exported.len(), 3, "{exported:?}");
+    real_pictures(
+        &node,
+        &[
+            "export-child",
+            "export-child-team",
+            "export-child-young",
+            "export-my-plan-saved",
+        ],
+    );
+}

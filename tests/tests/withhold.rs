@@ -314,21 +314,9 @@ async fn bothy(data: &std::path::Path, args: &[&str]) -> (i32, String, String) {
 
 async fn enrolled(server: &TestServer, dir: &std::path::Path, person: PersonId) {
     let code = server.code_for(person).unwrap();
-    let (rc, out, err) = bothy(
-        dir,
-        &[
-            "enrol",
-            "--server",
-            &server.base,
-            "--code",
-            &code,
-            "--insecure-test-kdf",
-        ],
-    )
-    .await;
-    assert_eq!(rc, 0, "{out}{err}");
-    let (rc, out, err) = bothy(dir, &["sync"]).await;
-    assert_eq!(rc, 0, "{out}{err}");
+    bothy_tests::cli::enrolled(BOTHY_BIN, dir, &server.base, &code)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

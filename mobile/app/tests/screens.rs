@@ -1863,3 +1863,93 @@ fn a_team_member_who_does_not_lead_sees_the_team_without_the_forms() {
         "{html}"
     );
 }
+
+/// A seeded store given a device id and key, as enrolment leaves one (the
+/// offline demo has none, so it cannot sign an export).
+fn unlocked_with_key(name: &str) -> (tempfile::TempDir, Device) {
+    use bothy_client::sync::meta;
+    let dir = tempfile::tempdir().unwrap();
+    let mut client = seeded_client(dir.path(), name);
+    let device = client.me().device.to_string();
+    let key = bothy_shared::signing::generate_device_key().unwrap();
+    client
+        .store_mut()
+        .put_meta(meta::DEVICE, device.as_bytes())
+        .unwrap();
+    client.store_mut().put_meta(meta::DEVICE_KEY, &key).unwrap();
+    (dir, Device::unlocked(client))
+}
+
+/// The files in the data folder's `exports/`, by name.
+fn exported(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("exports"))
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The `role="status"` paragraph holding "Saved: FILE": FILE.
+fn saved_file(html: &str) -> String {
+    let at = html
+        .find("role=\"status\">Saved: ")
+        .unwrap_or_else(|| panic!("no Saved status: {html}"));
+    let rest = &html[at + "role=\"status\">Saved: ".len()..];
+    rest[..rest.find('<').unwrap()].to_owned()
+}
+
+#[test]
+fn the_childs_page_exports_the_teams_plan_or_the_young_persons_and_says_where() {
+    let (dir, core) = unlocked_with_key("Morag");
+    let mut screen = Screen::open(core, &format!("/child/{KAI}"));
+    let html = screen.html();
+    assert!(html.contains("Export the plan"), "{html}");
+    assert!(exported(dir.path()).is_empty());
+
+    screen.click("Export the team's plan");
+    let team = saved_file(&screen.html());
+    assert!(
+        team.starts_with("plan-kai-robertson-team-") && team.ends_with(".pdf"),
+        "{team}"
+    );
+    assert_eq!(exported(dir.path()), std::slice::from_ref(&team));
+    let bytes = std::fs::read(dir.path().join("exports").join(&team)).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let signed = bothy_shared::export::open_export(&bytes).unwrap();
+    assert_eq!(
+        signed.manifest.audience,
+        bothy_shared::export::Audience::Team
+    );
+    assert_eq!(signed.manifest.child, KAI);
+
+    screen.click("Export the young person's version");
+    let young = saved_file(&screen.html());
+    assert!(young.contains("-young-person-"), "{young}");
+    assert_eq!(exported(dir.path()).len(), 2);
+}
+
+#[test]
+fn my_plan_saves_the_young_persons_own_plan_or_says_why_not() {
+    let (dir, core) = unlocked_with_key("Kai");
+    let mut screen = Screen::open(core, "/my-plan");
+    screen.click("Save my plan as a PDF");
+    let html = screen.html();
+    let mine = saved_file(&html);
+    assert!(mine.contains("-young-person-"), "{mine}");
+    assert_eq!(exported(dir.path()), [mine]);
+    assert!(!html.to_lowercase().contains("case"), "{html}");
+
+    // The offline demo has no key to sign with: nothing is saved, and it says so.
+    let (dir, core) = unlocked_as("Kai");
+    let mut screen = Screen::open(core, "/my-plan");
+    screen.click("Save my plan as a PDF");
+    let html = screen.html();
+    assert!(
+        html.contains("role=\"alert\">Not saved: this device has no key to sign with"),
+        "{html}"
+    );
+    assert!(exported(dir.path()).is_empty());
+}

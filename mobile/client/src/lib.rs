@@ -8,14 +8,16 @@
 //! - [`services`]: the [`Client`] the views and the `bothy` command call;
 //! - [`sync`]: enrolment and the [`SyncEngine`](sync::SyncEngine) that syncs with the server;
 //! - [`device`]: the [`Device`]: unlock, lock, idle lock, sync runs and the
-//!   wipe after a revocation, shared by the app's windows and the `bothy` command.
+//!   wipe after a revocation, shared by the app's windows and the `bothy` command;
+//! - [`export`]: a child's plan as a signed PDF (`bothy export`, the Export buttons).
 //!
 //! No module imports one that imports it back. From the bottom: `store` and
 //! `directory` use no other module; `index` uses `store`; `error` uses
 //! `store` and `index`; `documents` uses `store` and `error`; `services`
 //! uses all of those; `sync` uses `services`, `directory`, `error` and
 //! `store` (never the reverse); `device` sits over `sync` and `services`;
-//! the `bothy` binary over all of them.
+//! `export` sits over `services` (and reads the device key's meta name from
+//! `sync`); the `bothy` binary over all of them.
 //!
 //! No UI here: the Dioxus app, the `bothy` command and the tests drive the
 //! same [`Device`] and [`Client`].
@@ -28,6 +30,7 @@ pub mod device;
 mod directory;
 mod documents;
 mod error;
+pub mod export;
 pub mod index;
 pub mod services;
 pub mod store;

@@ -5,7 +5,7 @@ use bothy_shared::ids::{Agency, ChildId};
 use dioxus::prelude::*;
 
 use crate::app::Route;
-use crate::components::{Choice, Notice, TextArea, WellbeingWheel};
+use crate::components::{Choice, ExportPlan, Notice, TextArea, WellbeingWheel};
 use crate::core::use_client;
 use crate::hooks::{use_child, use_chronology};
 use crate::words;
@@ -67,6 +67,7 @@ fn ChildPage(child: ChildOverview) -> Element {
                 p { Link { class: "button", to: Route::PlanReview { child: id }, "Review the plan" } }
             }
         }
+        ExportPlan { child: id }
         section { aria_labelledby: "team-heading",
             h2 { id: "team-heading", "Team" }
             dl {

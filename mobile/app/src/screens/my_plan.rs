@@ -4,11 +4,11 @@
 //! part the team has held back. Words here are for a young person: never
 //! "case" or "subject".
 
-use bothy_client::services::{MyPlan as MyPlanModel, PRIVATE_FOR_NOW};
+use bothy_client::services::{MyPlan as MyPlanModel, PRIVATE_FOR_NOW, my_plan_words as say};
 use dioxus::prelude::*;
 
 use crate::app::Route;
-use crate::components::{Choice, Notice, TextArea};
+use crate::components::{Choice, ExportMyPlan, Notice, TextArea};
 use crate::core::{ViewError, use_client};
 use crate::hooks::use_my_plan;
 use crate::words;
@@ -35,29 +35,29 @@ pub fn MyPlan() -> Element {
 fn MyPlanPage(plan: MyPlanModel) -> Element {
     rsx! {
         h1 { "My plan" }
-        p { class: "lead", "Hi {plan.name}. This is your plan. You can add what you think about any part of it." }
+        p { class: "lead", {say::hello(&plan.name)} }
         if plan.some_private {
             p { class: "notice", role: "note", id: "private-for-now", "{PRIVATE_FOR_NOW}" }
         }
         if !plan.why.is_empty() {
             section { aria_labelledby: "why-heading",
-                h2 { id: "why-heading", "Why I have a plan" }
+                h2 { id: "why-heading", {say::WHY} }
                 p { "{plan.why}" }
             }
         }
         section { aria_labelledby: "team-heading",
-            h2 { id: "team-heading", "My team" }
+            h2 { id: "team-heading", {say::MY_TEAM} }
             ul {
                 for member in plan.my_team.iter() {
                     li {
                         "{member.name}, {member.role}"
-                        if member.is_lead { " — the person who brings your team together" }
+                        if member.is_lead { {say::BRINGS_TEAM_TOGETHER} }
                     }
                 }
             }
         }
         section { aria_labelledby: "how-heading",
-            h2 { id: "how-heading", "How things are going" }
+            h2 { id: "how-heading", {say::HOW_THINGS_ARE} }
             ul {
                 for line in plan.how_things_are.iter() {
                     li {
@@ -70,8 +70,8 @@ fn MyPlanPage(plan: MyPlanModel) -> Element {
             }
         }
         section { aria_labelledby: "next-heading",
-            h2 { id: "next-heading", "What happens next" }
-            if plan.what_happens_next.is_empty() { p { "Nothing planned yet." } }
+            h2 { id: "next-heading", {say::WHAT_HAPPENS_NEXT} }
+            if plan.what_happens_next.is_empty() { p { {say::NOTHING_PLANNED} } }
             ul {
                 for step in plan.what_happens_next.iter() {
                     li {
@@ -90,7 +90,7 @@ fn MyPlanPage(plan: MyPlanModel) -> Element {
         }
         if let Some(met) = &plan.last_review {
             section { aria_labelledby: "met-heading",
-                h2 { id: "met-heading", "When we last met" }
+                h2 { id: "met-heading", {say::LAST_MET} }
                 p { id: "we-met", "We met on {words::date(met.met_on)}." }
                 if !met.what_changed.is_empty() {
                     p { "What changed: {met.what_changed}" }
@@ -105,7 +105,7 @@ fn MyPlanPage(plan: MyPlanModel) -> Element {
         }
         if let Some(moving) = &plan.moving_on {
             section { aria_labelledby: "moving-on-heading", id: "moving-on",
-                h2 { id: "moving-on-heading", "Moving on" }
+                h2 { id: "moving-on-heading", {say::MOVING_ON} }
                 p {
                     "Getting ready for when you are older: "
                     if moving.plan.is_empty() { "your team will plan this with you." } else { "{moving.plan}" }
@@ -119,7 +119,7 @@ fn MyPlanPage(plan: MyPlanModel) -> Element {
             }
         }
         section { aria_labelledby: "think-heading",
-            h2 { id: "think-heading", "What I think" }
+            h2 { id: "think-heading", {say::WHAT_I_THINK} }
             ul {
                 for view in plan.what_i_think.iter() {
                     li { key: "{view.id}",
@@ -130,6 +130,7 @@ fn MyPlanPage(plan: MyPlanModel) -> Element {
             }
             WhatIThinkForm { plan: plan.clone() }
         }
+        ExportMyPlan {}
     }
 }
 

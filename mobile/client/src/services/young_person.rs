@@ -52,6 +52,31 @@ pub struct MyReview {
 pub const PRIVATE_FOR_NOW: &str =
     "Some of your plan is private for now. Your worker can talk to you about it.";
 
+/// The words "My plan" is written in, shared by the screen and the young
+/// person's printed plan (`crate::export`), so both say the same thing.
+pub mod my_plan_words {
+    pub const TITLE: &str = "My plan";
+    pub const WHY: &str = "Why I have a plan";
+    pub const MY_TEAM: &str = "My team";
+    /// After the lead professional's name.
+    pub const BRINGS_TEAM_TOGETHER: &str = " — the person who brings your team together";
+    pub const HOW_THINGS_ARE: &str = "How things are going";
+    pub const GOING_WELL: &str = "Going well";
+    pub const WORRIES: &str = "Worries";
+    pub const WHAT_HAPPENS_NEXT: &str = "What happens next";
+    pub const NOTHING_PLANNED: &str = "Nothing planned yet.";
+    pub const LAST_MET: &str = "When we last met";
+    pub const WHAT_CHANGED: &str = "What changed";
+    pub const WHAT_I_SAID: &str = "What I said";
+    pub const MOVING_ON: &str = "Moving on";
+    pub const WHAT_I_THINK: &str = "What I think";
+
+    /// The first line of "My plan".
+    pub fn hello(name: &str) -> String {
+        format!("Hi {name}. This is your plan. You can add what you think about any part of it.")
+    }
+}
+
 pub use super::child::ViewLine;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,38 +118,11 @@ fn plain_status(s: ActionStatus) -> &'static str {
     }
 }
 
-impl Client {
-    fn my_child(&self) -> Result<bothy_shared::ids::ChildId, ServiceError> {
-        match self.dir.me.kind {
-            PersonKind::YoungPerson { child } => Ok(child),
-            _ => Err(ServiceError::bad(
-                "my plan",
-                "only a young person has \"My plan\"",
-            )),
-        }
-    }
-
-    /// The copy of the plan this device holds: the newest generation of
-    /// `young/<child>/<n>` (an older one stays only while it holds views
-    /// not yet synced), or the one the directory names before the first sync.
-    pub fn my_copy_key(&self) -> Result<DocKey, ServiceError> {
-        let child = self.my_child()?;
-        let held = self
-            .document_keys()?
-            .into_iter()
-            .filter_map(|k| match k {
-                DocKey::Young(c, n) if c == child => Some(n),
-                _ => None,
-            })
-            .max();
-        let listed = self.dir.teams.get(&child).and_then(|t| t.young_copy);
-        Ok(DocKey::Young(child, held.or(listed).unwrap_or(1)))
-    }
-
-    /// "My plan", for the young person using this device.
-    pub fn my_plan(&mut self) -> Result<MyPlan, ServiceError> {
-        let key = self.my_copy_key()?;
-        let plan: PlanDoc = self.read(&key)?;
+impl MyPlan {
+    /// "My plan" from the young person's copy of the plan (or the team's
+    /// plan projected by [`young_copy`], which is the same thing): every
+    /// section a marker withholds is left out. Pure.
+    pub fn of(plan: &PlanDoc) -> MyPlan {
         let withheld: Vec<&str> = plan.withheld.values().map(|w| w.section.as_str()).collect();
         let hidden = |about: &str| {
             withheld
@@ -179,7 +177,7 @@ impl Client {
             })
             .collect();
         what_happens_next.sort_by_key(|s| (s.status == "Done", s.by_when));
-        Ok(MyPlan {
+        MyPlan {
             name: if plan.child.preferred_name.is_empty() {
                 plan.child.name.clone()
             } else {
@@ -209,7 +207,43 @@ impl Client {
             } else {
                 super::MyMovingOn::of(&plan.transition)
             },
-        })
+        }
+    }
+}
+
+impl Client {
+    fn my_child(&self) -> Result<bothy_shared::ids::ChildId, ServiceError> {
+        match self.dir.me.kind {
+            PersonKind::YoungPerson { child } => Ok(child),
+            _ => Err(ServiceError::bad(
+                "my plan",
+                "only a young person has \"My plan\"",
+            )),
+        }
+    }
+
+    /// The copy of the plan this device holds: the newest generation of
+    /// `young/<child>/<n>` (an older one stays only while it holds views
+    /// not yet synced), or the one the directory names before the first sync.
+    pub fn my_copy_key(&self) -> Result<DocKey, ServiceError> {
+        let child = self.my_child()?;
+        let held = self
+            .document_keys()?
+            .into_iter()
+            .filter_map(|k| match k {
+                DocKey::Young(c, n) if c == child => Some(n),
+                _ => None,
+            })
+            .max();
+        let listed = self.dir.teams.get(&child).and_then(|t| t.young_copy);
+        Ok(DocKey::Young(child, held.or(listed).unwrap_or(1)))
+    }
+
+    /// "My plan", for the young person using this device.
+    pub fn my_plan(&mut self) -> Result<MyPlan, ServiceError> {
+        let key = self.my_copy_key()?;
+        let plan: PlanDoc = self.read(&key)?;
+        Ok(MyPlan::of(&plan))
     }
 
     /// "What I think": the young person adds their own words about a part of

@@ -6,6 +6,7 @@ mod caseload;
 mod chronology;
 mod conflicts;
 mod enrol;
+mod export;
 mod init;
 mod need;
 mod outcomes;
@@ -119,6 +120,9 @@ pub enum Command {
     /// wellbeing indicator now and at their last review, ratings fallen by 2
     /// or more, reviews on time, visits overdue, seen alone (not for a young person).
     Outcomes,
+    /// A child's plan as a signed PDF: `--for team` (the team's plan) or
+    /// `--for young-person` (no withheld part, in the words of "My plan").
+    Export(export::Cmd),
 }
 
 impl Command {
@@ -152,6 +156,7 @@ impl Command {
             Command::Decline(cmd) => cmd.run(ctx),
             Command::Team(cmd) => cmd.run(ctx),
             Command::Outcomes => outcomes::run(ctx),
+            Command::Export(cmd) => cmd.run(ctx),
         }
     }
 }
