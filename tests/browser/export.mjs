@@ -52,7 +52,7 @@ async function exportButtons(browser) {
   await unlock(kai);
   await kai.goto(`${KAI}/my-plan`);
   await screen(kai, "export-my-plan", "My plan");
-  const mine = await exportWith(kai, "Save my plan as a PDF", "kai", "export-my-plan-saved");
+  const mine = await exportWith(kai, "Export my plan as a PDF", "kai", "export-my-plan-saved");
   check(mine.includes("-young-person-"), `Kai's file is his version: ${mine}`);
   console.log("PASS export");
 }

@@ -1935,7 +1935,7 @@ fn the_childs_page_exports_the_teams_plan_or_the_young_persons_and_says_where() 
 fn my_plan_saves_the_young_persons_own_plan_or_says_why_not() {
     let (dir, core) = unlocked_with_key("Kai");
     let mut screen = Screen::open(core, "/my-plan");
-    screen.click("Save my plan as a PDF");
+    screen.click("Export my plan as a PDF");
     let html = screen.html();
     let mine = saved_file(&html);
     assert!(mine.contains("-young-person-"), "{mine}");
@@ -1945,7 +1945,7 @@ fn my_plan_saves_the_young_persons_own_plan_or_says_why_not() {
     // The offline demo has no key to sign with: nothing is saved, and it says so.
     let (dir, core) = unlocked_as("Kai");
     let mut screen = Screen::open(core, "/my-plan");
-    screen.click("Save my plan as a PDF");
+    screen.click("Export my plan as a PDF");
     let html = screen.html();
     assert!(
         html.contains("role=\"alert\">Not saved: this device has no key to sign with"),

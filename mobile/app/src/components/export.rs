@@ -70,12 +70,12 @@ pub fn ExportMyPlan() -> Element {
     let mut notice = use_signal(|| None::<Result<String, String>>);
     rsx! {
         section { class: "export", aria_labelledby: "export-heading",
-            h2 { id: "export-heading", "Save my plan" }
-            p { "Save your plan as a PDF to read, print or take to a meeting." }
+            h2 { id: "export-heading", "Export my plan" }
+            p { "Export saves your plan as a PDF file. You can read it, print it or take it to a meeting." }
             p {
                 button { r#type: "button", class: "button primary",
                     onclick: move |_| notice.set(Some(save(&client, None, Audience::YoungPerson))),
-                    "Save my plan as a PDF"
+                    "Export my plan as a PDF"
                 }
             }
             Notice { message: notice() }
