@@ -156,6 +156,38 @@ fn at(s: &str) -> Timestamp {
         .unwrap_or(Timestamp(0))
 }
 
+/// Rate each indicator twice, `(indicator, first score, second score)` on the
+/// two days (10:00 each), by one person; item ids from `first_id` on.
+fn rate_twice(
+    plan: &mut PlanDoc,
+    ratings: &[(Indicator, u8, u8)],
+    days: [&str; 2],
+    (by, agency): (PersonId, Agency),
+    first_id: u128,
+) {
+    for (n, (ind, first, second)) in ratings.iter().enumerate() {
+        let a = plan.wellbeing.get_mut(*ind);
+        for (k, (score, on)) in [(*first, days[0]), (*second, days[1])]
+            .into_iter()
+            .enumerate()
+        {
+            let id = iid(first_id + (n as u128) * 2 + k as u128);
+            a.ratings.insert(
+                id,
+                Rating {
+                    id,
+                    score,
+                    on: date(on),
+                    by,
+                    agency,
+                    recorded_at: at(&format!("{on}T10:00:00Z")),
+                    note: String::new(),
+                },
+            );
+        }
+    }
+}
+
 fn person_ref(p: &DemoPerson) -> PersonRef {
     PersonRef {
         person: p.id,
@@ -312,30 +344,13 @@ pub fn partnership() -> Demo {
             (Indicator::Responsible, 6, 7),
             (Indicator::Included, 4, 5),
         ];
-        for (n, (ind, last, now)) in ratings.into_iter().enumerate() {
-            let a = plan.wellbeing.get_mut(ind);
-            for (k, (score, on, when)) in [
-                (last, "2026-07-16", "2026-07-16T10:00:00Z"),
-                (now, "2026-10-22", "2026-10-22T10:00:00Z"),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let id = iid(100 + (n as u128) * 2 + k as u128);
-                a.ratings.insert(
-                    id,
-                    Rating {
-                        id,
-                        score,
-                        on: date(on),
-                        by: MORAG,
-                        agency: Agency::SocialWork,
-                        recorded_at: at(when),
-                        note: String::new(),
-                    },
-                );
-            }
-        }
+        rate_twice(
+            &mut plan,
+            &ratings,
+            ["2026-07-16", "2026-10-22"],
+            (MORAG, Agency::SocialWork),
+            100,
+        );
         plan.wellbeing.achieving.concerns =
             Text::with_value("Attendance 61% this term; behind in maths.");
         plan.wellbeing.achieving.strengths =
@@ -650,30 +665,13 @@ pub fn partnership() -> Demo {
             (Indicator::Nurtured, 7, 7),
             (Indicator::Included, 5, 5),
         ];
-        for (n, (ind, last, now)) in ratings.into_iter().enumerate() {
-            let a = plan.wellbeing.get_mut(ind);
-            for (k, (score, on, when)) in [
-                (last, "2026-08-05", "2026-08-05T10:00:00Z"),
-                (now, "2026-11-05", "2026-11-05T10:00:00Z"),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let id = iid(200 + (n as u128) * 2 + k as u128);
-                a.ratings.insert(
-                    id,
-                    Rating {
-                        id,
-                        score,
-                        on: date(on),
-                        by: AILEEN,
-                        agency: Agency::Health,
-                        recorded_at: at(when),
-                        note: String::new(),
-                    },
-                );
-            }
-        }
+        rate_twice(
+            &mut plan,
+            &ratings,
+            ["2026-08-05", "2026-11-05"],
+            (AILEEN, Agency::Health),
+            200,
+        );
         let review = iid(70);
         plan.reviews.insert(
             review,
