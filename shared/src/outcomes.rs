@@ -78,6 +78,10 @@ impl Band {
     }
 }
 
+/// Days without a visit after which a child's visit is overdue, unless a
+/// team sets otherwise (the device's default setting, and the report's).
+pub const VISIT_OVERDUE_AFTER_DAYS: i64 = 28;
+
 /// How a child's facts are read: the day, and when a visit is overdue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
@@ -208,19 +212,15 @@ impl ChildFacts {
             reviews_due += 1;
         }
 
-        let end_of_day = day
-            .plus_days(1)
-            .0
-            .midnight()
-            .assume_utc()
-            .unix_timestamp();
+        // A Timestamp is in milliseconds: the end of the day as one.
+        let end_of_day = Timestamp::from_datetime(day.plus_days(1).0.midnight().assume_utc());
         let visits: Vec<_> = records
             .iter()
             .flat_map(|r| r.visits.values())
-            .filter(|v| v.at.0 < end_of_day)
+            .filter(|v| v.at < end_of_day)
             .collect();
         let last_visit = visits.iter().map(|v| v.at).max();
-        let overdue_line = Timestamp(end_of_day).plus_days(-rules.visit_overdue_after_days);
+        let overdue_line = end_of_day.plus_days(-rules.visit_overdue_after_days);
         let visit_overdue = last_visit.is_none_or(|t| t < overdue_line);
         let seen_alone_last = visits
             .iter()
@@ -417,7 +417,7 @@ impl RequestFacts {
         }
     }
 
-    /// Seconds from sent to answered, when both are known.
+    /// Milliseconds from sent to answered, when both are known.
     pub fn answered_after(&self) -> Option<i64> {
         match (self.sent, self.answered) {
             (Some(s), Some(a)) => Some((a.0 - s.0).max(0)),
