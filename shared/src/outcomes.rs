@@ -34,10 +34,10 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
+use crate::docs::{Indicator, IndicatorAssessment, Rating};
 use crate::docs::{
     IsoDate, PlanDoc, RecordDoc, RequestDoc, StepKind, TRANSITION_FROM_AGE, Timestamp,
 };
-use crate::docs::{Indicator, IndicatorAssessment, Rating};
 use crate::ids::{Agency, ChildId};
 
 /// A rating's band.
@@ -168,7 +168,8 @@ impl ChildFacts {
             if let Some(s) = at_review {
                 at_last_review.insert(i, s);
             }
-            if let (Some(last), Some(before)) = (at_review, review_before.and_then(|d| score_as_of(a, d)))
+            if let (Some(last), Some(before)) =
+                (at_review, review_before.and_then(|d| score_as_of(a, d)))
             {
                 between_reviews.insert(i, i16::from(last) - i16::from(before));
             }
@@ -248,9 +249,8 @@ impl ChildFacts {
             _ => Transition::NotYetDue,
         };
 
-        let has_plan = !plan.reason.as_str().trim().is_empty()
-            || !plan.needs.is_empty()
-            || !now.is_empty();
+        let has_plan =
+            !plan.reason.as_str().trim().is_empty() || !plan.needs.is_empty() || !now.is_empty();
 
         ChildFacts {
             child: plan.child_id,
@@ -538,7 +538,9 @@ mod tests {
         use Band::*;
         assert_eq!(
             got,
-            [Low, Low, Low, Middle, Middle, Middle, High, High, High, High]
+            [
+                Low, Low, Low, Middle, Middle, Middle, High, High, High, High
+            ]
         );
     }
 
@@ -552,8 +554,11 @@ mod tests {
 
     #[test]
     fn the_chart_is_svg_with_a_name_and_a_bar_per_count() {
-        let svg = band_chart_svg("Now <by band>", &[("Safe", [1, 2, 0]), ("Healthy", [0, 0, 3])])
-            .unwrap();
+        let svg = band_chart_svg(
+            "Now <by band>",
+            &[("Safe", [1, 2, 0]), ("Healthy", [0, 0, 3])],
+        )
+        .unwrap();
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox="));
         assert!(svg.contains("role=\"img\""));
         assert!(svg.contains("<title>Now &lt;by band&gt;</title>"));

@@ -23,10 +23,10 @@ use std::collections::BTreeMap;
 use bothy_server::directory::{self, server_actor};
 use bothy_server::storage::{ChildRecord, NewDocument, PersonRecord, RequestRecord, Storage};
 use bothy_shared::docs::{
-    AboutChild, Action, ActionStatus, ChildDetails, DocKey, FamilyVoice, Indicator, IsoDate,
-    Need, PersonRef, PlanDoc, Rating, RecordDoc, RequestDoc, RequestStep, ReviewMeeting,
-    SCHEMA_VERSION, Sharing, StepKind, Text, Timestamp, TransitionPlan, ViewEntry, Visit,
-    VisitKind, VoiceOf, new_document,
+    AboutChild, Action, ActionStatus, ChildDetails, DocKey, FamilyVoice, Indicator, IsoDate, Need,
+    PersonRef, PlanDoc, Rating, RecordDoc, RequestDoc, RequestStep, ReviewMeeting, SCHEMA_VERSION,
+    Sharing, StepKind, Text, Timestamp, TransitionPlan, ViewEntry, Visit, VisitKind, VoiceOf,
+    new_document,
 };
 use bothy_shared::ids::{Agency, ChildId, ItemId, PersonId, RequestId};
 use bothy_shared::policy::{PersonKind, TeamMember, TeamRole};
@@ -197,8 +197,11 @@ pub fn child_history(
                     what: Text::with_value("Meet every fortnight."),
                     owner: Some(lead.clone()),
                     due: Some(start.plus_days(rng.gen_range(30..365))),
-                    status: [ActionStatus::NotStarted, ActionStatus::InProgress, ActionStatus::Done]
-                        [rng.gen_range(0..3)],
+                    status: [
+                        ActionStatus::NotStarted,
+                        ActionStatus::InProgress,
+                        ActionStatus::Done,
+                    ][rng.gen_range(0..3)],
                     progress: Text::default(),
                 },
             );
@@ -247,7 +250,11 @@ pub fn child_history(
                 id: r,
                 held_on: held,
                 attended: vec!["Lead professional".into()],
-                young_person_views: Text::with_value(if views { "I like my new class." } else { "" }),
+                young_person_views: Text::with_value(if views {
+                    "I like my new class."
+                } else {
+                    ""
+                }),
                 family_views: Text::default(),
                 decisions: Text::with_value("Keep the plan."),
                 plan_changes: Text::default(),
@@ -355,7 +362,11 @@ pub fn child_history(
             child_said: Text::default(),
             next_steps: Text::default(),
             linked_actions: vec![],
-            sharing: if agency_only { Sharing::Agency } else { Sharing::Team },
+            sharing: if agency_only {
+                Sharing::Agency
+            } else {
+                Sharing::Team
+            },
             significant: false,
             finalised: Some(noon(day)),
             addenda: BTreeMap::new(),
@@ -523,7 +534,11 @@ impl ChildHistory {
         made.needs += self.plan.needs.len();
         made.views += self.plan.young_person_views.len();
         made.visits += self.record.visits.len()
-            + self.agency_records.iter().map(|r| r.visits.len()).sum::<usize>();
+            + self
+                .agency_records
+                .iter()
+                .map(|r| r.visits.len())
+                .sum::<usize>();
         made.family_voices += self.record.family_voice.len();
         Ok(())
     }

@@ -95,7 +95,11 @@ fn load(storage: &dyn Storage, key: &DocKey) -> Automerge {
 
 /// A count as the report must show it.
 fn shown(n: usize) -> Value {
-    if n < 5 { json!("fewer than 5") } else { json!(n) }
+    if n < 5 {
+        json!("fewer than 5")
+    } else {
+        json!(n)
+    }
 }
 
 fn band(score: u8) -> usize {
@@ -201,7 +205,12 @@ fn count(storage: &dyn Storage, from: IsoDate, to: IsoDate) -> Expected {
             e.seen_alone += usize::from(v.seen_alone);
         }
     }
-    let people = storage.people().unwrap().into_iter().map(|p| p.id).collect();
+    let people = storage
+        .people()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
     for r in storage.requests_of(&people).unwrap() {
         let doc: RequestDoc = autosurgeon::hydrate(&load(storage, &DocKey::Request(r.id))).unwrap();
         let step = |kinds: &[StepKind]| {
@@ -215,8 +224,12 @@ fn count(storage: &dyn Storage, from: IsoDate, to: IsoDate) -> Expected {
         let Some(sent) = step(&[StepKind::Sent]).filter(|d| from <= *d && *d <= to) else {
             continue;
         };
-        let answered = step(&[StepKind::Accepted, StepKind::Declined, StepKind::MoreInfoAsked])
-            .filter(|d| *d <= to);
+        let answered = step(&[
+            StepKind::Accepted,
+            StepKind::Declined,
+            StepKind::MoreInfoAsked,
+        ])
+        .filter(|d| *d <= to);
         for agency in [doc.to.as_str(), "all"] {
             let c = e.requests.entry(agency.to_owned()).or_default();
             c[0] += 1;
@@ -243,9 +256,15 @@ fn check_against_documents(report: &Value, e: &Expected) {
     assert_eq!(report["views_recorded"]["count"], shown(e.views));
     assert_eq!(report["views_recorded"]["of"], shown(e.children));
     assert_eq!(report["transition_plans_by_15"]["of"], shown(e.fifteen));
-    assert_eq!(report["transition_plans_by_15"]["count"], shown(e.transition_by_15));
+    assert_eq!(
+        report["transition_plans_by_15"]["count"],
+        shown(e.transition_by_15)
+    );
     assert_eq!(report["seen_alone_at_last_visit"]["of"], shown(e.seen));
-    assert_eq!(report["seen_alone_at_last_visit"]["count"], shown(e.seen_alone));
+    assert_eq!(
+        report["seen_alone_at_last_visit"]["count"],
+        shown(e.seen_alone)
+    );
     let requests = report["requests"].as_array().unwrap();
     for (agency, [sent, answered, within5]) in &e.requests {
         let row = requests
@@ -254,7 +273,11 @@ fn check_against_documents(report: &Value, e: &Expected) {
             .unwrap_or_else(|| panic!("no requests row for {agency}"));
         assert_eq!(row["sent"], shown(*sent), "{agency}");
         assert_eq!(row["answered"], shown(*answered), "{agency}");
-        assert_eq!(row["answered_within_5_working_days"], shown(*within5), "{agency}");
+        assert_eq!(
+            row["answered_within_5_working_days"],
+            shown(*within5),
+            "{agency}"
+        );
     }
     assert_eq!(
         requests.len(),
@@ -270,7 +293,9 @@ fn assert_counts_suppressed(v: &Value, path: &str) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {
-                if ["percent", "median_working_days", "visit_overdue_after_days"].contains(&k.as_str()) {
+                if ["percent", "median_working_days", "visit_overdue_after_days"]
+                    .contains(&k.as_str())
+                {
                     assert!(
                         v.is_number() || v == "not shown: fewer than 5",
                         "{path}/{k}: {v}"
@@ -298,7 +323,15 @@ fn assert_csv_suppressed(csv: &str) {
         let fields: Vec<&str> = line.split(',').collect();
         assert_eq!(fields.len(), 5, "{line}");
         let (measure, value) = (fields[3], fields[4]);
-        if ["from", "to", "after days", "percent", "median working days to answer"].contains(&measure) {
+        if [
+            "from",
+            "to",
+            "after days",
+            "percent",
+            "median working days to answer",
+        ]
+        .contains(&measure)
+        {
             continue;
         }
         assert!(
@@ -327,7 +360,12 @@ fn identifying(storage: &dyn Storage) -> Vec<String> {
     for d in storage.devices().unwrap() {
         out.push(d.id.to_string());
     }
-    let people = storage.people().unwrap().into_iter().map(|p| p.id).collect();
+    let people = storage
+        .people()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
     for r in storage.requests_of(&people).unwrap() {
         out.push(r.id.to_string());
     }
@@ -358,7 +396,10 @@ fn all_formats_are_anonymous(db: &TestDb, from: IsoDate, to: IsoDate) -> Value {
     let html = report(db, from, to, "html");
     for needle in identifying(storage.as_ref()) {
         for (format, bytes) in [("json", &json), ("csv", &csv), ("html", &html)] {
-            assert!(!bytes::contains(bytes, &needle), "{format} holds {needle:?}");
+            assert!(
+                !bytes::contains(bytes, &needle),
+                "{format} holds {needle:?}"
+            );
         }
     }
     let value: Value = serde_json::from_slice(&json).unwrap();
@@ -392,7 +433,10 @@ async fn the_report_counts_what_the_documents_hold_and_names_nobody(backend: Bac
     let expected = count(db.open().as_ref(), from, to);
     eprintln!("{expected:?}");
     assert_eq!(report["children"], json!(60));
-    assert!(expected.views >= 5 && expected.seen >= 5, "enough to show some counts");
+    assert!(
+        expected.views >= 5 && expected.seen >= 5,
+        "enough to show some counts"
+    );
     check_against_documents(&report, &expected);
     // Something is hidden, and something shown, in the bands.
     let text = report.to_string();
@@ -409,7 +453,11 @@ async fn the_demo_partnership_is_all_small_numbers(backend: Backend) {
     // Four children: no count in the whole report is shown as a number.
     let mut numbers = Vec::new();
     collect_numbers(&report, "", &mut numbers);
-    assert_eq!(numbers, ["/visit_overdue_after_days"], "only the setting is a number");
+    assert_eq!(
+        numbers,
+        ["/visit_overdue_after_days"],
+        "only the setting is a number"
+    );
 }
 
 fn collect_numbers(v: &Value, path: &str, out: &mut Vec<String>) {
@@ -431,7 +479,15 @@ async fn a_case_export_holds_the_plan_and_only_the_agency_records_named(backend:
     let child = KAI.to_string();
     let out = ok(
         &db,
-        &["export", "--child", &child, "--format", "json", "--agency", "education"],
+        &[
+            "export",
+            "--child",
+            &child,
+            "--format",
+            "json",
+            "--agency",
+            "education",
+        ],
     );
     let text = String::from_utf8(out).unwrap();
     let case: Value = serde_json::from_str(&text).unwrap();
@@ -458,7 +514,14 @@ async fn a_case_export_holds_the_plan_and_only_the_agency_records_named(backend:
     let with_sw = String::from_utf8(ok(
         &db,
         &[
-            "export", "--child", &child, "--format", "json", "--agency", "social-work", "--by",
+            "export",
+            "--child",
+            &child,
+            "--format",
+            "json",
+            "--agency",
+            "social-work",
+            "--by",
             "Children's Hearing reporter",
         ],
     ))
@@ -474,7 +537,11 @@ async fn a_case_export_holds_the_plan_and_only_the_agency_records_named(backend:
     assert!(exports[0].command.contains("--agency education"));
     assert_eq!(
         exports[0].documents,
-        [DocKey::Plan(KAI), DocKey::Record(KAI), DocKey::Agency(KAI, Agency::Education)]
+        [
+            DocKey::Plan(KAI),
+            DocKey::Record(KAI),
+            DocKey::Agency(KAI, Agency::Education)
+        ]
     );
     let audited: Vec<DocKey> = storage
         .audit_of_child(KAI)
@@ -495,7 +562,12 @@ async fn a_case_export_holds_the_plan_and_only_the_agency_records_named(backend:
     assert!(err.contains(&format!("no child {unknown}")), "{err}");
     let err = fails(&db, &["export", "--child", &child, "--format", "pdf"]);
     assert!(err.contains("json"), "{err}");
-    let err = fails(&db, &["export", "--child", &child, "--format", "json", "--agency", "council"]);
+    let err = fails(
+        &db,
+        &[
+            "export", "--child", &child, "--format", "json", "--agency", "council",
+        ],
+    );
     assert!(err.contains("not an agency"), "{err}");
     assert_eq!(storage.exports(KAI).unwrap().len(), 2);
 }
@@ -528,13 +600,23 @@ fn the_report_refuses_bad_arguments_clearly() {
     };
     fails_with(args("2026-13-01", "2026-12-31", "json"), "is not a date");
     fails_with(args("2026-12-31", "2026-01-01", "json"), "after it ends on");
-    fails_with(args("2026-01-01", "2026-12-31", "pdf"), "possible values: html, csv, json");
+    fails_with(
+        args("2026-01-01", "2026-12-31", "pdf"),
+        "possible values: html, csv, json",
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let missing = format!("sqlite://{}", dir.path().join("none.db").display());
     let out = Command::new(BIN)
         .args(["report", "outcomes", "--db", &missing])
-        .args(["--from", "2026-01-01", "--to", "2026-12-31", "--format", "csv"])
+        .args([
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            "csv",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

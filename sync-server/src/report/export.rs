@@ -80,8 +80,7 @@ impl Checked {
         key: DocKey,
     ) -> Result<Checked, ReportError> {
         let doc = load(storage, &key)?;
-        read_document::<T, _>(&doc, &key)
-            .map_err(|cause| ReportError::Document { key, cause })?;
+        read_document::<T, _>(&doc, &key).map_err(|cause| ReportError::Document { key, cause })?;
         Ok(Checked { key, doc })
     }
 

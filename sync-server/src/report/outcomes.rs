@@ -224,7 +224,11 @@ pub fn outcomes(
     let indicators = Indicator::ALL
         .iter()
         .map(|&i| {
-            let change = reviewed.between_reviews.get(&i).copied().unwrap_or_default();
+            let change = reviewed
+                .between_reviews
+                .get(&i)
+                .copied()
+                .unwrap_or_default();
             IndicatorFigures {
                 indicator: i.as_str(),
                 label: i.label(),

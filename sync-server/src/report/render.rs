@@ -46,7 +46,12 @@ pub fn csv(r: &OutcomesReport) -> String {
     lines.row(["children", "", "", "children", &r.children.to_string()]);
     for i in &r.indicators {
         lines.bands("bands now", "all", i.indicator, &i.now);
-        lines.bands("bands at last review", "all", i.indicator, &i.at_last_review);
+        lines.bands(
+            "bands at last review",
+            "all",
+            i.indicator,
+            &i.at_last_review,
+        );
         for (measure, v) in ["up", "same", "down"]
             .into_iter()
             .zip(i.change_between_reviews.all())
@@ -120,7 +125,10 @@ impl Csv {
 fn shares(r: &OutcomesReport) -> [(&'static str, &Share); 7] {
     [
         ("children with a plan", &r.children_with_a_plan),
-        ("rating fallen by 2 or more", &r.children_with_a_rating_fallen_by_2),
+        (
+            "rating fallen by 2 or more",
+            &r.children_with_a_rating_fallen_by_2,
+        ),
         ("reviews held on time", &r.reviews_on_time),
         ("young people's views recorded", &r.views_recorded),
         ("transition plans in place by 15", &r.transition_plans_by_15),
@@ -163,10 +171,7 @@ padding:.25rem .5rem;text-align:left}td.n{text-align:right}figure{margin:0 0 .5r
 /// The report as one HTML page that needs nothing else.
 pub fn html(r: &OutcomesReport) -> Result<String, ReportError> {
     let mut h = String::with_capacity(64 * 1024);
-    let title = format!(
-        "Outcomes report, {} to {}",
-        r.period.from, r.period.to
-    );
+    let title = format!("Outcomes report, {} to {}", r.period.from, r.period.to);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -273,7 +278,11 @@ pub fn html(r: &OutcomesReport) -> Result<String, ReportError> {
          <thead><tr><th scope=\"col\">Agency asked</th>",
     );
     for measure in REQUEST_MEASURES {
-        let _ = write!(h, "<th scope=\"col\">{}</th>", escape(&capitalised(measure)));
+        let _ = write!(
+            h,
+            "<th scope=\"col\">{}</th>",
+            escape(&capitalised(measure))
+        );
     }
     h.push_str("</tr></thead>\n<tbody>\n");
     for q in &r.requests {
@@ -297,7 +306,11 @@ fn key(h: &mut String) {
 }
 
 /// A chart of children per band and its table.
-fn band_section(h: &mut String, title: &str, rows: &[(&str, &BandCounts)]) -> Result<(), ReportError> {
+fn band_section(
+    h: &mut String,
+    title: &str,
+    rows: &[(&str, &BandCounts)],
+) -> Result<(), ReportError> {
     let chart: Vec<(&str, [u32; 3])> = rows
         .iter()
         .map(|(label, b)| (*label, b.all().map(Shown::chartable)))

@@ -79,10 +79,10 @@ use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 use super::rows::{self, AuditValues, Author, Columns, Entity, TeamChangeValues, Tx};
 use super::{
-    AuditEntry, CaseExport, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads, Erased,
-    ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange, PersonRecord,
-    QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError, StoredChange,
-    SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
+    AuditEntry, CaseExport, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads,
+    Erased, ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange,
+    PersonRecord, QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError,
+    StoredChange, SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
 };
 
 mod embedded {

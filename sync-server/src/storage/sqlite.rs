@@ -38,10 +38,10 @@ use rusqlite_migration::{M, Migrations};
 
 use super::rows::{self, AuditValues, Author, Columns, Entity, TeamChangeValues, Tx};
 use super::{
-    AuditEntry, CaseExport, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads, Erased,
-    ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange, PersonRecord,
-    QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError, StoredChange,
-    SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
+    AuditEntry, CaseExport, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads,
+    Erased, ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange,
+    PersonRecord, QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError,
+    StoredChange, SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
 };
 
 /// The schema, one file per migration. rusqlite_migration counts the
