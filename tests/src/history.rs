@@ -5,7 +5,8 @@
 //! Each child, over `years` years up to `today`: a plan with a reason, needs
 //! and actions, a review every six months (most on time, some late) at which
 //! the lead professional and sometimes another agency rate the eight
-//! indicators (the ratings drift up or down by a little), now and then the
+//! indicators (the ratings drift up or down by a little; now and then one
+//! is rated again between reviews), now and then the
 //! young person's or the family's views; a date of birth from 0 to 17 years
 //! before `today`, so some are 15 or over, with a transition plan in place by
 //! 15, made late, or missing; a team record with a visit a week (seen, seen
@@ -280,6 +281,27 @@ pub fn child_history(
                     by: by.person,
                     agency: by.agency,
                     recorded_at: noon(held),
+                    note: String::new(),
+                },
+            );
+        }
+        // Now and then a rating between reviews, after a change in the
+        // child's life (up or down by up to 3).
+        let between = held.plus_days(rng.gen_range(60..150));
+        if between <= today && rng.gen_bool(0.35) {
+            let i = Indicator::ALL[rng.gen_range(0..Indicator::ALL.len())];
+            let s = scores.entry(i).or_insert(5);
+            *s = (i16::from(*s) + rng.gen_range(-3i16..=3)).clamp(1, 10) as u8;
+            let rid = item(rng);
+            plan.wellbeing.get_mut(i).ratings.insert(
+                rid,
+                Rating {
+                    id: rid,
+                    score: *s,
+                    on: between,
+                    by: lead.person,
+                    agency: lead.agency,
+                    recorded_at: noon(between),
                     note: String::new(),
                 },
             );
