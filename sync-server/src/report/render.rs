@@ -179,12 +179,12 @@ pub fn html(r: &OutcomesReport) -> Result<String, ReportError> {
          <title>{t}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{t}</h1>\n",
         t = escape(&title)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p>Every child with a case on this server, counted as of {to} unless a figure says \
          otherwise. No names or identifiers are included. Any count from 0 to 4 is shown as \
          \u{201c}{FEWER_THAN_5}\u{201d}, and a median or percentage worked out over fewer \
-         than 5 is \u{201c}{NOT_SHOWN}\u{201d}; charts draw those counts as nothing.</p>\n",
+         than 5 is \u{201c}{NOT_SHOWN}\u{201d}; charts draw those counts as nothing.</p>",
         to = r.period.to
     );
     key(&mut h);
