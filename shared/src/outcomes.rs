@@ -457,16 +457,19 @@ pub fn band_chart_svg(title: &str, rows: &[(&str, [u32; 3])]) -> Result<String, 
             .margin(8)
             .x_label_area_size(28)
             .y_label_area_size(110)
-            .build_cartesian_2d(0u32..max, 0usize..n)
+            // One segment per row, so each label sits at its bar's middle.
+            .build_cartesian_2d(0u32..max, (0usize..n - 1).into_segmented())
             .map_err(|e| ChartError(e.to_string()))?;
         chart
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(n)
-            .y_label_formatter(&|i| {
-                rows.get(n.saturating_sub(1).saturating_sub(*i))
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => rows
+                    .get(n.saturating_sub(1).saturating_sub(*i))
                     .map(|r| r.0.to_string())
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                _ => String::new(),
             })
             .x_labels(6)
             .x_label_formatter(&|v| v.to_string())
@@ -475,6 +478,13 @@ pub fn band_chart_svg(title: &str, rows: &[(&str, [u32; 3])]) -> Result<String, 
             .map_err(|e| ChartError(e.to_string()))?;
         for (k, (_, counts)) in rows.iter().enumerate() {
             let y = n - 1 - k;
+            let top = || {
+                if y + 1 == n {
+                    SegmentValue::Last
+                } else {
+                    SegmentValue::Exact(y + 1)
+                }
+            };
             let mut start = 0;
             for (b, count) in counts.iter().enumerate() {
                 if *count == 0 {
@@ -483,7 +493,7 @@ pub fn band_chart_svg(title: &str, rows: &[(&str, [u32; 3])]) -> Result<String, 
                 let (r, g, bl) = BAND_COLOURS[b];
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
-                        [(start, y), (start + count, y + 1)],
+                        [(start, SegmentValue::Exact(y)), (start + count, top())],
                         RGBColor(r, g, bl).filled(),
                     )))
                     .map_err(|e| ChartError(e.to_string()))?;

@@ -164,8 +164,8 @@ fn request_values(q: &RequestFigures) -> [Shown; 7] {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;line-height:1.5;margin:0 auto;\
 padding:1rem;max-width:60rem;color:#1a1a1a}table{border-collapse:collapse;margin:0 0 1.5rem}\
-caption{text-align:left;font-weight:600;padding:.25rem 0}th,td{border:1px solid #767676;\
-padding:.25rem .5rem;text-align:left}td.n{text-align:right}figure{margin:0 0 .5rem}\
+h1{font-size:1.6rem}caption{text-align:left;font-weight:600;padding:.25rem 0}th,td{border:1px solid #767676;\
+padding:.25rem .5rem;text-align:left}.scroll{overflow-x:auto;max-width:100%}td.n{text-align:right}figure{margin:0 0 .5rem}\
 .key span{display:inline-block;padding:0 .5rem;margin-right:.5rem;color:#fff}";
 
 /// The report as one HTML page that needs nothing else.
@@ -213,16 +213,15 @@ pub fn html(r: &OutcomesReport) -> Result<String, ReportError> {
         "Children in each band at their last review",
         &review,
     )?;
-    h.push_str(
-        "<table>\n<caption>Change between the last two reviews, children whose last review was \
-         held in the period</caption>\n<thead><tr><th scope=\"col\">Indicator</th>\
-         <th scope=\"col\">Went up</th><th scope=\"col\">Stayed the same</th>\
-         <th scope=\"col\">Went down</th></tr></thead>\n<tbody>\n",
+    open_table(
+        &mut h,
+        "Change between the last two reviews, children whose last review was held in the period",
+        &["Indicator", "Went up", "Stayed the same", "Went down"],
     );
     for i in &r.indicators {
         row(&mut h, i.label, &i.change_between_reviews.all());
     }
-    h.push_str("</tbody>\n</table>\n");
+    close_table(&mut h);
 
     h.push_str("<h2>Ratings by agency</h2>\n");
     if r.by_agency.is_empty() {
@@ -242,11 +241,10 @@ pub fn html(r: &OutcomesReport) -> Result<String, ReportError> {
     }
 
     h.push_str("<h2>Plans, reviews, views and transitions</h2>\n");
-    h.push_str(
-        "<table>\n<caption>Children and reviews (what each figure covers is beside it)</caption>\n\
-         <thead><tr><th scope=\"col\">Figure</th><th scope=\"col\">Of</th>\
-         <th scope=\"col\">Count</th><th scope=\"col\">Percent</th>\
-         <th scope=\"col\">What it covers</th></tr></thead>\n<tbody>\n",
+    open_table(
+        &mut h,
+        "Children and reviews (what each figure covers is beside it)",
+        &["Figure", "Of", "Count", "Percent", "What it covers"],
     );
     for (name, s) in shares(r) {
         let _ = writeln!(
@@ -260,7 +258,7 @@ pub fn html(r: &OutcomesReport) -> Result<String, ReportError> {
             escape(s.covers)
         );
     }
-    h.push_str("</tbody>\n</table>\n");
+    close_table(&mut h);
     let _ = writeln!(
         h,
         "<p>A visit is overdue after {} days without one.</p>",
@@ -273,22 +271,20 @@ pub fn html(r: &OutcomesReport) -> Result<String, ReportError> {
          step (accepted, declined, or more information asked for) on or before the period's \
          last day. Working days are Monday to Friday; public holidays count as working days.</p>\n",
     );
-    h.push_str(
-        "<table>\n<caption>Requests for help and how fast they were answered</caption>\n\
-         <thead><tr><th scope=\"col\">Agency asked</th>",
+    let columns: Vec<String> = std::iter::once("Agency asked".to_owned())
+        .chain(REQUEST_MEASURES.iter().map(|m| capitalised(m)))
+        .collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    open_table(
+        &mut h,
+        "Requests for help and how fast they were answered",
+        &columns,
     );
-    for measure in REQUEST_MEASURES {
-        let _ = write!(
-            h,
-            "<th scope=\"col\">{}</th>",
-            escape(&capitalised(measure))
-        );
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
     for q in &r.requests {
         row(&mut h, q.label, &request_values(q));
     }
-    h.push_str("</tbody>\n</table>\n</main>\n</body>\n</html>\n");
+    close_table(&mut h);
+    h.push_str("</main>\n</body>\n</html>\n");
     Ok(h)
 }
 
@@ -316,20 +312,33 @@ fn band_section(
         .map(|(label, b)| (*label, b.all().map(Shown::chartable)))
         .collect();
     let _ = writeln!(h, "<figure>\n{}\n</figure>", band_chart_svg(title, &chart)?);
-    let _ = write!(
-        h,
-        "<table>\n<caption>{}</caption>\n<thead><tr><th scope=\"col\">Indicator</th>",
-        escape(title)
-    );
-    for band in Band::ALL {
-        let _ = write!(h, "<th scope=\"col\">Band {}</th>", band.label());
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
+    let columns = Band::ALL.map(|b| format!("Band {}", b.label()));
+    let [low, middle, high] = columns.each_ref().map(String::as_str);
+    open_table(h, title, &["Indicator", low, middle, high]);
     for (label, b) in rows {
         row(h, label, &b.all());
     }
-    h.push_str("</tbody>\n</table>\n");
+    close_table(h);
     Ok(())
+}
+
+/// A table with its caption and column headings, in a region that scrolls
+/// sideways on a narrow screen (focusable, so it scrolls by keyboard too).
+fn open_table(h: &mut String, caption: &str, columns: &[&str]) {
+    let caption = escape(caption);
+    let _ = write!(
+        h,
+        "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"{caption}\">\n\
+         <table>\n<caption>{caption}</caption>\n<thead><tr>"
+    );
+    for c in columns {
+        let _ = write!(h, "<th scope=\"col\">{}</th>", escape(c));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+}
+
+fn close_table(h: &mut String) {
+    h.push_str("</tbody>\n</table>\n</div>\n");
 }
 
 fn row(h: &mut String, label: &str, values: &[Shown]) {
