@@ -634,3 +634,37 @@ fn the_report_refuses_bad_arguments_clearly() {
     let to: IsoDate = "2026-12-31".parse().unwrap();
     assert_eq!(written, report(&db, from, to, "html"));
 }
+
+/// The HTML at 320 px in Chromium with no network: charts drawn, tables
+/// captioned, axe-core 0 violations (tests/browser/report.mjs). Needs
+/// `node`, `/usr/bin/chromium` and `tests/browser/node_modules`
+/// (`scripts/setup.sh`).
+#[test]
+fn the_html_report_is_accessible_at_320_px() {
+    let db = synthetic(Backend::Sqlite, 30);
+    let to = IsoDate::today();
+    let html = report(&db, to.plus_days(-365), to, "html");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("outcomes.html");
+    std::fs::write(&file, html).unwrap();
+    let browser = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    assert!(
+        browser.join("node_modules/playwright-core").is_dir(),
+        "tests/browser/node_modules is missing: run scripts/setup.sh (npm ci in tests/browser)"
+    );
+    let shots = bothy_tests::screenshots_dir();
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg("report.mjs")
+        .current_dir(&browser)
+        .env("BOTHY_REPORT", &file)
+        .env("BOTHY_SCREENSHOTS", &shots)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("axe: 0 violations"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
