@@ -78,6 +78,10 @@ impl Band {
     }
 }
 
+/// Days without a visit after which a child's visit is overdue, unless a
+/// team sets otherwise (the device's default setting, and the report's).
+pub const VISIT_OVERDUE_AFTER_DAYS: i64 = 28;
+
 /// How a child's facts are read: the day, and when a visit is overdue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
@@ -413,7 +417,7 @@ impl RequestFacts {
         }
     }
 
-    /// Seconds from sent to answered, when both are known.
+    /// Milliseconds from sent to answered, when both are known.
     pub fn answered_after(&self) -> Option<i64> {
         match (self.sent, self.answered) {
             (Some(s), Some(a)) => Some((a.0 - s.0).max(0)),
@@ -474,6 +478,13 @@ pub fn band_chart_svg(title: &str, rows: &[(&str, [u32; 3])]) -> Result<String, 
             .map_err(|e| ChartError(e.to_string()))?;
         for (k, (_, counts)) in rows.iter().enumerate() {
             let y = n - 1 - k;
+            let top = || {
+                if y + 1 == n {
+                    SegmentValue::Last
+                } else {
+                    SegmentValue::Exact(y + 1)
+                }
+            };
             let mut start = 0;
             for (b, count) in counts.iter().enumerate() {
                 if *count == 0 {
@@ -482,10 +493,7 @@ pub fn band_chart_svg(title: &str, rows: &[(&str, [u32; 3])]) -> Result<String, 
                 let (r, g, bl) = BAND_COLOURS[b];
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
-                        [
-                            (start, SegmentValue::Exact(y)),
-                            (start + count, SegmentValue::Exact(y + 1)),
-                        ],
+                        [(start, SegmentValue::Exact(y)), (start + count, top())],
                         RGBColor(r, g, bl).filled(),
                     )))
                     .map_err(|e| ChartError(e.to_string()))?;

@@ -14,6 +14,10 @@
 //! after the device is known ([`auth`]), and enrolment attempts and failed
 //! signatures per address and per device ([`throttle`]).
 //!
+//! What leaves the server for people outside Bothy, the partnership's
+//! anonymous outcomes report and a child's case exported for a case system,
+//! is made by [`report`] (the `report outcomes` and `export` commands).
+//!
 //! Tests and embedders start a server on a listener they bound themselves:
 //!
 //! ```no_run
@@ -31,6 +35,7 @@ pub mod error;
 pub mod offer;
 pub mod quota;
 pub mod refused;
+pub mod report;
 pub mod requests;
 pub mod routes;
 mod serve;

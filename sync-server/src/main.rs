@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bothy_server::storage::{self, Storage, UnixSeconds, keys};
-use bothy_server::{ServerConfig, auth, demo, directory, now};
+use bothy_server::{ServerConfig, auth, demo, directory, now, report};
 use bothy_shared::docs::IsoDate;
 use bothy_shared::ids::{Agency, ChildId, DeviceId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamRole};
@@ -196,6 +196,35 @@ enum Command {
         #[arg(long)]
         new_master_key_file: Option<PathBuf>,
     },
+    /// Reports across every child's case (anonymous: no names or ids, and
+    /// any count under 5 shown as "fewer than 5").
+    Report {
+        #[command(subcommand)]
+        report: Report,
+    },
+    /// Export a child's whole case as JSON for a partnership's case system
+    /// (docs/case-export.md): the plan, the team record, the agency records
+    /// named with --agency and the requests for help accepted for the
+    /// child. Every export is audited (who, when, what) before it is written.
+    Export {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        child: ChildId,
+        /// An agency whose record goes in (repeat for more); the team's plan
+        /// and record always go in, agency records only when named.
+        #[arg(long = "agency")]
+        agencies: Vec<Agency>,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Who the export is for or by, kept in the audit. Default: the
+        /// operator's login name (USER or LOGNAME).
+        #[arg(long)]
+        by: Option<String>,
+        /// Write here (must not exist) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the team changes made from devices for a child: who asked,
     /// what, about whom, and whether the server applied or refused it.
     TeamChanges {
@@ -221,6 +250,41 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum Report {
+    /// The partnership's outcomes over a period: ratings by band per
+    /// indicator and agency, change between reviews, reviews on time, views
+    /// recorded, transition plans by 15, requests for help and how fast they
+    /// were answered.
+    Outcomes {
+        #[command(flatten)]
+        db: Db,
+        /// The period's first day, YYYY-MM-DD.
+        #[arg(long)]
+        from: IsoDate,
+        /// The period's last day, YYYY-MM-DD (figures "now" are as of this day).
+        #[arg(long)]
+        to: IsoDate,
+        #[arg(long, value_enum)]
+        format: ReportFormat,
+        /// Write here instead of standard output (replaced if it exists).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Html,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Kind {
     Practitioner,
@@ -240,7 +304,95 @@ fn open(db: &Db) -> Result<Arc<dyn Storage>> {
         .with_context(|| "opening the database")
 }
 
-/// Who is running this command, for the audit of an erasure.
+/// [`open`] for a command that only reads what is there: a SQLite file
+/// that does not exist is an error, not a new empty database.
+fn open_existing(db: &Db) -> Result<Arc<dyn Storage>> {
+    if let Some(path) = db.db.strip_prefix("sqlite://")
+        && !std::path::Path::new(path).exists()
+    {
+        bail!("no database at {path}");
+    }
+    open(db)
+}
+
+/// Write `text` to `out`, or to standard output.
+fn write_out(text: &str, out: Option<&std::path::Path>, replace: bool) -> Result<()> {
+    match out {
+        Some(path) => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .create_new(!replace)
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}
+
+fn report_outcomes(
+    db: &Db,
+    from: IsoDate,
+    to: IsoDate,
+    format: ReportFormat,
+    out: Option<&std::path::Path>,
+) -> Result<()> {
+    let period = report::outcomes::Period::new(from, to)?;
+    let storage = open_existing(db)?;
+    let figures = report::outcomes::outcomes(
+        storage.as_ref(),
+        period,
+        bothy_shared::outcomes::VISIT_OVERDUE_AFTER_DAYS,
+    )
+    .context("counting the outcomes")?;
+    let format = match format {
+        ReportFormat::Html => report::render::Format::Html,
+        ReportFormat::Csv => report::render::Format::Csv,
+        ReportFormat::Json => report::render::Format::Json,
+    };
+    write_out(&report::render::render(&figures, format)?, out, true)
+}
+
+fn export(
+    db: &Db,
+    child: ChildId,
+    agencies: Vec<Agency>,
+    by: Option<String>,
+    out: Option<&std::path::Path>,
+) -> Result<()> {
+    if let Some(path) = out
+        && path.exists()
+    {
+        bail!("{} exists: give a new file", path.display());
+    }
+    let storage = open_existing(db)?;
+    let mut command = format!("bothy-server export --child {child} --format json");
+    for a in &agencies {
+        command.push_str(" --agency ");
+        command.push_str(a.as_str());
+    }
+    let request = report::export::ExportRequest {
+        child,
+        agencies,
+        by: by.filter(|b| !b.trim().is_empty()).unwrap_or_else(operator),
+        command,
+        at: now(),
+    };
+    let json = report::export::export_case(storage.as_ref(), &request)
+        .with_context(|| format!("exporting the case of {child}"))?;
+    write_out(&json, out, false)
+}
+
+/// Who is running this command, for the audit of an erasure or an export.
 fn operator() -> String {
     ["USER", "LOGNAME"]
         .into_iter()
@@ -536,6 +688,22 @@ async fn main() -> Result<()> {
                     or_dash(e.person.map(|p| p.to_string())),
                 );
             }
+            let exports = storage.exports(child)?;
+            if !exports.is_empty() {
+                println!();
+                println!("EXPORTED\tBY\tCOMMAND\tDOCUMENTS");
+                for x in exports {
+                    let documents: Vec<String> =
+                        x.documents.iter().map(ToString::to_string).collect();
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        time(x.at),
+                        x.by.replace(['\t', '\n'], " "),
+                        x.command,
+                        documents.join(" ")
+                    );
+                }
+            }
         }
         Command::VerifyExport { db, file, json } => {
             let report =
@@ -568,6 +736,24 @@ async fn main() -> Result<()> {
                 );
             }
         }
+        Command::Report {
+            report:
+                Report::Outcomes {
+                    db,
+                    from,
+                    to,
+                    format,
+                    out,
+                },
+        } => report_outcomes(&db, from, to, format, out.as_deref())?,
+        Command::Export {
+            db,
+            child,
+            agencies,
+            format: ExportFormat::Json,
+            by,
+            out,
+        } => export(&db, child, agencies, by, out.as_deref())?,
         Command::TeamChanges { db, child } => {
             let storage = open(&db)?;
             if storage.child(child)?.is_none() {

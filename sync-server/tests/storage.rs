@@ -126,6 +126,7 @@ storage_contract!(
     closing_a_case_records_its_date,
     data_keys_are_kept_once_and_never_for_an_erased_owner,
     rewrapping_replaces_every_key_or_none,
+    case_exports_are_kept_with_an_audit_entry_per_document,
 );
 
 #[test]
@@ -1500,6 +1501,39 @@ fn closing_a_case_records_its_date(s: &dyn Storage) {
     assert!(!closed.iter().any(|(c, _)| *c == open));
     assert!(matches!(
         s.close_case(ChildId::random(), day(2020, 1, 1)),
+        Err(StorageError::NotFound { .. })
+    ));
+}
+
+fn case_exports_are_kept_with_an_audit_entry_per_document(s: &dyn Storage) {
+    use bothy_server::storage::{AuditEvent, CaseExport};
+    let (a, other) = (child(s), child(s));
+    let export = CaseExport {
+        child: a,
+        at: 1_700_000_000,
+        by: "an operator".into(),
+        command: "bothy-server export --child … --format json".into(),
+        documents: vec![DocKey::Plan(a), DocKey::Record(a)],
+    };
+    s.record_export(&export).unwrap();
+    assert_eq!(s.exports(a).unwrap(), vec![export.clone()]);
+    assert!(s.exports(other).unwrap().is_empty());
+    let audited: Vec<_> = s
+        .audit_of_child(a)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == AuditEvent::CaseExported)
+        .map(|e| (e.document, e.at))
+        .collect();
+    assert_eq!(
+        audited,
+        vec![(DocKey::Plan(a), export.at), (DocKey::Record(a), export.at)]
+    );
+    assert!(matches!(
+        s.record_export(&CaseExport {
+            child: ChildId::random(),
+            ..export
+        }),
         Err(StorageError::NotFound { .. })
     ));
 }

@@ -18,7 +18,10 @@
 //!   key that speaks the protocol directly, for the server's edges;
 //! - [`proxy`]: a TCP proxy that cuts connections at random byte offsets;
 //! - [`memory`]: a device kept in memory, driving the same sync engine, for
-//!   load runs with hundreds of devices.
+//!   load runs with hundreds of devices;
+//! - [`history`]: synthetic children with a year or more of plausible
+//!   history, written straight into a server's database (`bothy-load
+//!   --children`, the outcomes report's tests and timings).
 //!
 //! Nothing here sleeps to wait for something to happen: readiness and
 //! progress are polled or signalled.
@@ -33,6 +36,7 @@ pub mod bytes;
 pub mod cli;
 pub mod db;
 pub mod device;
+pub mod history;
 pub mod memory;
 pub mod proxy;
 pub mod server;

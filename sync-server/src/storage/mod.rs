@@ -326,6 +326,9 @@ pub enum AuditEvent {
     TeamChangeRefused,
     /// The child's case was erased (who, when and why: `erasures`).
     ChildErased,
+    /// A document of the child's case was exported for a case system (who,
+    /// when, with which command: `case_exports`).
+    CaseExported,
 }
 
 impl AuditEvent {
@@ -351,6 +354,7 @@ impl AuditEvent {
             AuditEvent::TeamMembershipEnded => "team-membership-ended",
             AuditEvent::TeamChangeRefused => "team-change-refused",
             AuditEvent::ChildErased => "child-erased",
+            AuditEvent::CaseExported => "case-exported",
         }
     }
 
@@ -368,6 +372,7 @@ impl AuditEvent {
             Self::TeamMembershipEnded,
             Self::TeamChangeRefused,
             Self::ChildErased,
+            Self::CaseExported,
         ]
         .into_iter()
         .chain(StepKind::ALL.into_iter().map(Self::Request))
@@ -487,6 +492,21 @@ pub struct Erased {
     pub documents: u64,
     /// Stored changes deleted (sealed under the destroyed key).
     pub changes: u64,
+}
+
+/// A case exported for a partnership's case system (`bothy-server export`),
+/// as the server keeps it: whose case, when, who ran it, the command as they
+/// gave it and the documents it held. No content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseExport {
+    pub child: ChildId,
+    pub at: UnixSeconds,
+    /// Who ran it (`--by`, or the operator's login name).
+    pub by: String,
+    /// The command and its options (no content: ids, slugs and flags).
+    pub command: String,
+    /// The documents exported, in the order written.
+    pub documents: Vec<DocKey>,
 }
 
 /// A case closed on a date.
@@ -780,6 +800,15 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn close_case(&self, child: ChildId, on: IsoDate) -> Result<(), StorageError>;
     /// Every closed case, oldest closing first.
     fn closed_cases(&self) -> Result<Vec<ClosedCase>, StorageError>;
+
+    // ------------------------------------------------------------ case exports
+
+    /// Keep the record of a case export and a `case-exported` audit entry
+    /// per document it held (on the child's trail), in one transaction.
+    /// `NotFound` for a child that does not exist.
+    fn record_export(&self, export: &CaseExport) -> Result<(), StorageError>;
+    /// Every export of a child's case, oldest first.
+    fn exports(&self, child: ChildId) -> Result<Vec<CaseExport>, StorageError>;
 }
 
 /// Open the storage a database URL names: `sqlite://PATH` (a file, created

@@ -79,10 +79,10 @@ use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 use super::rows::{self, AuditValues, Author, Columns, Entity, TeamChangeValues, Tx};
 use super::{
-    AuditEntry, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads, Erased,
-    ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange, PersonRecord,
-    QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError, StoredChange,
-    SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
+    AuditEntry, CaseExport, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads,
+    Erased, ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange,
+    PersonRecord, QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError,
+    StoredChange, SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
 };
 
 mod embedded {
@@ -1534,6 +1534,41 @@ impl Storage for PgStorage {
                     &[],
                 )?,
                 rows::closed_case,
+            )
+        })
+    }
+
+    fn record_export(&self, export: &CaseExport) -> Result<(), StorageError> {
+        let export = export.clone();
+        self.write(move |db| {
+            rows::require(db, Entity::Child(export.child))?;
+            db.execute(
+                "INSERT INTO case_exports (child, exported_at, exported_by, command, documents)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &export.child.to_string(),
+                    &export.at,
+                    &export.by,
+                    &export.command,
+                    &rows::export_documents(&export.documents),
+                ],
+            )?;
+            for key in &export.documents {
+                db.insert_audit(&rows::export_audit(export.child, key, export.at))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn exports(&self, child: ChildId) -> Result<Vec<CaseExport>, StorageError> {
+        self.read(move |db| {
+            decode_all(
+                &db.query(
+                    "SELECT child, exported_at, exported_by, command, documents FROM case_exports
+                     WHERE child = $1 ORDER BY exported_at, n",
+                    &[&child.to_string()],
+                )?,
+                rows::case_export,
             )
         })
     }

@@ -385,6 +385,38 @@ pub(super) fn erasure_audit(child: ChildId, at: UnixSeconds) -> AuditValues {
     )
 }
 
+/// The audit entry of one document of a case export, on the child's
+/// trail (a request for help's too, whose own trail is its id's).
+pub(super) fn export_audit(child: ChildId, key: &DocKey, at: UnixSeconds) -> AuditValues {
+    let mut entry = AuditValues::new(at, AuditEvent::CaseExported, key, None, None);
+    entry.child = child.to_string();
+    entry
+}
+
+/// The `documents` column of `case_exports`: the keys, space-separated.
+pub(super) fn export_documents(documents: &[DocKey]) -> String {
+    documents
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `child, exported_at, exported_by, command, documents` of `case_exports`.
+pub(super) fn case_export(row: &impl Columns) -> Result<super::CaseExport, StorageError> {
+    let documents = row.text(4)?;
+    Ok(super::CaseExport {
+        child: parse(&row.text(0)?)?,
+        at: row.int(1)?,
+        by: row.text(2)?,
+        command: row.text(3)?,
+        documents: documents
+            .split_whitespace()
+            .map(parse)
+            .collect::<Result<_, _>>()?,
+    })
+}
+
 /// A rewrap replaced every stored key (`replaced` of `total`), or it
 /// must not commit: a key made meanwhile, or one changed since it was
 /// read, would be left under the old master key.

@@ -662,6 +662,12 @@ impl Storage for Sealed {
     fn erasures(&self) -> Result<Vec<ErasureRecord>, StorageError> {
         self.inner.erasures()
     }
+    fn record_export(&self, export: &super::CaseExport) -> Result<(), StorageError> {
+        self.inner.record_export(export)
+    }
+    fn exports(&self, child: ChildId) -> Result<Vec<super::CaseExport>, StorageError> {
+        self.inner.exports(child)
+    }
     fn close_case(&self, child: ChildId, on: IsoDate) -> Result<(), StorageError> {
         self.inner.close_case(child, on)
     }

@@ -38,10 +38,10 @@ use rusqlite_migration::{M, Migrations};
 
 use super::rows::{self, AuditValues, Author, Columns, Entity, TeamChangeValues, Tx};
 use super::{
-    AuditEntry, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads, Erased,
-    ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange, PersonRecord,
-    QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError, StoredChange,
-    SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
+    AuditEntry, CaseExport, ChangedSince, ChildRecord, ClosedCase, DeviceRecord, DocumentReads,
+    Erased, ErasureRecord, MayRead, NewChange, NewDevice, NewDocument, NewRefusedChange,
+    PersonRecord, QuarantinedChange, RefusedChange, RequestRecord, Storage, StorageError,
+    StoredChange, SyncReads, SyncRound, TeamChangeRecord, UnixSeconds,
 };
 
 /// The schema, one file per migration. rusqlite_migration counts the
@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/04_requests_for_help.sql"),
     include_str!("../../migrations/sqlite/05_team_changes_and_kept_work.sql"),
     include_str!("../../migrations/sqlite/06_keys_erasure_and_closing.sql"),
+    include_str!("../../migrations/sqlite/07_case_exports.sql"),
 ];
 
 /// The SQLite backend.
@@ -1477,6 +1478,40 @@ impl Storage for SqliteStorage {
                  ORDER BY closed_on, id",
                 [],
                 |row| rows::closed_case(row),
+            )
+        })
+    }
+
+    fn record_export(&self, export: &CaseExport) -> Result<(), StorageError> {
+        self.write(|tx| {
+            rows::require(&mut Sql(tx), Entity::Child(export.child))?;
+            execute_cached(
+                tx,
+                "INSERT INTO case_exports (child, exported_at, exported_by, command, documents)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    export.child.to_string(),
+                    export.at,
+                    export.by,
+                    export.command,
+                    rows::export_documents(&export.documents)
+                ],
+            )?;
+            for key in &export.documents {
+                Sql(tx).insert_audit(&rows::export_audit(export.child, key, export.at))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn exports(&self, child: ChildId) -> Result<Vec<CaseExport>, StorageError> {
+        self.read(|tx| {
+            query_all(
+                tx,
+                "SELECT child, exported_at, exported_by, command, documents FROM case_exports
+                 WHERE child = ?1 ORDER BY exported_at, rowid",
+                params![child.to_string()],
+                |row| rows::case_export(row),
             )
         })
     }

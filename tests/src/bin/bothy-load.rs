@@ -13,6 +13,12 @@
 //! 4. a device holding 1,000 documents, none changed, reconnects: bytes on
 //!    the wire for the whole sync run.
 //!
+//! `--children N --db URL` instead seeds N synthetic children with `--years`
+//! of plausible history (plans, reviews and ratings, a visit a week,
+//! views, transition plans, requests for help: `bothy_tests::history`)
+//! straight into that database through the server library, prints the
+//! sizes it made and stops: the data the outcomes report is timed over.
+//!
 //! `--embedded` (the default without `--server`) starts the server in this
 //! process on a temporary SQLite database and seeds it through the server
 //! library; `--server URL --db sqlite://PATH` seeds the database of a server
@@ -31,6 +37,7 @@ use bothy_shared::docs::DocKey;
 use bothy_shared::ids::{Agency, ChildId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamRole};
 use bothy_tests::db::Backend;
+use bothy_tests::history;
 use bothy_tests::memory::MemoryDevice;
 use bothy_tests::proxy::{CutPlan, CuttingProxy};
 use bothy_tests::server::{TestServer, code_for};
@@ -82,6 +89,59 @@ struct Args {
     /// Documents held by the device of the reconnect measurement.
     #[arg(long, default_value_t = 1000)]
     reconnect_docs: usize,
+    /// Seed this many synthetic children with history into --db, print
+    /// what was made and stop (no devices, no load).
+    #[arg(long, requires = "db")]
+    children: Option<usize>,
+    /// With --children: years of history up to today.
+    #[arg(long, default_value_t = 1)]
+    years: u32,
+    /// With --children: the seed of the history (default: random, printed).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// `--children`: seed synthetic children with history into `--db`.
+fn seed_history(args: &Args, children: usize, db: &str) -> Result<()> {
+    if args.years == 0 {
+        bail!("--years must be at least 1");
+    }
+    let storage = storage::open_with_key_file(db, args.master_key_file.as_deref())?;
+    let seed = args.seed.unwrap_or_else(|| rand::thread_rng().r#gen());
+    let today = bothy_shared::docs::IsoDate::today();
+    println!(
+        "bothy-load: seeding {children} children with {} years of history up to {today} (seed {seed})",
+        args.years
+    );
+    let started = Instant::now();
+    let made = history::seed(
+        storage.as_ref(),
+        history::HistoryOptions {
+            children,
+            years: args.years,
+            today,
+            seed,
+        },
+    )?;
+    println!(
+        "made {} children ({} 15 or over), {} practitioners, {} documents, {} ratings, {} reviews, \
+         {} needs, {} visits, {} family voices, {} young people's views, {} requests for help; \
+         {:.1} MB of changes; in {:.1} s",
+        made.children,
+        made.fifteen_or_over,
+        made.practitioners,
+        made.documents,
+        made.ratings,
+        made.reviews,
+        made.needs,
+        made.visits,
+        made.family_voices,
+        made.views,
+        made.requests,
+        made.change_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn options() -> SyncOptions {
@@ -196,6 +256,9 @@ async fn enrol_all(base: &str, codes: Vec<String>) -> Result<Vec<Arc<Mutex<Sim>>
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if let (Some(children), Some(db)) = (args.children, &args.db) {
+        return seed_history(&args, children, db);
+    }
     if args.devices == 0 || args.docs == 0 || args.rounds == 0 {
         bail!("--devices, --docs and --rounds must be at least 1");
     }
