@@ -470,13 +470,7 @@ fn rotate_master_key(db: &Db, new_file: Option<PathBuf>) -> Result<()> {
 }
 
 fn time(at: UnixSeconds) -> String {
-    time::OffsetDateTime::from_unix_timestamp(at)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| at.to_string())
+    bothy_server::verify_export::rfc3339(at)
 }
 
 fn hours(h: u64) -> Duration {

@@ -300,7 +300,7 @@ fn ancestry<'a>(
 }
 
 /// Unix seconds as RFC 3339 (or the number, if out of range).
-fn rfc3339(at: i64) -> String {
+pub fn rfc3339(at: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(at)
         .ok()
         .and_then(|t| {

@@ -35,6 +35,7 @@ pub mod index;
 pub mod services;
 pub mod store;
 pub mod sync;
+pub mod words;
 
 pub use device::{Device, DeviceSettings};
 pub use directory::{Directory, Me};

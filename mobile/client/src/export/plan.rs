@@ -3,33 +3,17 @@
 //! the young person's copy, so nothing withheld from them is in it, and in
 //! the words of the "My plan" screen).
 
-use bothy_shared::docs::{Indicator, IsoDate, PersonRef, PlanDoc, Timestamp, ViewEntry, Wellbeing};
+use bothy_shared::docs::{Indicator, PersonRef, PlanDoc, Timestamp, ViewEntry, Wellbeing};
 
 use super::pdf::Block;
 use crate::services::{MyPlan, my_plan_words as say};
 
-/// "22 October 2026".
-pub fn date(d: IsoDate) -> String {
-    format!("{} {} {}", d.0.day(), d.0.month(), d.0.year())
-}
-
-fn maybe_date(d: Option<IsoDate>) -> String {
-    d.map(date).unwrap_or_else(|| "not set".to_owned())
-}
+pub use crate::words::date;
+use crate::words::maybe_date;
 
 /// "22 October 2026, 14:05 UTC".
 pub fn date_time(t: Timestamp) -> String {
-    match t.to_datetime() {
-        Some(dt) => format!(
-            "{} {} {}, {:02}:{:02} UTC",
-            dt.day(),
-            dt.month(),
-            dt.year(),
-            dt.hour(),
-            dt.minute()
-        ),
-        None => t.to_string(),
-    }
+    format!("{} UTC", crate::words::date_time(t))
 }
 
 /// Who made an export and when, for its first page.
