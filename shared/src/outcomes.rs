@@ -118,6 +118,9 @@ pub struct ChildFacts {
     pub between_reviews: BTreeMap<Indicator, i16>,
     /// The latest score per indicator given by each agency, on or before the day.
     pub now_by_agency: BTreeMap<Agency, BTreeMap<Indicator, u8>>,
+    /// Per agency, its latest score at the last review less its latest at the
+    /// review before it (where it rated by both).
+    pub between_reviews_by_agency: BTreeMap<Agency, BTreeMap<Indicator, i16>>,
     /// Indicators whose score now is 2 or more below the score at the last review.
     pub fell: Vec<Fall>,
     pub last_review: Option<IsoDate>,
@@ -157,6 +160,8 @@ impl ChildFacts {
         let mut at_last_review = BTreeMap::new();
         let mut between_reviews = BTreeMap::new();
         let mut now_by_agency: BTreeMap<Agency, BTreeMap<Indicator, u8>> = BTreeMap::new();
+        let mut between_reviews_by_agency: BTreeMap<Agency, BTreeMap<Indicator, i16>> =
+            BTreeMap::new();
         let mut fell = Vec::new();
         for i in Indicator::ALL {
             let a = plan.wellbeing.get(i);
@@ -188,6 +193,20 @@ impl ChildFacts {
             }
             for (agency, r) in latest_by_agency {
                 now_by_agency.entry(agency).or_default().insert(i, r.score);
+                let by = |d: IsoDate| {
+                    a.history()
+                        .into_iter()
+                        .rfind(|r| r.agency == agency && r.on <= d)
+                        .map(|r| r.score)
+                };
+                if let (Some(last), Some(before)) =
+                    (last_review.and_then(by), review_before.and_then(by))
+                {
+                    between_reviews_by_agency
+                        .entry(agency)
+                        .or_default()
+                        .insert(i, i16::from(last) - i16::from(before));
+                }
             }
         }
 
@@ -259,6 +278,7 @@ impl ChildFacts {
             at_last_review,
             between_reviews,
             now_by_agency,
+            between_reviews_by_agency,
             fell,
             last_review,
             reviews_due,
@@ -328,6 +348,8 @@ pub struct Tally {
     /// Per indicator: children whose score went up, stayed, went down between
     /// their last two reviews.
     pub between_reviews: BTreeMap<Indicator, [u32; 3]>,
+    /// The same per agency, by the ratings each agency gave.
+    pub between_reviews_by_agency: BTreeMap<Agency, BTreeMap<Indicator, [u32; 3]>>,
     /// Children with at least one indicator fallen by 2 or more.
     pub fell: u32,
     pub reviews_due: u32,
@@ -359,12 +381,13 @@ impl Tally {
             }
         }
         for (i, d) in &f.between_reviews {
-            let slot = match d.signum() {
-                1 => 0,
-                0 => 1,
-                _ => 2,
-            };
-            self.between_reviews.entry(*i).or_default()[slot] += 1;
+            self.between_reviews.entry(*i).or_default()[direction(*d)] += 1;
+        }
+        for (agency, changes) in &f.between_reviews_by_agency {
+            let counts = self.between_reviews_by_agency.entry(*agency).or_default();
+            for (i, d) in changes {
+                counts.entry(*i).or_default()[direction(*d)] += 1;
+            }
         }
         self.fell += u32::from(!f.fell.is_empty());
         self.reviews_due += f.reviews_due;
@@ -383,6 +406,15 @@ impl Tally {
             }
             Transition::Late | Transition::Missing => self.fifteen_or_over += 1,
         }
+    }
+}
+
+/// Where a change counts: 0 went up, 1 stayed the same, 2 went down.
+fn direction(change: i16) -> usize {
+    match change.signum() {
+        1 => 0,
+        0 => 1,
+        _ => 2,
     }
 }
 
@@ -721,6 +753,13 @@ mod tests {
         );
         assert_eq!(f.now_by_agency[&Agency::Health][&Indicator::Safe], 4);
         assert_eq!(f.now_by_agency[&Agency::SocialWork][&Indicator::Safe], 7);
+        // Social work rated Safe 6 at April's review and 7 at August's: up
+        // by 1; health gave no rating by either review.
+        assert_eq!(
+            f.between_reviews_by_agency[&Agency::SocialWork].get(&Indicator::Safe),
+            Some(&1)
+        );
+        assert!(!f.between_reviews_by_agency.contains_key(&Agency::Health));
         assert_eq!(f.last_review, Some(d("2025-08-20")));
         // Due: April (on time), July (held 20 August: late), 1 November (not held).
         assert_eq!((f.reviews_due, f.reviews_on_time), (3, 1));
@@ -750,6 +789,10 @@ mod tests {
         assert_eq!(tally.children, 2);
         assert_eq!(tally.now.get(Indicator::Safe), [0, 2, 0]);
         assert_eq!(tally.fell, 1);
+        assert_eq!(
+            tally.between_reviews_by_agency[&Agency::SocialWork][&Indicator::Safe],
+            [1, 0, 0]
+        );
         assert_eq!((tally.seen, tally.seen_alone), (1, 0));
         assert_eq!(tally.fifteen_or_over, 2);
         assert_eq!(tally.transition_by_15, 0);

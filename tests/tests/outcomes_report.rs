@@ -8,7 +8,7 @@
 // Helpers outside #[test] functions may unwrap too: this is test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
@@ -136,6 +136,23 @@ struct Expected {
     seen_alone: usize,
     /// Per agency slug asked (and `all`): sent, answered, within 5 working days.
     requests: BTreeMap<String, [usize; 3]>,
+    /// Per (agency slug, indicator slug): children per band by the agency's
+    /// latest rating on or before `to`.
+    agency_now: BTreeMap<(String, String), [usize; 3]>,
+    /// Per indicator slug, for children whose last review was held in the
+    /// period: went up, same, down between the review before and the last.
+    change: BTreeMap<String, [usize; 3]>,
+    /// The same per (agency slug, indicator slug), by that agency's ratings.
+    agency_change: BTreeMap<(String, String), [usize; 3]>,
+}
+
+/// Where a change between two scores counts: up, same, down.
+fn direction(before: u8, after: u8) -> usize {
+    match after.cmp(&before) {
+        std::cmp::Ordering::Greater => 0,
+        std::cmp::Ordering::Equal => 1,
+        std::cmp::Ordering::Less => 2,
+    }
 }
 
 fn count(storage: &dyn Storage, from: IsoDate, to: IsoDate) -> Expected {
@@ -174,6 +191,50 @@ fn count(storage: &dyn Storage, from: IsoDate, to: IsoDate) -> Expected {
             let bands = e.now.entry(slug.to_owned()).or_default();
             if let Some(r) = latest {
                 bands[band(r.score)] += 1;
+            }
+        }
+        // Per agency and the change between the last two reviews, by
+        // simple scans of the ratings (not the report's code).
+        let mut held: Vec<_> = plan.reviews.values().filter(|r| r.held_on <= to).collect();
+        held.sort_by_key(|r| (r.held_on, r.recorded_at));
+        let pair = match held.as_slice() {
+            [.., before, last] if from <= last.held_on => Some((before.held_on, last.held_on)),
+            _ => None,
+        };
+        for (slug, a) in [
+            ("safe", &plan.wellbeing.safe),
+            ("healthy", &plan.wellbeing.healthy),
+            ("achieving", &plan.wellbeing.achieving),
+            ("nurtured", &plan.wellbeing.nurtured),
+            ("active", &plan.wellbeing.active),
+            ("respected", &plan.wellbeing.respected),
+            ("responsible", &plan.wellbeing.responsible),
+            ("included", &plan.wellbeing.included),
+        ] {
+            let latest = |agency: Option<Agency>, day: IsoDate| {
+                a.ratings
+                    .values()
+                    .filter(|r| r.on <= day && agency.is_none_or(|g| r.agency == g))
+                    .max_by_key(|r| (r.on, r.recorded_at))
+                    .map(|r| r.score)
+            };
+            let agencies: BTreeSet<Agency> = a.ratings.values().map(|r| r.agency).collect();
+            for agency in agencies {
+                let key = (agency.as_str().to_owned(), slug.to_owned());
+                if let Some(score) = latest(Some(agency), to) {
+                    e.agency_now.entry(key.clone()).or_default()[band(score)] += 1;
+                }
+                if let Some((before, last)) = pair
+                    && let (Some(b), Some(l)) =
+                        (latest(Some(agency), before), latest(Some(agency), last))
+                {
+                    e.agency_change.entry(key).or_default()[direction(b, l)] += 1;
+                }
+            }
+            if let Some((before, last)) = pair
+                && let (Some(b), Some(l)) = (latest(None, before), latest(None, last))
+            {
+                e.change.entry(slug.to_owned()).or_default()[direction(b, l)] += 1;
             }
         }
         let review_views = plan
@@ -251,6 +312,38 @@ fn check_against_documents(report: &Value, e: &Expected) {
         let want = e.now[slug];
         for (k, label) in ["1-3", "4-6", "7-10"].into_iter().enumerate() {
             assert_eq!(i["now"][label], shown(want[k]), "{slug} {label}");
+        }
+    }
+    let changes = |c: &Value, want: [usize; 3], what: &str| {
+        for (k, label) in ["up", "same", "down"].into_iter().enumerate() {
+            assert_eq!(c[label], shown(want[k]), "{what} {label}");
+        }
+    };
+    for i in indicators {
+        let slug = i["indicator"].as_str().unwrap();
+        let want = e.change.get(slug).copied().unwrap_or_default();
+        changes(&i["change_between_reviews"], want, slug);
+    }
+    let by_agency = report["by_agency"].as_array().unwrap();
+    let agencies: BTreeSet<&str> = e.agency_now.keys().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        by_agency.len(),
+        agencies.len(),
+        "one part per agency that rated"
+    );
+    for a in by_agency {
+        let agency = a["agency"].as_str().unwrap();
+        for i in a["indicators"].as_array().unwrap() {
+            let key = (
+                agency.to_owned(),
+                i["indicator"].as_str().unwrap().to_owned(),
+            );
+            let want = e.agency_now.get(&key).copied().unwrap_or_default();
+            for (k, label) in ["1-3", "4-6", "7-10"].into_iter().enumerate() {
+                assert_eq!(i["now"][label], shown(want[k]), "{key:?} {label}");
+            }
+            let want = e.agency_change.get(&key).copied().unwrap_or_default();
+            changes(&i["change_between_reviews"], want, &format!("{key:?}"));
         }
     }
     assert_eq!(report["views_recorded"]["count"], shown(e.views));

@@ -88,6 +88,12 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// Up, same, down (none counted when there is nothing), made anonymous.
+    fn of(counts: Option<[u32; 3]>) -> Changes {
+        let [up, same, down] = counts.unwrap_or_default().map(suppress::count);
+        Changes { up, same, down }
+    }
+
     pub fn all(&self) -> [Shown; 3] {
         [self.up, self.same, self.down]
     }
@@ -119,6 +125,9 @@ pub struct AgencyIndicator {
     pub indicator: &'static str,
     pub label: &'static str,
     pub now: BandCounts,
+    /// By the ratings this agency gave at children's last two reviews
+    /// (children whose last review was held in the period).
+    pub change_between_reviews: Changes,
 }
 
 /// A part of a whole: a count, the count it is of, and the percentage.
@@ -224,28 +233,26 @@ pub fn outcomes(
     let indicators = Indicator::ALL
         .iter()
         .map(|&i| {
-            let change = reviewed
-                .between_reviews
-                .get(&i)
-                .copied()
-                .unwrap_or_default();
+            let change = reviewed.between_reviews.get(&i).copied();
             IndicatorFigures {
                 indicator: i.as_str(),
                 label: i.label(),
                 now: BandCounts::of(all.now.get(i)),
                 at_last_review: BandCounts::of(all.at_last_review.get(i)),
-                change_between_reviews: Changes {
-                    up: suppress::count(change[0]),
-                    same: suppress::count(change[1]),
-                    down: suppress::count(change[2]),
-                },
+                change_between_reviews: Changes::of(change),
             }
         })
         .collect();
     let by_agency = all
         .now_by_agency
         .iter()
-        .map(|(agency, bands)| agency_bands(*agency, bands))
+        .map(|(agency, bands)| {
+            agency_bands(
+                *agency,
+                bands,
+                reviewed.between_reviews_by_agency.get(agency),
+            )
+        })
         .collect();
 
     Ok(OutcomesReport {
@@ -270,7 +277,11 @@ pub fn outcomes(
     })
 }
 
-fn agency_bands(agency: Agency, bands: &Bands) -> AgencyBands {
+fn agency_bands(
+    agency: Agency,
+    bands: &Bands,
+    changes: Option<&BTreeMap<Indicator, [u32; 3]>>,
+) -> AgencyBands {
     AgencyBands {
         agency: agency.as_str(),
         label: agency.label(),
@@ -280,6 +291,7 @@ fn agency_bands(agency: Agency, bands: &Bands) -> AgencyBands {
                 indicator: i.as_str(),
                 label: i.label(),
                 now: BandCounts::of(bands.get(i)),
+                change_between_reviews: Changes::of(changes.and_then(|c| c.get(&i)).copied()),
             })
             .collect(),
     }

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use bothy_shared::outcomes::{BAND_COLOURS, Band, band_chart_svg, escape};
 
 use super::ReportError;
-use super::outcomes::{BandCounts, OutcomesReport, RequestFigures, Share};
+use super::outcomes::{BandCounts, Changes, OutcomesReport, RequestFigures, Share};
 use super::suppress::{FEWER_THAN_5, NOT_SHOWN, Shown};
 
 /// The formats the report is written in.
@@ -52,22 +52,22 @@ pub fn csv(r: &OutcomesReport) -> String {
             i.indicator,
             &i.at_last_review,
         );
-        for (measure, v) in ["up", "same", "down"]
-            .into_iter()
-            .zip(i.change_between_reviews.all())
-        {
-            lines.row([
-                "change between reviews",
-                "all",
-                i.indicator,
-                measure,
-                &v.to_string(),
-            ]);
-        }
+        lines.changes(
+            "change between reviews",
+            "all",
+            i.indicator,
+            &i.change_between_reviews,
+        );
     }
     for a in &r.by_agency {
         for i in &a.indicators {
             lines.bands("bands now by agency", a.agency, i.indicator, &i.now);
+            lines.changes(
+                "change between reviews by agency",
+                a.agency,
+                i.indicator,
+                &i.change_between_reviews,
+            );
         }
     }
     lines.row([
@@ -117,6 +117,12 @@ impl Csv {
     fn bands(&mut self, section: &str, agency: &str, indicator: &str, b: &BandCounts) {
         for (band, v) in Band::ALL.into_iter().zip(b.all()) {
             self.row([section, agency, indicator, band.label(), &v.to_string()]);
+        }
+    }
+
+    fn changes(&mut self, section: &str, agency: &str, indicator: &str, c: &Changes) {
+        for (measure, v) in ["up", "same", "down"].into_iter().zip(c.all()) {
+            self.row([section, agency, indicator, measure, &v.to_string()]);
         }
     }
 }
@@ -213,15 +219,13 @@ pub fn html(r: &OutcomesReport) -> Result<String, ReportError> {
         "Children in each band at their last review",
         &review,
     )?;
-    open_table(
+    change_table(
         &mut h,
         "Change between the last two reviews, children whose last review was held in the period",
-        &["Indicator", "Went up", "Stayed the same", "Went down"],
+        r.indicators
+            .iter()
+            .map(|i| (i.label, &i.change_between_reviews)),
     );
-    for i in &r.indicators {
-        row(&mut h, i.label, &i.change_between_reviews.all());
-    }
-    close_table(&mut h);
 
     h.push_str("<h2>Ratings by agency</h2>\n");
     if r.by_agency.is_empty() {
@@ -238,6 +242,16 @@ pub fn html(r: &OutcomesReport) -> Result<String, ReportError> {
             ),
             &rows,
         )?;
+        change_table(
+            &mut h,
+            &format!(
+                "Change between the last two reviews by the ratings {} gave, children whose last review was held in the period",
+                a.label
+            ),
+            a.indicators
+                .iter()
+                .map(|i| (i.label, &i.change_between_reviews)),
+        );
     }
 
     h.push_str("<h2>Plans, reviews, views and transitions</h2>\n");
@@ -299,6 +313,23 @@ fn key(h: &mut String) {
         );
     }
     h.push_str("(1-3: serious concern; 7-10: doing well).</p>\n");
+}
+
+/// A table of children whose rating went up, stayed or went down.
+fn change_table<'a>(
+    h: &mut String,
+    caption: &str,
+    rows: impl Iterator<Item = (&'a str, &'a Changes)>,
+) {
+    open_table(
+        h,
+        caption,
+        &["Indicator", "Went up", "Stayed the same", "Went down"],
+    );
+    for (label, c) in rows {
+        row(h, label, &c.all());
+    }
+    close_table(h);
 }
 
 /// A chart of children per band and its table.
