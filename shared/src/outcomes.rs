@@ -472,7 +472,8 @@ pub struct ChartError(String);
 /// scales to its container. `title` becomes the chart's accessible name;
 /// the numbers belong in text beside it too (the chart is a picture).
 pub fn band_chart_svg(title: &str, rows: &[(&str, [u32; 3])]) -> Result<String, ChartError> {
-    const WIDTH: u32 = 640;
+    // Narrow, so the labels stay readable when a phone scales it to 300 px.
+    const WIDTH: u32 = 480;
     let height = 40 + 34 * u32::try_from(rows.len()).unwrap_or(u32::MAX / 64).max(1);
     let max = rows
         .iter()
@@ -488,8 +489,10 @@ pub fn band_chart_svg(title: &str, rows: &[(&str, [u32; 3])]) -> Result<String, 
         // One segment per row, labelled at its centre (top row first).
         let mut chart = ChartBuilder::on(&root)
             .margin(8)
+            // Room for the last number on the axis.
+            .margin_right(28)
             .x_label_area_size(34)
-            .y_label_area_size(150)
+            .y_label_area_size(140)
             .build_cartesian_2d(0u32..max, (0usize..n - 1).into_segmented())
             .map_err(|e| ChartError(e.to_string()))?;
         chart
