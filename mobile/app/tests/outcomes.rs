@@ -58,10 +58,12 @@ fn the_outcome_view_draws_both_charts_with_their_numbers_and_names_the_falls() {
     assert_eq!(html.matches("role=\"img\"").count(), 2, "{html}");
     assert!(html.contains("<title>Now: chart of children in each band."));
     assert!(html.contains("<title>At their last review: chart of children in each band."));
-    assert!(
-        html.contains("viewBox=\"0 0 640"),
-        "scales to its container"
+    assert_eq!(
+        html.matches("viewBox=\"0 0 ").count(),
+        2,
+        "each scales to its container"
     );
+    assert_eq!(html.matches("width=\"100%\"").count(), 2);
 
     // The key names each band in words beside its colour.
     for words in [
