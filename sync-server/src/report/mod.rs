@@ -51,6 +51,9 @@ pub enum ReportError {
     Chart(#[from] bothy_shared::outcomes::ChartError),
     #[error("writing JSON failed")]
     Json(#[from] serde_json::Error),
+    /// A thread reading cases stopped without an answer (it panicked).
+    #[error("a thread reading the cases stopped unexpectedly")]
+    Worker,
 }
 
 /// A document as stored now: every stored change merged.

@@ -74,7 +74,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            visit_overdue_after_days: 28,
+            visit_overdue_after_days: bothy_shared::outcomes::VISIT_OVERDUE_AFTER_DAYS,
             review_due_within_days: 14,
         }
     }
