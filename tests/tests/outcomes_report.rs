@@ -173,28 +173,8 @@ fn count(storage: &dyn Storage, from: IsoDate, to: IsoDate) -> Expected {
             }
         }
         let plan = plan.unwrap();
-        for (slug, a) in [
-            ("safe", &plan.wellbeing.safe),
-            ("healthy", &plan.wellbeing.healthy),
-            ("achieving", &plan.wellbeing.achieving),
-            ("nurtured", &plan.wellbeing.nurtured),
-            ("active", &plan.wellbeing.active),
-            ("respected", &plan.wellbeing.respected),
-            ("responsible", &plan.wellbeing.responsible),
-            ("included", &plan.wellbeing.included),
-        ] {
-            let latest = a
-                .ratings
-                .values()
-                .filter(|r| r.on <= to)
-                .max_by_key(|r| (r.on, r.recorded_at));
-            let bands = e.now.entry(slug.to_owned()).or_default();
-            if let Some(r) = latest {
-                bands[band(r.score)] += 1;
-            }
-        }
-        // Per agency and the change between the last two reviews, by
-        // simple scans of the ratings (not the report's code).
+        // Bands now, per agency, and the change between the last two
+        // reviews, by simple scans of the ratings (not the report's code).
         let mut held: Vec<_> = plan.reviews.values().filter(|r| r.held_on <= to).collect();
         held.sort_by_key(|r| (r.held_on, r.recorded_at));
         let pair = match held.as_slice() {
@@ -218,6 +198,10 @@ fn count(storage: &dyn Storage, from: IsoDate, to: IsoDate) -> Expected {
                     .max_by_key(|r| (r.on, r.recorded_at))
                     .map(|r| r.score)
             };
+            let bands = e.now.entry(slug.to_owned()).or_default();
+            if let Some(score) = latest(None, to) {
+                bands[band(score)] += 1;
+            }
             let agencies: BTreeSet<Agency> = a.ratings.values().map(|r| r.agency).collect();
             for agency in agencies {
                 let key = (agency.as_str().to_owned(), slug.to_owned());
