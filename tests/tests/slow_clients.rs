@@ -430,6 +430,19 @@ fn error_code(body: &[u8]) -> ErrorCode {
         .error
 }
 
+/// A response's status, its `Retry-After` and its body.
+async fn answer(resp: reqwest::Response) -> (u16, Option<String>, Vec<u8>) {
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        resp.status().as_u16(),
+        retry_after,
+        resp.bytes().await.unwrap().to_vec(),
+    )
+}
+
 async fn enrol_attempt(
     client: &reqwest::Client,
     base: &str,
@@ -450,15 +463,7 @@ async fn enrol_attempt(
         .send()
         .await
         .unwrap();
-    let retry_after = resp
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (
-        resp.status().as_u16(),
-        retry_after,
-        resp.bytes().await.unwrap().to_vec(),
-    )
+    answer(resp).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -523,15 +528,7 @@ async fn changed_as(
         .send()
         .await
         .unwrap();
-    let retry_after = resp
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (
-        resp.status().as_u16(),
-        retry_after,
-        resp.bytes().await.unwrap().to_vec(),
-    )
+    answer(resp).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
