@@ -8,9 +8,7 @@
 //! the command and the documents it held, on the child's audit trail.
 
 use automerge::{AutoSerde, Automerge};
-use bothy_shared::docs::{
-    DocKey, PlanDoc, RecordDoc, RequestDoc, SCHEMA_VERSION, Timestamp, read_document,
-};
+use bothy_shared::docs::{DocKey, PlanDoc, RecordDoc, RequestDoc, SCHEMA_VERSION, Timestamp};
 use bothy_shared::ids::{Agency, ChildId};
 use serde::Serialize;
 
@@ -80,7 +78,7 @@ impl Checked {
         key: DocKey,
     ) -> Result<Checked, ReportError> {
         let doc = load(storage, &key)?;
-        read_document::<T, _>(&doc, &key).map_err(|cause| ReportError::Document { key, cause })?;
+        super::read_loaded::<T>(&doc, &key)?;
         Ok(Checked { key, doc })
     }
 

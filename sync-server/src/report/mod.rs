@@ -73,7 +73,10 @@ pub fn read<T: CaseDocument>(storage: &dyn Storage, key: &DocKey) -> Result<T, R
     read_loaded(&load(storage, key)?, key)
 }
 
-fn read_loaded<T: CaseDocument>(doc: &Automerge, key: &DocKey) -> Result<T, ReportError> {
+pub(super) fn read_loaded<T: CaseDocument>(
+    doc: &Automerge,
+    key: &DocKey,
+) -> Result<T, ReportError> {
     read_document(doc, key).map_err(|cause| ReportError::Document { key: *key, cause })
 }
 
