@@ -16,10 +16,13 @@ const MORAG = env("BOTHY_MORAG_URL");
 const KAI = env("BOTHY_KAI_URL");
 const KAI_CHILD = env("BOTHY_KAI_CHILD");
 
-/** Press `button`, wait for the status region's "Saved: …", return the file name. */
-async function exportWith(page, button, who, name) {
+/**
+ * Press `button`, wait for the status region to say "Saved: plan-…-<kind>-….pdf"
+ * (not the message of an export before it), return the file name.
+ */
+async function exportWith(page, button, who, name, kind) {
   await page.getByRole("button", { name: button, exact: true }).click();
-  const status = page.locator(".export [role=status]", { hasText: "Saved: " });
+  const status = page.locator(".export [role=status]", { hasText: new RegExp(`Saved: plan-[a-z0-9-]*-${kind}-`) });
   await status.waitFor();
   const said = (await status.innerText()).trim();
   const match = /^Saved: (plan-[a-z0-9-]+\.pdf)$/.exec(said);
@@ -42,9 +45,9 @@ async function exportButtons(browser) {
     const box = await page.getByRole("button", { name: label, exact: true }).boundingBox();
     check(box && box.height >= 44 && box.x + box.width <= 320, `${label}: 44 px high, on screen (${JSON.stringify(box)})`);
   }
-  const team = await exportWith(page, "Export the team's plan", "morag", "export-child-team");
+  const team = await exportWith(page, "Export the team's plan", "morag", "export-child-team", "team");
   check(team.includes("-team-"), `the team's file is named so: ${team}`);
-  const young = await exportWith(page, "Export the young person's version", "morag", "export-child-young");
+  const young = await exportWith(page, "Export the young person's version", "morag", "export-child-young", "young-person");
   check(young.includes("-young-person-"), `the young person's file is named so: ${young}`);
 
   const kai = await browser.newPage({ viewport: { width: 320, height: 720 } });
@@ -52,7 +55,7 @@ async function exportButtons(browser) {
   await unlock(kai);
   await kai.goto(`${KAI}/my-plan`);
   await screen(kai, "export-my-plan", "My plan");
-  const mine = await exportWith(kai, "Export my plan as a PDF", "kai", "export-my-plan-saved");
+  const mine = await exportWith(kai, "Export my plan as a PDF", "kai", "export-my-plan-saved", "young-person");
   check(mine.includes("-young-person-"), `Kai's file is his version: ${mine}`);
   console.log("PASS export");
 }
