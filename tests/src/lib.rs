@@ -71,6 +71,12 @@ pub enum HarnessError {
     Database(#[from] db::DbError),
     #[error("the server refused: {0} {1:?}")]
     Refused(reqwest::StatusCode, bothy_shared::wire::ErrorBody),
+    #[error(transparent)]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error(transparent)]
+    Reconcile(#[from] autosurgeon::ReconcileError),
+    #[error(transparent)]
+    Hydrate(#[from] autosurgeon::HydrateError),
     #[error("{0}")]
     Setup(String),
 }
