@@ -430,7 +430,7 @@ pub fn child_history(
             addenda: BTreeMap::new(),
         };
         visits_made += 1;
-        if !agency_only && visits_made % 13 == 0 {
+        if !agency_only && visits_made.is_multiple_of(13) {
             let c = ItemId(Uuid::from_u128(v.0.as_u128() ^ 0xc4));
             record.chronology.insert(
                 c,
