@@ -113,6 +113,10 @@ struct Args {
     /// With --memory-history: where seeded databases are kept between runs.
     #[arg(long, default_value = "/tmp/bothy-history")]
     keep_in: std::path::PathBuf,
+    /// With --memory-history: the `bothy-server` to start (default: the one
+    /// beside this program).
+    #[arg(long)]
+    server_binary: Option<std::path::PathBuf>,
     /// With --memory-history: only this backend (sqlite or postgres).
     #[arg(long)]
     backend: Option<String>,
@@ -121,11 +125,13 @@ struct Args {
 /// `--memory-history`: the server's memory over a long history, both backends.
 async fn memory_history(args: &Args) -> Result<()> {
     use bothy_tests::history_memory::{self, HistoryBackend, MemoryOptions};
-    let exe = std::env::current_exe()?;
-    let server_binary = exe
-        .parent()
-        .context("bothy-load has no directory")?
-        .join("bothy-server");
+    let server_binary = match &args.server_binary {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("bothy-load has no directory")?
+            .join("bothy-server"),
+    };
     let backends = match args.backend.as_deref() {
         None => vec![HistoryBackend::Sqlite, HistoryBackend::Postgres],
         Some("sqlite") => vec![HistoryBackend::Sqlite],
