@@ -253,7 +253,13 @@ pub fn estimated_bytes(doc: &Automerge) -> u64 {
         .saturating_add(stats.num_changes.saturating_mul(CHANGE_BYTES))
 }
 
-/// Resident bytes per operation of a loaded document. Measured: MEASUREMENT.
+/// Resident bytes per operation of a loaded document. Measured with
+/// `bothy-load --memory-history --children 300 --years 5` (its
+/// calibration: 400 plans and team records of five-year histories, 1.83
+/// million operations, loaded through this cache in one process): RSS grew
+/// 71.3 MB, 41 bytes per operation; this estimate gave 71.4 MB. Those
+/// documents were written one change each: `CHANGE_BYTES` is a guess, not
+/// yet measured on many-change histories.
 const OP_BYTES: u64 = 40;
 /// Resident bytes per change (its metadata, hash and graph node) beyond its operations.
 const CHANGE_BYTES: u64 = 400;
