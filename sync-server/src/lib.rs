@@ -125,6 +125,12 @@ pub struct ServerConfig {
     /// it, requests naming the device get 429 until the budget refills.
     #[arg(long, env = "BOTHY_FAILED_AUTH_PER_DEVICE_PER_MINUTE", default_value_t = throttle::DEFAULT_FAILED_AUTH_PER_DEVICE_PER_MINUTE)]
     pub failed_auth_per_device_per_minute: u32,
+    /// Memory for merged documents kept between requests, in MiB: the least
+    /// recently used are dropped past it (and reload from the database on
+    /// next use). The server's resident memory stays under about this plus
+    /// a fixed overhead (see docs/operations.md).
+    #[arg(long, env = "BOTHY_CACHE_MB", default_value_t = sync::DEFAULT_CACHE_MB)]
+    pub cache_mb: u64,
 }
 
 /// 8 MiB: a V2 sync message carrying a whole case history fits with room.
@@ -154,6 +160,7 @@ impl ServerConfig {
             enrol_per_minute: throttle::DEFAULT_ENROL_PER_MINUTE,
             failed_auth_per_minute: throttle::DEFAULT_FAILED_AUTH_PER_ADDRESS_PER_MINUTE,
             failed_auth_per_device_per_minute: throttle::DEFAULT_FAILED_AUTH_PER_DEVICE_PER_MINUTE,
+            cache_mb: sync::DEFAULT_CACHE_MB,
         }
     }
 
@@ -320,7 +327,8 @@ pub async fn launch_with_storage(
     if tls.is_none() && !addr.ip().is_loopback() {
         return Err(ServerError::PlainHttpNotLoopback(addr));
     }
-    let router = app_with_limits(AppState::new(storage), config.limits());
+    let cache = sync::DocCache::with_capacity(config.cache_mb.saturating_mul(1024 * 1024));
+    let router = app_with_limits(AppState::with_cache(storage, cache), config.limits());
     let limits = config.connection_limits();
     if tls.is_some() {
         tracing::info!(%addr, max_connections = limits.max_connections, "listening (TLS)");

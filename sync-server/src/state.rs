@@ -29,11 +29,17 @@ impl fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// Storage with a cache of the default size ([`DocCache::default`]).
     pub fn new(storage: Arc<dyn Storage>) -> Self {
+        AppState::with_cache(storage, DocCache::default())
+    }
+
+    /// Storage with the given cache of merged documents.
+    pub fn with_cache(storage: Arc<dyn Storage>, docs: DocCache) -> Self {
         AppState {
             inner: Arc::new(Inner {
                 storage,
-                docs: DocCache::default(),
+                docs,
                 quotas: DeviceQuotas::default(),
             }),
         }

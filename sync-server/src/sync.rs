@@ -108,20 +108,106 @@ pub enum StoredChangesError {
 /// are stored, taking them in key order); writers
 /// on other instances are not serialised with them, which is fine because
 /// stored changes are content-addressed and Automerge merges them.
-#[derive(Default)]
+///
+/// The cache holds at most about its capacity in bytes (estimated: see
+/// [`estimated_bytes`]) of documents no request is using: when a request
+/// lets its documents go ([`Lease`]), their sizes are counted again and the
+/// least recently used documents nobody holds are dropped until the total is
+/// under the capacity. A dropped document is only ever behind storage, so it
+/// reloads whole, with every stored change, on its next use. Documents in
+/// use are never dropped, so a request's own documents (even one larger than
+/// the whole capacity) may take the cache over it until the request ends.
 pub struct DocCache {
-    entries: Mutex<HashMap<DocKey, Arc<CacheEntry>>>,
+    entries: Mutex<Entries>,
+    capacity: u64,
+}
+
+impl Default for DocCache {
+    fn default() -> Self {
+        DocCache::with_capacity(DEFAULT_CACHE_MB * 1024 * 1024)
+    }
 }
 
 impl std::fmt::Debug for DocCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DocCache").finish_non_exhaustive()
+        f.debug_struct("DocCache")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
     }
 }
 
-/// How many documents stay loaded; past this the cache starts again (the
-/// documents reload from storage on next use).
-const CACHE_LIMIT: usize = 4096;
+/// The cache's capacity unless configured (`serve --cache-mb`): room for a
+/// few thousand five-year case histories on a small VM.
+pub const DEFAULT_CACHE_MB: u64 = 256;
+
+/// The cached documents and their use.
+#[derive(Default)]
+struct Entries {
+    slots: HashMap<DocKey, Slot>,
+    /// Every slot's key by its last use, oldest first.
+    by_use: BTreeMap<u64, DocKey>,
+    /// The last use handed out.
+    clock: u64,
+    /// The sum of the slots' `bytes`.
+    bytes: u64,
+}
+
+struct Slot {
+    entry: Arc<CacheEntry>,
+    /// When it was last handed to a request (`Entries::clock`).
+    used: u64,
+    /// Its estimated size when last counted (0 until its first lease ends).
+    bytes: u64,
+}
+
+impl Entries {
+    fn touch(&mut self, key: DocKey) -> Arc<CacheEntry> {
+        self.clock += 1;
+        let clock = self.clock;
+        let slot = self.slots.entry(key).or_insert_with(|| Slot {
+            entry: Arc::default(),
+            used: clock,
+            bytes: 0,
+        });
+        self.by_use.remove(&slot.used);
+        slot.used = clock;
+        self.by_use.insert(clock, key);
+        slot.entry.clone()
+    }
+
+    /// Take out least recently used entries no request holds until the
+    /// total is at most `capacity` (or only held ones are left); returned
+    /// to be dropped outside the lock.
+    fn evict(&mut self, capacity: u64) -> Vec<Arc<CacheEntry>> {
+        let mut out = Vec::new();
+        if self.bytes <= capacity {
+            return out;
+        }
+        let mut victims = Vec::new();
+        let mut left = self.bytes;
+        for (used, key) in &self.by_use {
+            if left <= capacity {
+                break;
+            }
+            // Entries are only cloned under this lock: a count of one
+            // (ours) means no request holds it or can until we let go.
+            if let Some(slot) = self.slots.get(key)
+                && Arc::strong_count(&slot.entry) == 1
+            {
+                left = left.saturating_sub(slot.bytes);
+                victims.push((*used, *key));
+            }
+        }
+        for (used, key) in victims {
+            self.by_use.remove(&used);
+            if let Some(slot) = self.slots.remove(&key) {
+                self.bytes = self.bytes.saturating_sub(slot.bytes);
+                out.push(slot.entry);
+            }
+        }
+        out
+    }
+}
 
 #[derive(Default)]
 struct CacheEntry {
@@ -139,12 +225,80 @@ impl CacheEntry {
     fn folded_to(&self, cached: &CachedDoc) {
         self.folded.store(cached.seq, Ordering::Release);
     }
+
+    /// The document's estimated size now, unless a request holds it (that
+    /// request counts it when it lets go).
+    fn estimate_unless_held(&self) -> Option<u64> {
+        match self.doc.try_lock() {
+            Ok(cached) => Some(estimated_bytes(&cached.doc)),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(estimated_bytes(&p.into_inner().doc)),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
 }
 
 #[derive(Default)]
 struct CachedDoc {
     seq: u64,
     doc: Automerge,
+}
+
+/// Memory a merged document takes, estimated from the operations and
+/// changes it holds (Automerge 0.12 has no size API; both counts are kept
+/// by Automerge, so this is cheap). MEASURED: see `OP_BYTES`.
+pub fn estimated_bytes(doc: &Automerge) -> u64 {
+    let stats = automerge::ReadDoc::stats(doc);
+    DOC_BYTES
+        .saturating_add(stats.num_ops.saturating_mul(OP_BYTES))
+        .saturating_add(stats.num_changes.saturating_mul(CHANGE_BYTES))
+}
+
+/// Resident bytes per operation of a loaded document. Measured with
+/// `bothy-load --memory-history --children 300 --years 5` (its
+/// calibration: 400 plans and team records of five-year histories, 1.83
+/// million operations, loaded through this cache in one process): RSS grew
+/// 71.3 MB, 41 bytes per operation; this estimate gave 71.4 MB. Those
+/// documents were written one change each: `CHANGE_BYTES` is a guess, not
+/// yet measured on many-change histories.
+const OP_BYTES: u64 = 40;
+/// Resident bytes per change (its metadata, hash and graph node) beyond its operations.
+const CHANGE_BYTES: u64 = 400;
+/// Resident bytes of an empty document and its cache entry.
+const DOC_BYTES: u64 = 4096;
+
+/// The documents one request uses, handed out in the order asked for;
+/// when the request ends (however it ends) their sizes are counted again
+/// and the cache drops what it must to stay under its capacity.
+struct Lease<'a> {
+    cache: &'a DocCache,
+    entries: Vec<(DocKey, Arc<CacheEntry>)>,
+}
+
+impl<'a> Lease<'a> {
+    fn iter(&self) -> std::slice::Iter<'_, (DocKey, Arc<CacheEntry>)> {
+        self.entries.iter()
+    }
+}
+
+impl<'a, 'b> IntoIterator for &'b Lease<'a> {
+    type Item = &'b (DocKey, Arc<CacheEntry>);
+    type IntoIter = std::slice::Iter<'b, (DocKey, Arc<CacheEntry>)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        // Sized outside the cache's lock (a document's lock is never taken
+        // under it), then the entries let go before any is evicted.
+        let sized: Vec<(DocKey, *const CacheEntry, Option<u64>)> = self
+            .entries
+            .drain(..)
+            .map(|(key, entry)| (key, Arc::as_ptr(&entry), entry.estimate_unless_held()))
+            .collect();
+        self.cache.settle(&sized);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -156,12 +310,55 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl DocCache {
-    fn entry(&self, key: DocKey) -> Arc<CacheEntry> {
-        let mut entries = lock(&self.entries);
-        if entries.len() >= CACHE_LIMIT && !entries.contains_key(&key) {
-            entries.retain(|_, doc| Arc::strong_count(doc) > 1);
+    /// An empty cache that keeps about `bytes` of documents no request is
+    /// using (see the type's documentation).
+    pub fn with_capacity(bytes: u64) -> DocCache {
+        DocCache {
+            entries: Mutex::default(),
+            capacity: bytes,
         }
-        entries.entry(key).or_default().clone()
+    }
+
+    fn entry(&self, key: DocKey) -> Arc<CacheEntry> {
+        lock(&self.entries).touch(key)
+    }
+
+    /// The entries of `keys`, held until the lease is dropped.
+    fn lease<'a>(&'a self, keys: impl IntoIterator<Item = DocKey>) -> Lease<'a> {
+        let entries = keys.into_iter().map(|k| (k, self.entry(k))).collect();
+        Lease {
+            cache: self,
+            entries,
+        }
+    }
+
+    /// Count the sizes of a lease's entries (those still cached as that
+    /// entry, whose size was read) and evict down to the capacity.
+    fn settle(&self, sized: &[(DocKey, *const CacheEntry, Option<u64>)]) {
+        let evicted = {
+            let mut entries = lock(&self.entries);
+            for (key, entry, size) in sized {
+                let Some(size) = size else { continue };
+                let Some(slot) = entries.slots.get_mut(key) else {
+                    continue;
+                };
+                if !std::ptr::eq(Arc::as_ptr(&slot.entry), *entry) {
+                    continue;
+                }
+                let before = std::mem::replace(&mut slot.bytes, *size);
+                entries.bytes = entries.bytes.saturating_sub(before).saturating_add(*size);
+            }
+            entries.evict(self.capacity)
+        };
+        // Freed outside the lock: a large document takes a while.
+        drop(evicted);
+    }
+
+    /// The estimated bytes of the documents cached now, as last counted,
+    /// and how many documents that is.
+    pub fn usage(&self) -> (u64, usize) {
+        let entries = lock(&self.entries);
+        (entries.bytes, entries.slots.len())
     }
 
     /// The sequence the cached copy of a document has folded in (0 if it
@@ -169,17 +366,28 @@ impl DocCache {
     /// to read its new changes from. Only ever grows for a cached entry.
     fn folded(&self, key: &DocKey) -> u64 {
         lock(&self.entries)
+            .slots
             .get(key)
-            .map_or(0, |entry| entry.folded.load(Ordering::Acquire))
+            .map_or(0, |slot| slot.entry.folded.load(Ordering::Acquire))
     }
 
     /// The merged document as stored now (a copy), for tests and tools.
     pub fn load(&self, storage: &dyn Storage, key: &DocKey) -> Result<Automerge, SyncError> {
         let entry = self.entry(*key);
-        let mut cached = entry.lock();
-        refresh(storage, key, &mut cached)?;
-        entry.folded_to(&cached);
-        Ok(cached.doc.clone())
+        let lease = Lease {
+            cache: self,
+            entries: vec![(*key, entry.clone())],
+        };
+        let loaded = {
+            let mut cached = entry.lock();
+            refresh(storage, key, &mut cached)?;
+            entry.folded_to(&cached);
+            cached.doc.clone()
+        };
+        // Ours let go first, so the lease may evict it.
+        drop(entry);
+        drop(lease);
+        Ok(loaded)
     }
 }
 
@@ -359,8 +567,7 @@ pub fn sync_batch(
     // sees a change before it is durable. Locked in key order: two requests
     // never wait on each other in a cycle.
     let all: BTreeSet<DocKey> = allowed.union(&related).copied().collect();
-    let entries: Vec<(DocKey, Arc<CacheEntry>)> =
-        all.iter().map(|k| (*k, cache.entry(*k))).collect();
+    let entries = cache.lease(all.iter().copied());
     let mut held: HashMap<DocKey, MutexGuard<'_, CachedDoc>> = HashMap::new();
     let mut saved_states: HashMap<DocKey, Option<Vec<u8>>> = HashMap::new();
     for (key, entry) in &entries {
@@ -909,6 +1116,153 @@ mod tests {
         };
         let mut state = bothy_shared::wire::resume_sync_state(Some(&persisted.encode()));
         device.generate_sync_message(&mut state).unwrap().encode()
+    }
+
+    // ------------------------------------------------------------ the cache
+
+    use crate::storage::{ChildRecord, NewDocument};
+    use bothy_shared::ids::ChildId;
+
+    /// A document of `ops` characters of text, in `changes` changes.
+    fn history(ops: usize, changes: usize, actor: u8) -> Automerge {
+        let mut doc = Automerge::new().with_actor(ActorId::from(vec![actor; 16]));
+        let text = {
+            let mut tx = doc.transaction();
+            let text = tx
+                .put_object(ROOT, "notes", automerge::ObjType::Text)
+                .unwrap();
+            tx.commit();
+            text
+        };
+        let per = ops.div_ceil(changes.max(1));
+        let mut written = 0;
+        while written < ops {
+            let mut tx = doc.transaction();
+            let n = per.min(ops - written);
+            tx.splice_text(&text, written, 0, &"a".repeat(n)).unwrap();
+            tx.commit();
+            written += n;
+        }
+        doc
+    }
+
+    /// A storage holding `n` children's plans, each as `history(ops, 4)`.
+    fn stored(n: usize, ops: usize) -> (Arc<dyn Storage>, Vec<DocKey>) {
+        let storage = crate::storage::open_unsealed("sqlite::memory:").unwrap();
+        let mut keys = Vec::new();
+        for i in 0..n {
+            let child = ChildId::random();
+            let key = DocKey::Plan(child);
+            let doc = history(ops, 4, i as u8);
+            let changes = doc
+                .get_changes(&[])
+                .iter()
+                .map(NewChange::from_change)
+                .collect();
+            let record = ChildRecord {
+                id: child,
+                name: format!("child {i}"),
+            };
+            storage
+                .add_child(&record, &[NewDocument { key, changes }], 1_000)
+                .unwrap();
+            keys.push(key);
+        }
+        (storage, keys)
+    }
+
+    fn cached_keys(cache: &DocCache) -> BTreeSet<DocKey> {
+        lock(&cache.entries).slots.keys().copied().collect()
+    }
+
+    fn one_size(ops: usize) -> u64 {
+        estimated_bytes(&history(ops, 4, 0))
+    }
+
+    #[test]
+    fn the_estimate_stays_under_the_capacity_and_the_least_recently_used_go_first() {
+        let (storage, keys) = stored(6, 2_000);
+        // Room for two and a half documents.
+        let capacity = one_size(2_000) * 5 / 2;
+        let cache = DocCache::with_capacity(capacity);
+        for key in &keys[..3] {
+            cache.load(storage.as_ref(), key).unwrap();
+            assert!(
+                cache.usage().0 <= capacity,
+                "{:?} over {capacity}",
+                cache.usage()
+            );
+        }
+        // The first was evicted for the third.
+        assert_eq!(cached_keys(&cache), keys[1..3].iter().copied().collect());
+        // Using the second again makes the third the oldest.
+        cache.load(storage.as_ref(), &keys[1]).unwrap();
+        cache.load(storage.as_ref(), &keys[3]).unwrap();
+        assert_eq!(
+            cached_keys(&cache),
+            [keys[1], keys[3]].into_iter().collect()
+        );
+        let (bytes, count) = cache.usage();
+        assert_eq!(count, 2);
+        assert_eq!(bytes, 2 * one_size(2_000));
+    }
+
+    #[test]
+    fn documents_in_use_are_never_evicted() {
+        let (storage, keys) = stored(3, 500);
+        // No room at all: everything not in use goes as soon as it can.
+        let cache = DocCache::with_capacity(0);
+        let lease = cache.lease([keys[0]]);
+        for (key, entry) in &lease {
+            let mut cached = entry.lock();
+            refresh(storage.as_ref(), key, &mut cached).unwrap();
+            entry.folded_to(&cached);
+        }
+        // Counted once another lease ends, and held all the same.
+        let other = cache.lease([keys[0], keys[1]]);
+        drop(other);
+        cache.load(storage.as_ref(), &keys[2]).unwrap();
+        assert_eq!(cached_keys(&cache), [keys[0]].into_iter().collect());
+        assert_eq!(cache.usage().0, one_size(500));
+        assert!(cache.folded(&keys[0]) > 0);
+        drop(lease);
+        assert!(cached_keys(&cache).is_empty());
+        assert_eq!(cache.usage(), (0, 0));
+    }
+
+    #[test]
+    fn a_document_larger_than_the_capacity_is_used_and_then_dropped() {
+        let (storage, keys) = stored(1, 3_000);
+        let cache = DocCache::with_capacity(one_size(3_000) / 10);
+        let loaded = cache.load(storage.as_ref(), &keys[0]).unwrap();
+        assert_eq!(loaded.get_heads(), history(3_000, 4, 0).get_heads());
+        assert_eq!(cache.usage(), (0, 0));
+    }
+
+    #[test]
+    fn an_evicted_document_reloads_with_every_stored_change_including_another_instances() {
+        let (storage, keys) = stored(2, 1_000);
+        let cache = DocCache::with_capacity(one_size(1_000) * 3 / 2);
+        let first = cache.load(storage.as_ref(), &keys[0]).unwrap();
+        // Another instance stores a change to it; this one evicts it.
+        let mut theirs = first.fork().with_actor(ActorId::from(vec![9; 16]));
+        let mut tx = theirs.transaction();
+        tx.put(ROOT, "another", "instance").unwrap();
+        tx.commit();
+        let change = theirs.get_changes(&first.get_heads());
+        let document = NewDocument {
+            key: keys[0],
+            changes: change.iter().map(NewChange::from_change).collect(),
+        };
+        storage.commit_sync(&[], &[document], 2_000).unwrap();
+        cache.load(storage.as_ref(), &keys[1]).unwrap();
+        assert_eq!(cached_keys(&cache), [keys[1]].into_iter().collect());
+        let again = cache.load(storage.as_ref(), &keys[0]).unwrap();
+        assert_eq!(again.get_heads(), theirs.get_heads());
+        assert_eq!(
+            again.get_changes(&[]).len(),
+            first.get_changes(&[]).len() + 1
+        );
     }
 
     #[test]

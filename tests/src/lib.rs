@@ -21,7 +21,9 @@
 //!   load runs with hundreds of devices;
 //! - [`history`]: synthetic children with a year or more of plausible
 //!   history, written straight into a server's database (`bothy-load
-//!   --children`, the outcomes report's tests and timings).
+//!   --children`, the outcomes report's tests and timings);
+//! - [`history_memory`]: the server's resident memory and throughput over
+//!   such a history, cache cold and warm (`bothy-load --memory-history`).
 //!
 //! Nothing here sleeps to wait for something to happen: readiness and
 //! progress are polled or signalled.
@@ -37,6 +39,7 @@ pub mod cli;
 pub mod db;
 pub mod device;
 pub mod history;
+pub mod history_memory;
 pub mod memory;
 pub mod proxy;
 pub mod server;

@@ -90,8 +90,9 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     reconnect_docs: usize,
     /// Seed this many synthetic children with history into --db, print
-    /// what was made and stop (no devices, no load).
-    #[arg(long, requires = "db")]
+    /// what was made and stop (no devices, no load). With
+    /// --memory-history: the children to measure over.
+    #[arg(long)]
     children: Option<usize>,
     /// With --children: years of history up to today.
     #[arg(long, default_value_t = 1)]
@@ -99,6 +100,88 @@ struct Args {
     /// With --children: the seed of the history (default: random, printed).
     #[arg(long)]
     seed: Option<u64>,
+    /// Measure the server's memory over `--children` (default 2,000) children
+    /// of `--years` history, on SQLite and PostgreSQL: the real
+    /// `bothy-server serve --cache-mb` beside this program, cache cold and
+    /// warm (`bothy_tests::history_memory`). The seeded databases are kept
+    /// in `--keep-in` and reused.
+    #[arg(long)]
+    memory_history: bool,
+    /// With --memory-history: the server's cache, in MiB.
+    #[arg(long, default_value_t = bothy_server::sync::DEFAULT_CACHE_MB)]
+    cache_mb: u64,
+    /// With --memory-history: where seeded databases are kept between runs.
+    #[arg(long, default_value = "/tmp/bothy-history")]
+    keep_in: std::path::PathBuf,
+    /// With --memory-history: the `bothy-server` to start (default: the one
+    /// beside this program).
+    #[arg(long)]
+    server_binary: Option<std::path::PathBuf>,
+    /// With --memory-history: only this backend (sqlite or postgres).
+    #[arg(long)]
+    backend: Option<String>,
+}
+
+/// `--memory-history`: the server's memory over a long history, both backends.
+async fn memory_history(args: &Args) -> Result<()> {
+    use bothy_tests::history_memory::{self, HistoryBackend, MemoryOptions};
+    let server_binary = match &args.server_binary {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("bothy-load has no directory")?
+            .join("bothy-server"),
+    };
+    let backends = match args.backend.as_deref() {
+        None => vec![HistoryBackend::Sqlite, HistoryBackend::Postgres],
+        Some("sqlite") => vec![HistoryBackend::Sqlite],
+        Some("postgres") => vec![HistoryBackend::Postgres],
+        Some(other) => bail!("--backend {other}: sqlite or postgres"),
+    };
+    let mut all = Vec::new();
+    for backend in backends {
+        let options = MemoryOptions {
+            backend,
+            children: args.children.unwrap_or(2000),
+            years: args.years,
+            cache_mb: args.cache_mb,
+            server_binary: server_binary.clone(),
+            keep_in: args.keep_in.clone(),
+            concurrency: 4,
+        };
+        println!(
+            "bothy-load: server memory over {} children x {} years on {backend:?}, --cache-mb {}",
+            options.children, options.years, options.cache_mb
+        );
+        let f = history_memory::measure(&options).await?;
+        match f.seeded_seconds {
+            Some(s) => println!("seeded {} documents in {s:.1} s", f.documents),
+            None => println!("reused the seeded database ({} documents)", f.documents),
+        }
+        for (name, p) in [("cold", &f.cold), ("warm", &f.warm)] {
+            println!(
+                "{name}: {} documents first-synced, {:.1} documents/s; {} visits merged, {:.1} merged changes/s; {:.1} s; RSS after {:.0} MB",
+                p.documents_synced,
+                p.documents_per_second,
+                p.merged_changes,
+                p.merged_changes_per_second,
+                p.seconds,
+                p.rss_mb_after
+            );
+        }
+        let c = &f.calibration;
+        println!(
+            "calibration (in this process): {} documents, {} ops, {} changes: RSS grew {:.1} MB = {:.0} bytes per op; the cache's estimate {:.1} MB",
+            c.documents, c.ops, c.changes, c.rss_mb_grown, c.rss_bytes_per_op, c.estimate_mb
+        );
+        println!(
+            "RSS: {:.0} MB at start, peak {:.0} MB sampled ({:.0} MB VmHWM), {:.0} MB at the end; cache {} MB",
+            f.rss_mb_start, f.rss_mb_peak, f.rss_mb_hwm, f.rss_mb_final, f.cache_mb
+        );
+        all.push(f);
+    }
+    println!("{}", serde_json::to_string(&all)?);
+    Ok(())
 }
 
 /// `--children`: seed synthetic children with history into `--db`.
@@ -263,8 +346,13 @@ async fn enrol_all(base: &str, codes: Vec<String>) -> Result<Vec<Arc<Mutex<Sim>>
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    if let (Some(children), Some(db)) = (args.children, &args.db) {
-        return seed_history(&args, children, db);
+    if args.memory_history {
+        return memory_history(&args).await;
+    }
+    match (args.children, &args.db) {
+        (Some(children), Some(db)) => return seed_history(&args, children, db),
+        (Some(_), None) => bail!("--children needs --db (or --memory-history)"),
+        _ => {}
     }
     if args.devices == 0 || args.docs == 0 || args.rounds == 0 {
         bail!("--devices, --docs and --rounds must be at least 1");
