@@ -35,6 +35,7 @@ use bothy_shared::ids::{Agency, ItemId, PersonId};
 pub mod bytes;
 pub mod cli;
 pub mod db;
+pub mod first_sync;
 pub mod device;
 pub mod history;
 pub mod memory;
