@@ -164,8 +164,10 @@ impl FirstSyncFigures {
                 "{name}: caseload {}, plans {:.1} s, all {:.1} s; {} B to the device ({ratio:.2}x compressed), \
                  {} B to the server, {} requests, cut at {} B, {} document(s) sent twice, \
                  {} B of stored documents sent again",
-                p.caseload_ready_ms
-                    .map_or("n/a".to_owned(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+                p.caseload_ready_ms.map_or("n/a".to_owned(), |ms| format!(
+                    "{:.1} s",
+                    ms as f64 / 1000.0
+                )),
                 p.plans_ready_ms as f64 / 1000.0,
                 p.all_done_ms as f64 / 1000.0,
                 p.bytes_to_device,
@@ -282,9 +284,7 @@ pub async fn seed(options: &FirstSyncOptions) -> Result<Seeded> {
     }
     let compressed_bytes = documents
         .values()
-        .map(|d| {
-            robust::contain("save", || d.save().len() as u64)
-        })
+        .map(|d| robust::contain("save", || d.save().len() as u64))
         .sum::<Result<u64, MalformedError>>()?;
     let made = *made.lock().unwrap_or_else(|e| e.into_inner());
     Ok(Seeded {
@@ -385,8 +385,7 @@ pub async fn bothy_first_sync(
             "the run ended with {arrival:?}"
         ))));
     }
-    let plans_ready =
-        (*plans_ready.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or(all_done);
+    let plans_ready = (*plans_ready.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or(all_done);
     // Every document intact, every plan readable.
     for (key, doc) in &seeded.documents {
         let held = device
@@ -521,7 +520,11 @@ pub async fn generic_first_sync(
     // The list of documents, then one document at a time, in the order a
     // generic server's random ids give.
     let list = loop {
-        match http.get(format!("{}/generic/docs", proxy.base)).send().await {
+        match http
+            .get(format!("{}/generic/docs", proxy.base))
+            .send()
+            .await
+        {
             Ok(r) => {
                 requests += 1;
                 match r.text().await {
@@ -551,9 +554,8 @@ pub async fn generic_first_sync(
             }
             let mut state = am_sync::State::new();
             loop {
-                let Some(out) = robust::contain("generic generate", || {
-                    doc.generate_sync_message(&mut state)
-                })?
+                let Some(out) =
+                    robust::contain("generic generate", || doc.generate_sync_message(&mut state))?
                 else {
                     break 'doc;
                 };
@@ -588,9 +590,8 @@ pub async fn generic_first_sync(
                     serving.abort();
                     return Err(FirstSyncError::Status(status));
                 }
-                let message = robust::contain("generic decode", || {
-                    am_sync::Message::decode(&body)
-                })??;
+                let message =
+                    robust::contain("generic decode", || am_sync::Message::decode(&body))??;
                 if !message.changes.is_empty() {
                     whole.push((key, body.len(), failed == 0));
                 }

@@ -321,7 +321,9 @@ async fn shaped_pump(
                 let delivered = counter.load(Ordering::Relaxed);
                 let left = cut.at.saturating_sub(delivered);
                 if (chunk.len() as u64) >= left && !cut.done.swap(true, Ordering::Relaxed) {
-                    allowed = usize::try_from(left).unwrap_or(chunk.len()).min(chunk.len());
+                    allowed = usize::try_from(left)
+                        .unwrap_or(chunk.len())
+                        .min(chunk.len());
                     cutting = true;
                 }
             }
@@ -412,7 +414,10 @@ mod tests {
         assert_eq!(link.schedule(t0, 500), t0 + Duration::from_millis(1150));
         // Read after the link went idle: starts when read.
         let later = t0 + Duration::from_secs(5);
-        assert_eq!(link.schedule(later, 100), later + Duration::from_millis(250));
+        assert_eq!(
+            link.schedule(later, 100),
+            later + Duration::from_millis(250)
+        );
     }
 
     /// A server that sends `len` bytes to each connection, then closes it.
@@ -442,9 +447,11 @@ mod tests {
             },
         )
         .await?;
-        let addr: SocketAddr = proxy.base.trim_start_matches("http://").parse().map_err(
-            |e: std::net::AddrParseError| crate::HarnessError::Setup(e.to_string()),
-        )?;
+        let addr: SocketAddr = proxy
+            .base
+            .trim_start_matches("http://")
+            .parse()
+            .map_err(|e: std::net::AddrParseError| crate::HarnessError::Setup(e.to_string()))?;
         let mut got = Vec::new();
         for _ in 0..3 {
             let started = std::time::Instant::now();

@@ -94,7 +94,9 @@ impl Arrivals {
         let mut bytes = 0usize;
         while let Some(&(p, key)) = self.waiting.first() {
             let size = self.expected(&key);
-            if !out.is_empty() && (out.len() >= max_docs || bytes.saturating_add(size) > self.target_bytes) {
+            if !out.is_empty()
+                && (out.len() >= max_docs || bytes.saturating_add(size) > self.target_bytes)
+            {
                 break;
             }
             self.waiting.remove(&(p, key));
