@@ -38,6 +38,7 @@ pub mod bytes;
 pub mod cli;
 pub mod db;
 pub mod device;
+pub mod first_sync;
 pub mod history;
 pub mod history_memory;
 pub mod memory;

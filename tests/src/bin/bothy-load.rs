@@ -19,6 +19,12 @@
 //! straight into that database through the server library, prints the
 //! sizes it made and stops: the data the outcomes report is timed over.
 //!
+//! `--first-sync` instead measures a new phone's first sync on a poor link
+//! (`bothy_tests::first_sync`): `--first-sync-children` children of
+//! `--first-sync-years` years, 1 Mbit/s each way, 300 ms round trip, one cut
+//! half way; then the same documents through a generic Automerge sync
+//! server. The last line is the figures as JSON.
+//!
 //! `--embedded` (the default without `--server`) starts the server in this
 //! process on a temporary SQLite database and seeds it through the server
 //! library; `--server URL --db sqlite://PATH` seeds the database of a server
@@ -120,6 +126,16 @@ struct Args {
     /// With --memory-history: only this backend (sqlite or postgres).
     #[arg(long)]
     backend: Option<String>,
+    /// Measure a new phone's first sync on a poor link (and a generic
+    /// Automerge sync server beside it), print the figures and stop.
+    #[arg(long)]
+    first_sync: bool,
+    /// With --first-sync: children on the new phone's caseload.
+    #[arg(long, default_value_t = 40)]
+    first_sync_children: usize,
+    /// With --first-sync: years of history of each.
+    #[arg(long, default_value_t = 5)]
+    first_sync_years: u32,
 }
 
 /// `--memory-history`: the server's memory over a long history, both backends.
@@ -180,7 +196,21 @@ async fn memory_history(args: &Args) -> Result<()> {
         );
         all.push(f);
     }
-    println!("{}", serde_json::to_string(&all)?);
+    println!("{}", serde_json::json!({ "memory": all }));
+    Ok(())
+}
+
+/// `--first-sync`: one measured run, a summary, and the figures as JSON last.
+async fn first_sync(args: &Args) -> Result<()> {
+    let seed = args.seed.unwrap_or_else(|| rand::thread_rng().r#gen());
+    let options = bothy_tests::first_sync::FirstSyncOptions {
+        children: args.first_sync_children,
+        years: args.first_sync_years.max(1),
+        ..bothy_tests::first_sync::FirstSyncOptions::poor_mobile(seed)
+    };
+    let figures = bothy_tests::first_sync::measure(options).await?;
+    println!("{}", figures.summary());
+    println!("{}", serde_json::to_string(&figures)?);
     Ok(())
 }
 
@@ -348,6 +378,9 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     if args.memory_history {
         return memory_history(&args).await;
+    }
+    if args.first_sync {
+        return first_sync(&args).await;
     }
     match (args.children, &args.db) {
         (Some(children), Some(db)) => return seed_history(&args, children, db),

@@ -3,8 +3,10 @@
 //! refreshing the directory. Team changes and leaving a child's team are
 //! in [`leave`].
 
+mod arrival;
 mod leave;
 
+use arrival::Arrivals;
 use leave::unsynced;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -58,10 +60,11 @@ struct Active {
     state: am_sync::State,
     /// Whether the device holds local changes the server has not acknowledged.
     unacknowledged: bool,
+    /// New to the device, and its whole document not arrived yet.
+    fresh: bool,
 }
 
 /// The documents of one run.
-#[derive(Default)]
 struct Run {
     /// Being exchanged.
     active: BTreeMap<DocKey, Active>,
@@ -69,9 +72,20 @@ struct Run {
     settled: BTreeSet<DocKey>,
     /// Every document exchanged in this run.
     seen: BTreeSet<DocKey>,
+    /// New to the device, waiting to be asked for ([`arrival`]).
+    arrivals: Arrivals,
 }
 
 impl Run {
+    fn new(options: &SyncOptions) -> Run {
+        Run {
+            active: BTreeMap::new(),
+            settled: BTreeSet::new(),
+            seen: BTreeSet::new(),
+            arrivals: Arrivals::new(options.arrival_bytes),
+        }
+    }
+
     /// Add `key` to the exchange, its state resumed from what was persisted.
     fn activate<L: LocalReplica>(
         &mut self,
@@ -80,15 +94,30 @@ impl Run {
         unacknowledged: bool,
     ) -> Result<(), SyncError> {
         let state = wire::resume_sync_state(local.sync_state(&key)?.as_deref());
+        self.arrivals.remove(&key);
         self.active.insert(
             key,
             Active {
                 state,
                 unacknowledged,
+                fresh: false,
             },
         );
         self.seen.insert(key);
         Ok(())
+    }
+
+    /// Add `key`, new to the device, to the exchange: from a fresh state.
+    fn activate_fresh(&mut self, key: DocKey) {
+        self.active.insert(
+            key,
+            Active {
+                state: am_sync::State::new(),
+                unacknowledged: false,
+                fresh: true,
+            },
+        );
+        self.seen.insert(key);
     }
 }
 
@@ -139,9 +168,14 @@ impl SyncEngine {
     pub async fn sync<L: LocalReplica>(&self, local: &mut L) -> Result<SyncReport, SyncError> {
         let started = Instant::now();
         let mut report = SyncReport::default();
+        let caseload = local.meta(meta::DIRECTORY_AT).ok().flatten().is_some();
         self.publish(|p| {
             *p = SyncProgress {
                 phase: SyncPhase::Checking,
+                arrival: super::Arrival {
+                    caseload,
+                    ..super::Arrival::default()
+                },
                 ..SyncProgress::default()
             }
         });
@@ -242,6 +276,7 @@ impl SyncEngine {
         let view: DirectoryView = self.transport.get(wire::PATH_DIRECTORY, traffic).await?;
         local.update_directory(&view)?;
         local.put_meta(meta::DIRECTORY_AT, now_secs().to_string().as_bytes())?;
+        self.publish(|p| p.arrival.caseload = true);
         Ok(())
     }
 
@@ -274,7 +309,7 @@ impl SyncEngine {
             .docs_with_unacknowledged_changes()?
             .into_iter()
             .collect();
-        let mut run = Run::default();
+        let mut run = Run::new(&self.options);
         for key in &unacknowledged {
             if !self.still_refused(local, key)? {
                 run.activate(local, *key, true)?;
@@ -290,6 +325,15 @@ impl SyncEngine {
         let mut rounds = 0;
         loop {
             rounds += 1;
+            // New documents, a few at a time (see `arrival`): a round that
+            // asks for some makes progress, so it does not count.
+            let room = wire::MAX_DOCS_PER_REQUEST.saturating_sub(run.active.len());
+            if !run.arrivals.is_empty() && room > 0 {
+                for key in run.arrivals.next(room) {
+                    run.activate_fresh(key);
+                }
+                rounds = 0;
+            }
             if rounds > self.options.max_rounds {
                 return Err(SyncError::DidNotSettle(self.options.max_rounds));
             }
@@ -344,8 +388,11 @@ impl SyncEngine {
                 });
             }
             if batch.is_empty() {
-                if answer.is_some() {
+                if answer.is_some() && run.arrivals.is_empty() {
                     break;
+                }
+                if answer.is_some() {
+                    continue;
                 }
                 // Nothing to push (or a server that did not answer the
                 // question with `/v1/sync`): ask on its own.
@@ -469,7 +516,23 @@ impl SyncEngine {
         for key in changed.changed.iter().chain(&changed.new) {
             // Already in the run (its exchange goes on), or refused or
             // unavailable in this run (not sent again in it).
-            if run.active.contains_key(key) || run.settled.contains(key) {
+            if run.active.contains_key(key)
+                || run.settled.contains(key)
+                || run.arrivals.is_waiting(key)
+            {
+                continue;
+            }
+            // Not on the device at all: asked for in its turn ([`arrival`]).
+            if !unacknowledged.contains(key) && local.with_document(key, |_| ())?.is_none() {
+                run.arrivals.queue(*key);
+                run.seen.insert(*key);
+                self.publish(|p| {
+                    if key.is_plan() {
+                        p.arrival.plans_total += 1;
+                    } else {
+                        p.arrival.history_total += 1;
+                    }
+                });
                 continue;
             }
             // Synced quietly earlier in this run and changed by others:
@@ -545,6 +608,11 @@ impl SyncEngine {
         let Some(doc_state) = run.active.get_mut(&key) else {
             return Ok(());
         };
+        let arrived = std::mem::take(&mut doc_state.fresh);
+        if arrived {
+            run.arrivals
+                .weighed(&key, reply.message.as_ref().map_or(0, Vec::len));
+        }
         if let Some(bytes) = &reply.message {
             let message =
                 robust::contain("decode sync message", || am_sync::Message::decode(bytes))
@@ -593,6 +661,16 @@ impl SyncEngine {
                 report.acknowledged += acknowledged;
                 doc_state.unacknowledged = remaining > 0;
             }
+        }
+        if arrived {
+            // Stored (or answered without it: not asked for again this run).
+            self.publish(|p| {
+                if key.is_plan() {
+                    p.arrival.plans_stored += 1;
+                } else {
+                    p.arrival.history_stored += 1;
+                }
+            });
         }
         let refused_state = match reply.status {
             DocStatus::Ok => None,

@@ -67,7 +67,7 @@ pub use engine::SyncEngine;
 pub use enrol::{enrol, enrolled_server, last_sync, request_enrolment};
 pub use local::{LocalReplica, SERVER_PEER};
 pub use report::{
-    DocSyncState, Enrolment, Refusal, SyncOutcome, SyncPhase, SyncProgress, SyncReport,
+    Arrival, DocSyncState, Enrolment, Refusal, SyncOutcome, SyncPhase, SyncProgress, SyncReport,
     TeamOutcome, WipeReport,
 };
 pub use set_aside::{RefusedChanges, SetAsideOutcome};
@@ -234,7 +234,13 @@ pub struct SyncOptions {
     pub max_docs_per_request: usize,
     /// Start a new request once a batch's messages reach this many bytes.
     pub max_batch_bytes: usize,
-    /// The most message rounds in one run before giving up.
+    /// Documents new to the device are asked for a few at a time, as many
+    /// as make a response of about this many bytes (by what documents of
+    /// the same kind weighed so far), so that each reply is stored before the
+    /// next is asked for and a cut loses one response at most.
+    pub arrival_bytes: usize,
+    /// The most message rounds in one run before giving up (rounds that
+    /// ask for new documents do not count: each one makes progress).
     pub max_rounds: usize,
     /// Keep connections open between requests (HTTP keep-alive). Off, every
     /// request opens its own connection (tests that cut connections).
@@ -251,6 +257,7 @@ impl fmt::Debug for SyncOptions {
             .field("directory_max_age", &self.directory_max_age)
             .field("max_docs_per_request", &self.max_docs_per_request)
             .field("max_batch_bytes", &self.max_batch_bytes)
+            .field("arrival_bytes", &self.arrival_bytes)
             .field("max_rounds", &self.max_rounds)
             .field("reuse_connections", &self.reuse_connections)
             .field("observer", &self.observer.is_some())
@@ -266,6 +273,7 @@ impl Default for SyncOptions {
             directory_max_age: Duration::from_secs(15 * 60),
             max_docs_per_request: wire::MAX_DOCS_PER_REQUEST,
             max_batch_bytes: 2 * 1024 * 1024,
+            arrival_bytes: 256 * 1024,
             max_rounds: 64,
             reuse_connections: true,
             observer: None,

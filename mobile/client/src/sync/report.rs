@@ -58,6 +58,37 @@ pub struct SyncProgress {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub documents: BTreeMap<DocKey, DocSyncState>,
+    /// Documents new to the device (a new phone's first sync): what is
+    /// usable so far ("caseload ready, plans ready, history n of m").
+    pub arrival: Arrival,
+}
+
+/// What of the documents new to the device has arrived in this run. They
+/// are asked for plans first (the child's and the young person's copies),
+/// the rest ("history": requests for help, agency and team records) after,
+/// and each is stored as it arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Arrival {
+    /// The directory (the caseload) is on the device.
+    pub caseload: bool,
+    /// New plans in this run, and how many of them are stored.
+    pub plans_total: usize,
+    pub plans_stored: usize,
+    /// Other new documents in this run, and how many of them are stored.
+    pub history_total: usize,
+    pub history_stored: usize,
+}
+
+impl Arrival {
+    /// Every plan new in this run is stored (true when none was new).
+    pub fn plans_ready(&self) -> bool {
+        self.plans_stored >= self.plans_total
+    }
+
+    /// Every document new in this run is stored.
+    pub fn all_stored(&self) -> bool {
+        self.plans_ready() && self.history_stored >= self.history_total
+    }
 }
 
 /// A change the server refused in this run.
