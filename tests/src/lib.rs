@@ -21,7 +21,9 @@
 //!   load runs with hundreds of devices;
 //! - [`history`]: synthetic children with a year or more of plausible
 //!   history, written straight into a server's database (`bothy-load
-//!   --children`, the outcomes report's tests and timings).
+//!   --children`, the outcomes report's tests and timings);
+//! - [`history_merge`]: what a merged change costs the server on documents
+//!   with a long history against a short one (`bothy-load --merge-history`).
 //!
 //! Nothing here sleeps to wait for something to happen: readiness and
 //! progress are polled or signalled.
@@ -37,6 +39,7 @@ pub mod cli;
 pub mod db;
 pub mod device;
 pub mod history;
+pub mod history_merge;
 pub mod memory;
 pub mod proxy;
 pub mod server;

@@ -19,6 +19,12 @@
 //! straight into that database through the server library, prints the
 //! sizes it made and stops: the data the outcomes report is timed over.
 //!
+//! `--merge-history` instead measures what one merged change costs the
+//! server on documents of `--merge-large` changes against documents of
+//! `--merge-small` (`bothy_tests::history_merge`): the `bothy-server`
+//! program beside this one serves them; the last line is the figures as
+//! JSON (`{"merge": …}`).
+//!
 //! `--embedded` (the default without `--server`) starts the server in this
 //! process on a temporary SQLite database and seeds it through the server
 //! library; `--server URL --db sqlite://PATH` seeds the database of a server
@@ -37,10 +43,10 @@ use bothy_shared::docs::DocKey;
 use bothy_shared::ids::{Agency, ChildId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamRole};
 use bothy_tests::db::Backend;
-use bothy_tests::history;
 use bothy_tests::memory::MemoryDevice;
 use bothy_tests::proxy::{CutPlan, CuttingProxy};
 use bothy_tests::server::{TestServer, code_for};
+use bothy_tests::{history, history_merge};
 use clap::Parser;
 use rand::Rng;
 use tokio::sync::Mutex;
@@ -99,6 +105,72 @@ struct Args {
     /// With --children: the seed of the history (default: random, printed).
     #[arg(long)]
     seed: Option<u64>,
+    /// Measure the server's CPU per merged change on long histories against
+    /// short ones, print the figures and stop.
+    #[arg(long)]
+    merge_history: bool,
+    /// With --merge-history: changes in each short document.
+    #[arg(long, default_value_t = 100)]
+    merge_small: usize,
+    /// With --merge-history: changes in each long document.
+    #[arg(long, default_value_t = 10_000)]
+    merge_large: usize,
+    /// With --merge-history: documents of each size.
+    #[arg(long, default_value_t = 4)]
+    merge_docs: usize,
+    /// With --merge-history: pushes (one visit each) to each size.
+    #[arg(long, default_value_t = 300)]
+    merge_pushes: usize,
+    /// With --merge-history: the `bothy-server` program to measure
+    /// (default: the one beside this program).
+    #[arg(long)]
+    merge_server: Option<std::path::PathBuf>,
+}
+
+/// `--merge-history`: CPU per merged change, long histories against short.
+async fn merge_history(args: &Args) -> Result<()> {
+    let binary = match &args.merge_server {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("bothy-load has no folder")?
+            .join("bothy-server"),
+    };
+    let options = history_merge::MergeOptions {
+        small: args.merge_small,
+        large: args.merge_large,
+        docs: args.merge_docs,
+        pushes: args.merge_pushes,
+        block: 25,
+    };
+    println!(
+        "bothy-load: merge cost, {} documents of {} changes against {} of {}, {} pushes each, served by {}",
+        options.docs,
+        options.large,
+        options.docs,
+        options.small,
+        options.pushes,
+        binary.display()
+    );
+    let started = Instant::now();
+    let figures = history_merge::measure(&binary, &options).await?;
+    println!(
+        "merge: {:.0} us of server CPU per merged change on documents of {} changes, {:.0} us on {} changes: ratio {:.2} (goal at most 1.5); push p50/p99 {:.1}/{:.1} ms against {:.1}/{:.1} ms; {} and {} pushes merged; in {:.0} s",
+        figures.cpu_us_per_change_10000,
+        figures.changes_10000,
+        figures.cpu_us_per_change_100,
+        figures.changes_100,
+        figures.ratio,
+        figures.p50_ms_10000,
+        figures.p99_ms_10000,
+        figures.p50_ms_100,
+        figures.p99_ms_100,
+        figures.merged_10000,
+        figures.merged_100,
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", serde_json::json!({ "merge": figures }));
+    Ok(())
 }
 
 /// `--children`: seed synthetic children with history into `--db`.
@@ -263,6 +335,9 @@ async fn enrol_all(base: &str, codes: Vec<String>) -> Result<Vec<Arc<Mutex<Sim>>
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.merge_history {
+        return merge_history(&args).await;
+    }
     if let (Some(children), Some(db)) = (args.children, &args.db) {
         return seed_history(&args, children, db);
     }
