@@ -225,7 +225,7 @@ fn inspect<B: autosurgeon::ReadDoc>(
         for (i, op) in expanded.operations.iter().enumerate() {
             if !objects.passed(op) {
                 let path = objects
-                    .op_path(&after, op)
+                    .op_path(after, op)
                     .map_err(|detail| reject(c, "", Rule::InvalidDocument, detail))?;
                 ctx.check(&path, op)
                     .map_err(|(rule, detail)| reject(c, &path.join("/"), rule, detail))?;

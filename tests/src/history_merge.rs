@@ -21,7 +21,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc, Value};
 use bothy_client::sync::{RetryPolicy, SyncEngine, SyncOptions};
 use bothy_server::directory;
-use bothy_server::storage::{NewChange, NewDocument, Storage};
+use bothy_server::storage::{NewChange, NewDocument};
 use bothy_shared::docs::{DocKey, Timestamp};
 use bothy_shared::ids::{Agency, ChildId, ItemId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamRole};
@@ -35,7 +35,7 @@ use crate::server::{ServerProcess, code_for, stored_change_count, stored_documen
 #[derive(Debug, thiserror::Error)]
 pub enum MergeRunError {
     #[error(transparent)]
-    Harness(#[from] HarnessError),
+    Harness(Box<HarnessError>),
     #[error(transparent)]
     Database(#[from] crate::db::DbError),
     #[error(transparent)]
@@ -43,7 +43,7 @@ pub enum MergeRunError {
     #[error(transparent)]
     Directory(#[from] directory::DirectoryError),
     #[error(transparent)]
-    Sync(#[from] bothy_client::sync::SyncError),
+    Sync(Box<bothy_client::sync::SyncError>),
     #[error("writing a visit into the history")]
     Reconcile(#[from] autosurgeon::ReconcileError),
     #[error("growing the history")]
@@ -56,6 +56,18 @@ pub enum MergeRunError {
     NotMerged,
     #[error("the sizes must be at least 1, the larger above the smaller")]
     BadSizes,
+}
+
+impl From<HarnessError> for MergeRunError {
+    fn from(e: HarnessError) -> Self {
+        MergeRunError::Harness(Box::new(e))
+    }
+}
+
+impl From<bothy_client::sync::SyncError> for MergeRunError {
+    fn from(e: bothy_client::sync::SyncError) -> Self {
+        MergeRunError::Sync(Box::new(e))
+    }
 }
 
 /// What to measure.
