@@ -28,8 +28,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::docs::{
-    DocError, DocKey, DocKind, FamilyVoice, Invalid, ItemPath, SupervisionReview, ViewEntry, Visit,
-    hydrate_at, item_of, schema_version, validate_item, validate_visit,
+    AtHeads, DocError, DocKey, DocKind, FamilyVoice, Invalid, ItemPath, SupervisionReview,
+    ViewEntry, Visit, hydrate_at, item_of, schema_version, validate_item, validate_visit,
 };
 use crate::ids::{Agency, ItemId, PersonId};
 use crate::policy::{AccessPolicy, ChildTeam, Denied, Principal, Rule};
@@ -96,7 +96,8 @@ pub fn check_changes(
     }
     preflight(key, before, changes, principal, team)?;
     let after = robust::apply_changes(before, changes)?;
-    inspect(key, before, after, changes, principal, team)
+    inspect(key, before, &after, changes, principal, team)?;
+    Ok(after)
 }
 
 /// [`check_changes`] for a caller that has already applied `changes` to a
@@ -114,7 +115,43 @@ pub fn check_applied(
         return request::check(key, before, Some(after), changes, principal, team);
     }
     preflight(key, before, changes, principal, team)?;
-    inspect(key, before, after, changes, principal, team)
+    inspect(key, before, &after, changes, principal, team)?;
+    Ok(after)
+}
+
+/// [`check_changes`] for a caller that has applied `changes` to the document
+/// itself (`doc`), which held `before` as its heads until then: the
+/// document before is read as `doc` at those heads ([`AtHeads`]), so no
+/// copy of it is ever made. The server merges this way; on an error the
+/// caller must drop `doc` (it holds changes that were not accepted).
+///
+/// `before` must be heads `doc` held with no changes waiting for their
+/// dependencies, and `changes` every change `doc` has gained since.
+pub fn check_applied_at(
+    key: &DocKey,
+    doc: &Automerge,
+    before: &[ChangeHash],
+    changes: &[Change],
+    principal: &Principal,
+    team: &ChildTeam,
+) -> Result<(), GateError> {
+    if key.kind() == DocKind::Request {
+        // A request is small and judged whole against the request as it
+        // was (see `request`): that one is rebuilt at its heads.
+        let was = robust::contain("request before", || doc.fork_at(before))?.map_err(|e| {
+            MalformedError::Invalid {
+                what: "request before",
+                detail: e.to_string(),
+            }
+        })?;
+        return request::check(key, &was, Some(doc.clone()), changes, principal, team).map(|_| ());
+    }
+    let was = AtHeads::new(doc, before);
+    AccessPolicy::can_write(principal, key, team)?;
+    check_actors(changes, principal)?;
+    limits::check_bounds_at(doc, Some(before), changes)?;
+    schema_version(&was, key.kind()).map_err(GateError::BeforeInvalid)?;
+    inspect(key, &was, doc, changes, principal, team)
 }
 
 /// What is checked before looking inside any change: the principal may write
@@ -151,15 +188,16 @@ fn check_actors(changes: &[Change], principal: &Principal) -> Result<(), GateErr
 }
 
 /// Every operation of `changes`, now applied in `after`, against the rules;
-/// then the items they touched against the schema.
-fn inspect(
+/// then the items they touched against the schema. `before` is the
+/// document before them: a copy, or `after` read at the heads it had.
+fn inspect<B: autosurgeon::ReadDoc>(
     key: &DocKey,
-    before: &Automerge,
-    after: Automerge,
+    before: &B,
+    after: &Automerge,
     changes: &[Change],
     principal: &Principal,
     team: &ChildTeam,
-) -> Result<Automerge, GateError> {
+) -> Result<(), GateError> {
     for c in changes {
         // Metadata only: building the whole change again would cost as much
         // as the rest of the check.
@@ -173,7 +211,7 @@ fn inspect(
         principal,
         team,
         before,
-        after: &after,
+        after,
         items: RefCell::default(),
     };
     let mut touched: Vec<(ChangeHash, ItemPath)> = Vec::new();
@@ -187,7 +225,7 @@ fn inspect(
         for (i, op) in expanded.operations.iter().enumerate() {
             if !objects.passed(op) {
                 let path = objects
-                    .op_path(&after, op)
+                    .op_path(after, op)
                     .map_err(|detail| reject(c, "", Rule::InvalidDocument, detail))?;
                 ctx.check(&path, op)
                     .map_err(|(rule, detail)| reject(c, &path.join("/"), rule, detail))?;
@@ -216,7 +254,7 @@ fn inspect(
     for (obj, (change, path)) in &grown {
         let len = after
             .import_obj(&obj.to_string())
-            .map(|id| after.length(&id))
+            .map(|id| automerge::ReadDoc::length(after, &id))
             .unwrap_or(0);
         if len > limits::MAX_VALUE_LEN {
             return Err(GateError::Rejected(Rejection {
@@ -234,7 +272,7 @@ fn inspect(
     for (change, item) in &touched {
         let checked = match ctx.validated_from_cache(item) {
             Some(checked) => checked,
-            None => robust::contain("item", || validate_item(&after, key, item))?,
+            None => robust::contain("item", || validate_item(after, key, item))?,
         };
         if let Err(problem) = checked {
             return Err(GateError::Rejected(Rejection {
@@ -245,7 +283,7 @@ fn inspect(
             }));
         }
     }
-    Ok(after)
+    Ok(())
 }
 
 fn reject(c: &Change, path: &str, rule: Rule, detail: impl Into<String>) -> GateError {
@@ -399,11 +437,46 @@ enum Item {
 /// An item as read before (`false`) or after (`true`) the changes.
 type ItemKey = (bool, String, ItemId);
 
-struct Ctx<'a> {
+/// The item `collection/id` of `doc`, as far as the rules look at it.
+fn read_item<D: autosurgeon::ReadDoc>(
+    doc: &D,
+    collection: &str,
+    id: ItemId,
+) -> Result<Option<Item>, Refusal> {
+    let sid = id.to_string();
+    let segs = [collection, sid.as_str()];
+    let shape =
+        |e: autosurgeon::HydrateError| (Rule::InvalidDocument, format!("{collection}/{id}: {e}"));
+    Ok(match collection {
+        "visits" => hydrate_at::<Visit, _>(doc, &segs)
+            .map_err(shape)?
+            .map(|v| Item::Visit(Box::new(v))),
+        "young_person_views" | "family_views" => hydrate_at::<ViewEntry, _>(doc, &segs)
+            .map_err(shape)?
+            .map(Item::View),
+        "family_voice" => hydrate_at::<FamilyVoice, _>(doc, &segs)
+            .map_err(shape)?
+            .map(|f| Item::Voice(Box::new(f))),
+        "supervision" => hydrate_at::<SupervisionReview, _>(doc, &segs)
+            .map_err(shape)?
+            .map(|r| Item::Review(Box::new(r))),
+        "chronology" | "reviews" => {
+            hydrate_at::<PersonId, _>(doc, &[collection, sid.as_str(), "recorded_by"])
+                .map_err(shape)?
+                .map(Item::RecordedBy)
+        }
+        "withheld" => hydrate_at::<PersonId, _>(doc, &[collection, sid.as_str(), "by"])
+            .map_err(shape)?
+            .map(Item::RecordedBy),
+        _ => None,
+    })
+}
+
+struct Ctx<'a, B: autosurgeon::ReadDoc> {
     key: &'a DocKey,
     principal: &'a Principal,
     team: &'a ChildTeam,
-    before: &'a Automerge,
+    before: &'a B,
     after: &'a Automerge,
     /// Items read so far: (after?, collection, id) -> item.
     items: RefCell<HashMap<ItemKey, Option<Rc<Item>>>>,
@@ -420,56 +493,23 @@ fn item(path: &[String]) -> Result<ItemId, Refusal> {
         .ok_or((Rule::InvalidDocument, "not an item id".to_owned()))
 }
 
-impl Ctx<'_> {
+impl<B: autosurgeon::ReadDoc> Ctx<'_, B> {
     /// The item `collection/id` as it was before (`after == false`) or is after the changes.
     fn get(&self, after: bool, collection: &str, id: ItemId) -> Result<Option<Rc<Item>>, Refusal> {
         let k = (after, collection.to_owned(), id);
         if let Some(found) = self.items.borrow().get(&k) {
             return Ok(found.clone());
         }
-        let doc = if after { self.after } else { self.before };
-        let sid = id.to_string();
-        let segs = [collection, sid.as_str()];
-        let shape = |e: autosurgeon::HydrateError| {
-            (Rule::InvalidDocument, format!("{collection}/{id}: {e}"))
-        };
-        let read = || -> Result<Option<Item>, Refusal> {
-            Ok(match collection {
-                "visits" => hydrate_at::<Visit, _>(doc, &segs)
-                    .map_err(shape)?
-                    .map(|v| Item::Visit(Box::new(v))),
-                "young_person_views" | "family_views" => hydrate_at::<ViewEntry, _>(doc, &segs)
-                    .map_err(shape)?
-                    .map(Item::View),
-                "family_voice" => hydrate_at::<FamilyVoice, _>(doc, &segs)
-                    .map_err(shape)?
-                    .map(|f| Item::Voice(Box::new(f))),
-                "supervision" => hydrate_at::<SupervisionReview, _>(doc, &segs)
-                    .map_err(shape)?
-                    .map(|r| Item::Review(Box::new(r))),
-                "chronology" => {
-                    hydrate_at::<PersonId, _>(doc, &[collection, sid.as_str(), "recorded_by"])
-                        .map_err(shape)?
-                        .map(Item::RecordedBy)
-                }
-                "withheld" => hydrate_at::<PersonId, _>(doc, &[collection, sid.as_str(), "by"])
-                    .map_err(shape)?
-                    .map(Item::RecordedBy),
-                "reviews" => {
-                    hydrate_at::<PersonId, _>(doc, &[collection, sid.as_str(), "recorded_by"])
-                        .map_err(shape)?
-                        .map(Item::RecordedBy)
-                }
-                _ => None,
-            })
-        };
-        let found = robust::contain("item", read)
-            .map_err(|e| (Rule::InvalidDocument, e.to_string()))??
-            .map(Rc::new);
+        let found = if after {
+            robust::contain("item", || read_item(self.after, collection, id))
+        } else {
+            robust::contain("item", || read_item(self.before, collection, id))
+        }
+        .map_err(|e| (Rule::InvalidDocument, e.to_string()))??
+        .map(Rc::new);
         self.items.borrow_mut().insert(k, found.clone());
         Ok(found)
     }
-
     /// The schema check of a touched item, from the copy the rules already
     /// read (a visit is the item most changes touch, and the largest to
     /// read); `None` when the rules did not read it.

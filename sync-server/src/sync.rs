@@ -10,15 +10,28 @@
 //! 2. refuses the message's changes, from their bytes alone, if the device
 //!    is past its quota for the day ([`crate::quota`]) or a change is larger
 //!    or nests deeper than the gate allows (`gate::check_bounds`); else it
-//!    applies the message to a COPY of its merged document,
-//!    with the device's persisted sync state, inside `robust::contain`
-//!    (a V2 message may carry a whole document, and Automerge panics on some
-//!    malformed input);
+//!    applies the message to its cached merged document ITSELF (no copy:
+//!    a copy costs as much as the document's whole history), which the
+//!    request holds locked, with the device's persisted sync state, inside
+//!    `robust::contain` (a V2 message may carry a whole document, and
+//!    Automerge panics on some malformed input);
 //! 3. takes the changes the message added and asks the gate
-//!    (`gate::check_applied`, on that copy) about all of them at once; only
-//!    if they all pass are they kept, otherwise none are and the reply names
-//!    the change, path and rule;
-//! 4. generates its next sync message from the document it would then hold.
+//!    (`gate::check_applied_at`, which reads the document before them as
+//!    the same document at the heads it had) about all of them at once;
+//!    only if they all pass are they kept, otherwise none are and the reply
+//!    names the change, path and rule;
+//! 4. generates its next sync message from the document it then holds.
+//!
+//! A document is only ever ahead of storage while its request holds it:
+//! when the gate refuses, the message cannot be applied (or Automerge
+//! panics), or changes wait for dependencies the message lacked, the
+//! document is reloaded from storage at once, with the changes this
+//! request accepted for it so far; when the request fails before its
+//! outcomes are stored (a failed commit, an error, a panic), every
+//! document it changed is reset and reloads from storage on next use.
+//! Only what needs the whole document as it was is copied first: a plan
+//! of a child with a young person's account (`young` compares it with
+//! the plan after; plans are small) and a request for help (small).
 //!
 //! When the request changed a plan, or a young person's copy of it, of a
 //! child with a young person's account, the server keeps the copy in step
@@ -302,11 +315,45 @@ impl Drop for Lease<'_> {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while a document was locked happened in contained Automerge
-    // work on a copy or between storage calls; a cached document is only
-    // replaced after its changes are stored, so it is then at worst behind
-    // storage, and `refresh` catches it up.
+    // A panic while a document was locked: the request that held it reset
+    // every document it had changed as it unwound (`Held`), so the
+    // document is at worst behind storage, and `refresh` catches it up.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Forget a cached document: it reloads from storage on next use.
+fn reset(entry: &CacheEntry, cached: &mut CachedDoc) {
+    *cached = CachedDoc::default();
+    entry.folded_to(cached);
+}
+
+/// The documents a `/v1/sync` request holds locked, changed in place as it
+/// goes. Until its outcomes are stored (`stored`), every document it
+/// `changed` is reset when this is dropped (an error returned, a panic):
+/// the cache never holds a change storage does not.
+struct Held<'a> {
+    docs: HashMap<DocKey, (&'a CacheEntry, MutexGuard<'a, CachedDoc>)>,
+    changed: BTreeSet<DocKey>,
+    stored: bool,
+}
+
+impl Held<'_> {
+    fn doc(&self, key: &DocKey) -> Option<&Automerge> {
+        self.docs.get(key).map(|(_, cached)| &cached.doc)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.stored {
+            return;
+        }
+        for key in &self.changed {
+            if let Some((entry, cached)) = self.docs.get_mut(key) {
+                reset(entry, cached);
+            }
+        }
+    }
 }
 
 impl DocCache {
@@ -363,7 +410,7 @@ impl DocCache {
 
     /// The sequence the cached copy of a document has folded in (0 if it
     /// is not cached), without waiting for a request working on it: where
-    /// to read its new changes from. Only ever grows for a cached entry.
+    /// to read its new changes from. Grows, but for an entry reset (0).
     fn folded(&self, key: &DocKey) -> u64 {
         lock(&self.entries)
             .slots
@@ -399,7 +446,8 @@ fn refresh(storage: &dyn Storage, key: &DocKey, cached: &mut CachedDoc) -> Resul
 
 /// Fold into the cached document, in one batch, those of `stored` (every
 /// stored change after some sequence at or below the cached one, in order)
-/// that are newer than it.
+/// that are newer than it. Applied to the document itself; if Automerge
+/// fails, the document is reset (it reloads on next use).
 fn fold(
     key: &DocKey,
     cached: &mut CachedDoc,
@@ -428,16 +476,22 @@ fn fold(
         .map(|c| robust::decode_change(&c.bytes))
         .collect::<Result<Vec<Change>, _>>()
         .map_err(|e| corrupt(e.into()))?;
-    let mut doc = cached.doc.clone();
-    robust::contain("apply stored changes", move || {
-        doc.apply_changes(changes).map(|()| doc)
-    })
-    .map_err(|e| corrupt(e.into()))?
-    .map(|doc| {
-        cached.doc = doc;
-        cached.seq = last;
-    })
-    .map_err(|e| corrupt(StoredChangesError::Apply(e)))
+    let doc = &mut cached.doc;
+    let applied = robust::contain("apply stored changes", || doc.apply_changes(changes));
+    match applied {
+        Ok(Ok(())) => {
+            cached.seq = last;
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            *cached = CachedDoc::default();
+            Err(corrupt(StoredChangesError::Apply(e)))
+        }
+        Err(e) => {
+            *cached = CachedDoc::default();
+            Err(corrupt(e.into()))
+        }
+    }
 }
 
 // ---------------------------------------------------------------- /v1/changed
@@ -568,7 +622,11 @@ pub fn sync_batch(
     // never wait on each other in a cycle.
     let all: BTreeSet<DocKey> = allowed.union(&related).copied().collect();
     let entries = cache.lease(all.iter().copied());
-    let mut held: HashMap<DocKey, MutexGuard<'_, CachedDoc>> = HashMap::new();
+    let mut held = Held {
+        docs: HashMap::new(),
+        changed: BTreeSet::new(),
+        stored: false,
+    };
     let mut saved_states: HashMap<DocKey, Option<Vec<u8>>> = HashMap::new();
     for (key, entry) in &entries {
         let mut cached = entry.lock();
@@ -588,15 +646,18 @@ pub fn sync_batch(
             None => refresh(storage, key, &mut cached)?,
         }
         entry.folded_to(&cached);
-        held.insert(*key, cached);
+        held.docs.insert(*key, (entry.as_ref(), cached));
     }
 
     // Each message against the document as this request has left it (a
     // key sent twice is answered in turn, the second time from the first
-    // one's outcome).
-    let mut advanced: HashMap<DocKey, Automerge> = HashMap::new();
+    // one's outcome), applied to the held document itself.
+    let mut advanced: BTreeSet<DocKey> = BTreeSet::new();
+    // What must be compared with the document as it was (see the module
+    // documentation): copied before its first change.
+    let mut was: HashMap<DocKey, Automerge> = HashMap::new();
     let mut states: HashMap<DocKey, Vec<u8>> = HashMap::new();
-    let mut rounds = Vec::new();
+    let mut rounds: Vec<SyncRound> = Vec::new();
     let mut kept_docs: Vec<(DocKey, Automerge)> = Vec::new();
     let mut refused: Vec<NewRefusedChange> = Vec::new();
     let mut docs = Vec::with_capacity(messages.len());
@@ -604,11 +665,11 @@ pub fn sync_batch(
     let mut pending = Use::default();
     for (key, message) in messages {
         // Allowed exactly when readable (or writable), which needs the team.
-        let (true, Some(cached), Some(team)) = (
-            allowed.contains(&key),
-            held.get(&key),
-            teams.get(&key.child()),
-        ) else {
+        let (true, Some(team)) = (allowed.contains(&key), teams.get(&key.child())) else {
+            docs.push(reply(key, DocStatus::Unavailable));
+            continue;
+        };
+        let Some((_, cached)) = held.docs.get_mut(&key) else {
             docs.push(reply(key, DocStatus::Unavailable));
             continue;
         };
@@ -617,8 +678,7 @@ pub fn sync_batch(
             Some(state) => Some(state.clone()),
             None => saved_states.get(&key).cloned().flatten(),
         };
-        let base = advanced.get(&key).unwrap_or(&cached.doc);
-        let starts = opening.contains(&key) && !advanced.contains_key(&key);
+        let starts = opening.contains(&key) && !advanced.contains(&key);
         let more = Use {
             bytes: message
                 .as_ref()
@@ -626,8 +686,46 @@ pub fn sync_batch(
             documents: u64::from(starts && message.as_ref().is_some_and(|m| !m.changes.is_empty())),
         };
         let within = quotas.allows(p.device, now, pending, more);
+        let compared = (matches!(key, DocKey::Plan(_)) && team.young_person.is_some())
+            || key.request().is_some();
+        if compared && !was.contains_key(&key) {
+            was.insert(key, cached.doc.clone());
+        }
+        held.changed.insert(key);
+        // Back to storage's copy plus this request's accepted changes so
+        // far, then `then`: for when the message left the document with
+        // changes it must not keep.
+        let earlier: Vec<&NewChange> = rounds
+            .iter()
+            .filter(|r| r.key == key)
+            .flat_map(|r| &r.accepted)
+            .collect();
+        let restore = |cached: &mut CachedDoc, then: &[Change]| -> Result<(), SyncError> {
+            *cached = CachedDoc::default();
+            refresh(storage, &key, cached)?;
+            let corrupt = |cause: StoredChangesError| SyncError::CorruptDocument {
+                key,
+                cause: Box::new(cause),
+            };
+            let mut again = earlier
+                .iter()
+                .map(|c| robust::decode_change(&c.bytes))
+                .collect::<Result<Vec<Change>, _>>()
+                .map_err(|e| corrupt(e.into()))?;
+            again.extend(then.iter().cloned());
+            if again.is_empty() {
+                return Ok(());
+            }
+            let doc = &mut cached.doc;
+            match robust::contain("apply accepted changes", || doc.apply_changes(again)) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(corrupt(StoredChangesError::Apply(e))),
+                Err(e) => Err(corrupt(e.into())),
+            }
+        };
         let mut outcome = sync_document(
-            base,
+            cached,
+            &restore,
             saved,
             Exchange {
                 p,
@@ -638,14 +736,14 @@ pub fn sync_batch(
                 within_quota: within,
             },
             message,
-        );
-        if outcome.after.is_some() {
+        )?;
+        if outcome.accepted {
             pending = Use {
                 bytes: pending.bytes.saturating_add(outcome.accepted_bytes),
                 documents: pending.documents + u64::from(starts),
             };
         }
-        if opening.contains(&key) && outcome.after.is_none() && !advanced.contains_key(&key) {
+        if opening.contains(&key) && !outcome.accepted && !advanced.contains(&key) {
             // A request not filed yet, and not made by this message (the
             // first message of a new document carries only heads; the
             // reply asks for the changes): nothing is stored.
@@ -655,8 +753,8 @@ pub fn sync_batch(
             states.insert(key, round.sync_state.clone());
             rounds.push(round);
         }
-        if let Some(after) = outcome.after {
-            advanced.insert(key, after);
+        if outcome.accepted {
+            advanced.insert(key);
         }
         refused.extend(outcome.refused);
         docs.push(outcome.reply);
@@ -664,26 +762,25 @@ pub fn sync_batch(
 
     // The young person's copies, kept in step with what was accepted.
     let mut server = Vec::new();
-    for child in young::children_touched(advanced.keys(), &teams) {
+    for child in young::children_touched(advanced.iter(), &teams) {
         let Some(team) = teams.get(&child) else {
             continue;
         };
         let plan_key = DocKey::Plan(child);
-        let Some(plan_before) = held.get(&plan_key).map(|c| &c.doc) else {
+        let Some(plan) = held.doc(&plan_key) else {
             continue;
         };
         let current = team.young_copy.map(|n| DocKey::Young(child, n));
-        let now_of = |k: &DocKey| advanced.get(k).or_else(|| held.get(k).map(|c| &c.doc));
         let written = advanced
             .iter()
-            .filter(|(k, _)| matches!(k, DocKey::Young(c, _) if *c == child))
-            .map(|(_, d)| d)
+            .filter(|k| matches!(k, DocKey::Young(c, _) if *c == child))
+            .filter_map(|k| held.doc(k))
             .collect();
         let docs = young::ChildDocs {
             team,
-            plan_before,
-            plan: now_of(&plan_key).unwrap_or(plan_before),
-            copy: current.as_ref().and_then(now_of),
+            plan_before: was.get(&plan_key).unwrap_or(plan),
+            plan,
+            copy: current.as_ref().and_then(|k| held.doc(k)),
             written,
         };
         match young::keep_in_step(child, docs) {
@@ -701,7 +798,9 @@ pub fn sync_batch(
     // A request made on the device is filed before its changes are stored.
     for key in &opening {
         if let Some(record) = advanced
-            .get(key)
+            .contains(key)
+            .then(|| held.doc(key))
+            .flatten()
             .and_then(|doc| requests::record_of(key, doc))
         {
             storage.open_request(&record, now)?;
@@ -710,24 +809,26 @@ pub fn sync_batch(
     if !rounds.is_empty() || !server.is_empty() {
         storage.commit_sync_keeping_refused(&rounds, &server, &refused, now)?;
     }
+    // Stored: the documents may stay as they are. Their sequence stays
+    // behind, so the next refresh re-reads these changes, which Automerge
+    // skips.
+    held.stored = true;
     quotas.charge(p.device, now, pending);
     // Each request's steps audited, an acceptance's effect made.
-    for (key, cached) in &held {
+    for (key, (_, cached)) in &held.docs {
         if key.request().is_none() {
             continue;
         }
-        let after = advanced.get(key).unwrap_or(&cached.doc);
+        let after = &cached.doc;
+        let before = was.get(key).unwrap_or(after);
         let record = filed.get(key).copied();
-        if let Err(e) = requests::after_commit(storage, p, key, &cached.doc, after, record, now) {
+        if let Err(e) = requests::after_commit(storage, p, key, before, after, record, now) {
             // Stored already; the effect is tried again on the next sync.
             tracing::error!(%key, error = %e, "a request's step was not acted on");
         }
     }
-    // Stored: the cache may move on. Its sequence stays behind, so the next
-    // refresh re-reads these changes, which Automerge skips.
-    advanced.extend(kept_docs);
-    for (key, doc) in advanced {
-        if let Some(cached) = held.get_mut(&key) {
+    for (key, doc) in kept_docs {
+        if let Some((_, cached)) = held.docs.get_mut(&key) {
             cached.doc = doc;
         }
     }
@@ -815,12 +916,12 @@ fn advance_heads(
 }
 
 /// What one document's exchange produced: the reply, what to store (none
-/// when the message was not understood) and the merged document once
-/// stored (when changes were accepted).
+/// when the message was not understood) and whether changes were accepted
+/// (the document holds them, and they are stored with the round).
 struct Outcome {
     reply: DocReply,
     round: Option<SyncRound>,
-    after: Option<Automerge>,
+    accepted: bool,
     /// The changes the gate refused, to keep apart (never applied).
     refused: Vec<NewRefusedChange>,
     /// Bytes of the changes accepted (the device's quota).
@@ -832,7 +933,7 @@ impl Outcome {
         Outcome {
             reply: malformed(key, detail),
             round: None,
-            after: None,
+            accepted: false,
             refused: Vec::new(),
             accepted_bytes: 0,
         }
@@ -862,15 +963,23 @@ fn kept_when_refused(rule: Rule) -> bool {
     )
 }
 
-/// One document's exchange against `doc`, the merged document as the
+/// Brings a document back to what the request had left it, then applies
+/// the given (accepted) changes.
+type Restore<'r> = dyn Fn(&mut CachedDoc, &[Change]) -> Result<(), SyncError> + 'r;
+
+/// One document's exchange against `cached`, the merged document as the
 /// request has left it, with the device's sync state `saved`; see the
-/// module documentation. Nothing is stored here.
+/// module documentation. The message is applied to the document itself;
+/// whatever it leaves that must not stay (refused changes, changes waiting
+/// for dependencies, a failed apply) is undone by `restore`. Nothing is
+/// stored here.
 fn sync_document(
-    doc: &Automerge,
+    cached: &mut CachedDoc,
+    restore: &Restore<'_>,
     saved: Option<Vec<u8>>,
     x: Exchange<'_>,
     message: Option<sync::Message>,
-) -> Outcome {
+) -> Result<Outcome, SyncError> {
     let Exchange {
         p,
         team,
@@ -880,7 +989,7 @@ fn sync_document(
         within_quota,
     } = x;
     let Some(message) = message else {
-        return Outcome::malformed(key, "not an Automerge sync message");
+        return Ok(Outcome::malformed(key, "not an Automerge sync message"));
     };
 
     // A state that does not decode is only an optimisation lost: start afresh.
@@ -906,35 +1015,54 @@ fn sync_document(
             rule: Rule::DeviceQuota,
             detail: String::new(),
         }))),
-        Some(changes) if !changes.is_empty() => gate::check_bounds(doc, changes).err().map(Err),
+        Some(changes) if !changes.is_empty() => {
+            gate::check_bounds(&cached.doc, changes).err().map(Err)
+        }
         _ => None,
     };
     let (mut state, incoming, checked) = match refused_unapplied {
         Some(refusal) => (state, offered.unwrap_or_default(), Some(refusal)),
         None => {
-            let before = doc.get_heads();
-            let mut copy = doc.clone();
+            let before = cached.doc.get_heads();
+            let doc = &mut cached.doc;
             let received = robust::contain("receive sync message", || {
                 let mut state = state;
-                receive(&mut copy, &mut state, message, offered.as_deref()).map(|()| (copy, state))
+                receive(doc, &mut state, message, offered.as_deref()).map(|()| state)
             });
-            let (copy, state) = match received {
-                Ok(Ok(applied)) => applied,
-                _ => return Outcome::malformed(key, "the sync message could not be applied"),
+            let state = match received {
+                Ok(Ok(state)) => state,
+                _ => {
+                    // Possibly applied in part: back to what it was.
+                    restore(cached, &[])?;
+                    return Ok(Outcome::malformed(
+                        key,
+                        "the sync message could not be applied",
+                    ));
+                }
             };
-            let incoming = added_changes(&copy, &before, offered);
-            // The copy already holds the changes: check it rather than
-            // apply them to a second copy.
+            let incoming = added_changes(&cached.doc, &before, offered);
+            // The document before is the same document at `before`.
             let checked = (!incoming.is_empty())
-                .then(|| gate::check_applied(&key, doc, copy, &incoming, p, team));
+                .then(|| gate::check_applied_at(&key, &cached.doc, &before, &incoming, p, team));
+            // Changes still waiting for their dependencies stay with this
+            // message, never in the cache: a later message releasing them
+            // would have them checked as its own.
+            let waiting = !automerge::ReadDoc::get_missing_deps(&cached.doc, &[]).is_empty();
+            match &checked {
+                Some(Ok(())) if waiting => restore(cached, &incoming)?,
+                Some(Err(_)) => restore(cached, &[])?,
+                None if waiting => restore(cached, &[])?,
+                _ => {}
+            }
             (state, incoming, checked)
         }
     };
+    let doc = &cached.doc;
 
     let mut status = DocStatus::Ok;
     let mut rejection = None;
     let mut detail = None;
-    let mut accepted: Option<(Automerge, Vec<NewChange>)> = None;
+    let mut accepted: Option<Vec<NewChange>> = None;
     let mut refused: Vec<NewRefusedChange> = Vec::new();
     let keep = |changes: &mut Vec<NewRefusedChange>, c: &Change, rule: Rule, path: &str| {
         if !kept_when_refused(rule) {
@@ -952,9 +1080,7 @@ fn sync_document(
     };
     if let Some(checked) = checked {
         match checked {
-            Ok(after) => {
-                accepted = Some((after, incoming.iter().map(NewChange::from_change).collect()))
-            }
+            Ok(()) => accepted = Some(incoming.iter().map(NewChange::from_change).collect()),
             Err(GateError::Rejected(r)) => {
                 status = DocStatus::Rejected;
                 rejection = Some(RejectionView {
@@ -998,14 +1124,16 @@ fn sync_document(
         }
     }
 
-    let holding = accepted.as_ref().map(|(after, _)| after).unwrap_or(doc);
     let generated = robust::contain("generate sync message", || {
         let mut state = state;
-        let message = holding.generate_sync_message(&mut state);
+        let message = doc.generate_sync_message(&mut state);
         (message, state)
     });
     let Ok((outgoing, state)) = generated else {
-        return Outcome::malformed(key, "the server could not answer this sync message");
+        return Ok(Outcome::malformed(
+            key,
+            "the server could not answer this sync message",
+        ));
     };
     let mut outgoing = outgoing.filter(|_| status != DocStatus::Malformed);
     if write_only {
@@ -1023,17 +1151,15 @@ fn sync_document(
     let sent_content = outgoing.as_ref().is_some_and(|m| !m.changes.is_empty());
     let message = outgoing.map(sync::Message::encode);
 
-    let (after, accepted_changes) = match accepted {
-        Some((after, changes)) => (Some(after), changes),
-        None => (None, Vec::new()),
-    };
+    let was_accepted = accepted.is_some();
+    let accepted_changes = accepted.unwrap_or_default();
     let accepted_bytes = accepted_changes.iter().map(|c| c.bytes.len() as u64).sum();
     if status == DocStatus::Ok {
         tracing::debug!(%key, "document synced");
     } else {
         tracing::info!(%key, status = ?status, "document changes refused");
     }
-    Outcome {
+    Ok(Outcome {
         reply: DocReply {
             key,
             status,
@@ -1050,10 +1176,10 @@ fn sync_document(
             sent_content,
             at: now,
         }),
-        after,
+        accepted: was_accepted,
         refused,
         accepted_bytes,
-    }
+    })
 }
 
 #[cfg(test)]

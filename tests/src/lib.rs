@@ -24,6 +24,8 @@
 //!   --children`, the outcomes report's tests and timings);
 //! - [`history_memory`]: the server's resident memory and throughput over
 //!   such a history, cache cold and warm (`bothy-load --memory-history`).
+//! - [`history_merge`]: what a merged change costs the server on documents
+//!   with a long history against a short one (`bothy-load --merge-history`).
 //!
 //! Nothing here sleeps to wait for something to happen: readiness and
 //! progress are polled or signalled.
@@ -41,6 +43,7 @@ pub mod device;
 pub mod first_sync;
 pub mod history;
 pub mod history_memory;
+pub mod history_merge;
 pub mod memory;
 pub mod proxy;
 pub mod server;

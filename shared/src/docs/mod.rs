@@ -48,7 +48,7 @@ pub use autosurgeon::Text;
 pub use conflicts::*;
 pub use items::*;
 pub use plan::*;
-pub use reads::MapReads;
+pub use reads::{AtHeads, MapReads};
 pub use record::*;
 pub use request::*;
 pub use values::*;

@@ -1,4 +1,5 @@
-//! [`MapReads`]: reading an item's fields in one pass.
+//! [`MapReads`]: reading an item's fields in one pass; [`AtHeads`]:
+//! reading a document as it was at some heads.
 //!
 //! `autosurgeon` hydrates a struct one field at a time, each field a
 //! `ReadDoc::get` on the struct's map, and in Automerge 0.12 every `get`
@@ -182,6 +183,97 @@ impl<D: ReadDoc> ReadDoc for MapReads<'_, D> {
     }
 }
 
+/// A `ReadDoc` over `doc` as it was at `heads` (Automerge's `*_at`
+/// reads): what the gate reads "before" from, once a sync message has been
+/// applied to the document itself rather than to a copy of it. Every read
+/// sees exactly what a copy of the document taken at `heads` would, for
+/// objects that existed then; `heads` must be heads `doc` has held.
+pub struct AtHeads<'a> {
+    doc: &'a automerge::Automerge,
+    heads: &'a [ChangeHash],
+}
+
+impl std::fmt::Debug for AtHeads<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtHeads")
+            .field("heads", &self.heads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> AtHeads<'a> {
+    pub fn new(doc: &'a automerge::Automerge, heads: &'a [ChangeHash]) -> Self {
+        AtHeads { doc, heads }
+    }
+
+    /// The document read from.
+    pub fn doc(&self) -> &'a automerge::Automerge {
+        self.doc
+    }
+
+    /// The heads it is read at.
+    pub fn heads(&self) -> &'a [ChangeHash] {
+        self.heads
+    }
+}
+
+impl ReadDoc for AtHeads<'_> {
+    type Parents<'b>
+        = automerge::Parents<'b>
+    where
+        Self: 'b;
+
+    fn get_heads(&self) -> Vec<ChangeHash> {
+        self.heads.to_vec()
+    }
+
+    fn get<P: Into<Prop>>(
+        &self,
+        obj: &ObjId,
+        prop: P,
+    ) -> Result<Option<(Value<'_>, ObjId)>, AutomergeError> {
+        automerge::ReadDoc::get_at(self.doc, obj, prop, self.heads)
+    }
+
+    fn object_type<O: AsRef<ObjId>>(&self, obj: O) -> Option<ObjType> {
+        // An object's type never changes; one made after `heads` is never
+        // reached by a read at `heads`.
+        automerge::ReadDoc::object_type(self.doc, obj).ok()
+    }
+
+    fn map_range<'b, O, R>(&'b self, obj: O, range: R) -> MapRange<'b>
+    where
+        R: RangeBounds<String> + 'b,
+        O: AsRef<ObjId>,
+    {
+        automerge::ReadDoc::map_range_at(self.doc, obj, range, self.heads)
+    }
+
+    fn list_range<O: AsRef<ObjId>, R: RangeBounds<usize>>(
+        &self,
+        obj: O,
+        range: R,
+    ) -> ListRange<'_> {
+        automerge::ReadDoc::list_range_at(self.doc, obj, range, self.heads)
+    }
+
+    fn length<O: AsRef<ObjId>>(&self, obj: O) -> usize {
+        automerge::ReadDoc::length_at(self.doc, obj, self.heads)
+    }
+
+    fn text<O: AsRef<ObjId>>(&self, obj: O) -> Result<String, AutomergeError> {
+        automerge::ReadDoc::text_at(self.doc, obj, self.heads)
+    }
+
+    fn parents<O: AsRef<ObjId>>(&self, obj: O) -> Result<Self::Parents<'_>, AutomergeError> {
+        automerge::ReadDoc::parents_at(self.doc, obj, self.heads)
+    }
+
+    fn is_empty(&self) -> bool {
+        automerge::ReadDoc::keys_at(self.doc, automerge::ROOT, self.heads).count() == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -291,5 +383,68 @@ mod tests {
         }
         let missing: Option<Visit> = hydrate_at(&a, &["visits", "no-such-visit"]).unwrap();
         assert_eq!(missing, None);
+    }
+
+    /// The gate reads "before" as the document itself at the heads it had:
+    /// every read of an item edited since, by another author, is the same
+    /// as from a copy taken before the edit (and not the same as after).
+    #[test]
+    fn reads_at_heads_are_the_reads_of_a_copy_taken_then() {
+        use super::AtHeads;
+        use crate::docs::{DocKind, Visit, schema_version};
+        let mut doc = Automerge::new().with_actor(ActorId::from(vec![1; 16]));
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "schema_version", 1_u64).unwrap();
+        let visits = tx.put_object(ROOT, "visits", ObjType::Map).unwrap();
+        tx.commit();
+        let v = demo::partnership()
+            .children
+            .iter()
+            .flat_map(|c| c.record.visits.values().cloned())
+            .next()
+            .unwrap();
+        let id = v.id.to_string();
+        let mut tx = doc.transaction();
+        autosurgeon::reconcile_prop(&mut tx, &visits, id.as_str(), &v).unwrap();
+        tx.commit();
+        let copy = doc.clone();
+        let heads = doc.get_heads();
+
+        // Someone else edits the visit: its place, its words, a new field.
+        let mut other = doc.fork().with_actor(ActorId::from(vec![2; 16]));
+        let (_, visit) = automerge::ReadDoc::get(&other, &visits, id.as_str())
+            .unwrap()
+            .unwrap();
+        let (_, words) = automerge::ReadDoc::get(&other, &visit, "observations")
+            .unwrap()
+            .unwrap();
+        let mut tx = other.transaction();
+        tx.put(&visit, "place", "Garden").unwrap();
+        tx.splice_text(&words, 0, 0, "Changed. ").unwrap();
+        tx.put(&visit, "extra", "x").unwrap();
+        tx.commit();
+        doc.merge(&mut other).unwrap();
+
+        let at = AtHeads::new(&doc, &heads);
+        let then: Option<Visit> = hydrate_at(&at, &["visits", id.as_str()]).unwrap();
+        let copied: Option<Visit> = hydrate_at(&copy, &["visits", id.as_str()]).unwrap();
+        let now: Option<Visit> = hydrate_at(&doc, &["visits", id.as_str()]).unwrap();
+        assert_eq!(then, copied);
+        assert_ne!(then, now);
+        assert_eq!(ReadDoc::get_heads(&at), copy.get_heads());
+        assert_eq!(ReadDoc::length(&at, &visit), ReadDoc::length(&copy, &visit));
+        assert_ne!(ReadDoc::length(&at, &visit), ReadDoc::length(&doc, &visit));
+        assert_eq!(
+            ReadDoc::text(&at, &words).unwrap(),
+            ReadDoc::text(&copy, &words).unwrap()
+        );
+        assert_eq!(
+            ReadDoc::parents(&at, &words).unwrap().path(),
+            ReadDoc::parents(&copy, &words).unwrap().path()
+        );
+        assert!(!ReadDoc::is_empty(&at));
+        assert_eq!(schema_version(&at, DocKind::Record).unwrap(), 1);
+        // A document read at no heads is empty.
+        assert!(ReadDoc::is_empty(&AtHeads::new(&doc, &[])));
     }
 }

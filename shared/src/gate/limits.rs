@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use automerge::legacy::{ObjectId, OpId, OpType};
-use automerge::{Automerge, Change, ReadDoc, ScalarValue};
+use automerge::{Automerge, Change, ChangeHash, ReadDoc, ScalarValue};
 
 use super::{GateError, reject};
 use crate::policy::Rule;
@@ -39,6 +39,16 @@ pub const MAX_VALUE_LEN: usize = 100_000;
 /// object deeper than [`MAX_DEPTH`] below `before`'s root. Reads each
 /// change's operations once; never applies them.
 pub fn check_bounds(before: &Automerge, changes: &[Change]) -> Result<(), GateError> {
+    check_bounds_at(before, None, changes)
+}
+
+/// [`check_bounds`] against `doc` as it was at `heads` (`None`: as it is),
+/// for a document the changes were applied to already.
+pub fn check_bounds_at(
+    doc: &Automerge,
+    heads: Option<&[ChangeHash]>,
+    changes: &[Change],
+) -> Result<(), GateError> {
     let mut total = 0usize;
     for c in changes {
         // `len` was counted when the change was parsed, without keeping its
@@ -63,7 +73,7 @@ pub fn check_bounds(before: &Automerge, changes: &[Change]) -> Result<(), GateEr
         }
     }
 
-    let mut depths = Depths::new(before);
+    let mut depths = Depths::new(doc, heads);
     // Elements inserted into each list or text by these changes.
     let mut inserted: HashMap<ObjectId, usize> = HashMap::new();
     for c in changes {
@@ -126,13 +136,16 @@ fn value_len(action: &OpType) -> Option<usize> {
 /// those already in the document, asked of it once each.
 struct Depths<'a> {
     before: &'a Automerge,
+    /// The heads `before` is read at (`None`: as it is).
+    heads: Option<&'a [ChangeHash]>,
     known: HashMap<ObjectId, usize>,
 }
 
 impl<'a> Depths<'a> {
-    fn new(before: &'a Automerge) -> Self {
+    fn new(before: &'a Automerge, heads: Option<&'a [ChangeHash]>) -> Self {
         Depths {
             before,
+            heads,
             known: HashMap::new(),
         }
     }
@@ -154,8 +167,9 @@ impl<'a> Depths<'a> {
             .import_obj(&obj.to_string())
             .ok()
             .and_then(|id| {
-                robust::contain("object depth", || {
-                    self.before.parents(&id).map(|p| p.path().len())
+                robust::contain("object depth", || match self.heads {
+                    Some(heads) => self.before.parents_at(&id, heads).map(|p| p.path().len()),
+                    None => self.before.parents(&id).map(|p| p.path().len()),
                 })
                 .ok()?
                 .ok()

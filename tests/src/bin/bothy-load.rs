@@ -24,6 +24,11 @@
 //! `--first-sync-years` years, 1 Mbit/s each way, 300 ms round trip, one cut
 //! half way; then the same documents through a generic Automerge sync
 //! server. The last line is the figures as JSON.
+//! `--merge-history` instead measures what one merged change costs the
+//! server on documents of `--merge-large` changes against documents of
+//! `--merge-small` (`bothy_tests::history_merge`): the `bothy-server`
+//! program beside this one serves them; the last line is the figures as
+//! JSON (`{"merge": …}`).
 //!
 //! `--embedded` (the default without `--server`) starts the server in this
 //! process on a temporary SQLite database and seeds it through the server
@@ -43,10 +48,10 @@ use bothy_shared::docs::DocKey;
 use bothy_shared::ids::{Agency, ChildId, PersonId};
 use bothy_shared::policy::{PersonKind, TeamRole};
 use bothy_tests::db::Backend;
-use bothy_tests::history;
 use bothy_tests::memory::MemoryDevice;
 use bothy_tests::proxy::{CutPlan, CuttingProxy};
 use bothy_tests::server::{TestServer, code_for};
+use bothy_tests::{history, history_merge};
 use clap::Parser;
 use rand::Rng;
 use tokio::sync::Mutex;
@@ -136,6 +141,41 @@ struct Args {
     /// With --first-sync: years of history of each.
     #[arg(long, default_value_t = 5)]
     first_sync_years: u32,
+    /// Measure the server's CPU per merged change on long histories against
+    /// short ones, print the figures and stop.
+    #[arg(long)]
+    merge_history: bool,
+    /// With --merge-history: changes in each short document.
+    #[arg(long, default_value_t = 100)]
+    merge_small: usize,
+    /// With --merge-history: changes in each long document.
+    #[arg(long, default_value_t = 10_000)]
+    merge_large: usize,
+    /// With --merge-history: documents of each size.
+    #[arg(long, default_value_t = 4)]
+    merge_docs: usize,
+    /// With --merge-history: pushes (one visit each) to each size.
+    #[arg(long, default_value_t = 300)]
+    merge_pushes: usize,
+    /// With --merge-history: the `bothy-server` program to measure
+    /// (default: the one beside this program).
+    #[arg(long)]
+    merge_server: Option<std::path::PathBuf>,
+}
+
+/// The `bothy-server` program beside this one: `bothy-server` as installed,
+/// or `bothy-server-under-test` as this package builds it.
+fn server_beside() -> Result<std::path::PathBuf> {
+    let dir = std::env::current_exe()?
+        .parent()
+        .context("bothy-load has no directory")?
+        .to_owned();
+    let installed = dir.join("bothy-server");
+    Ok(if installed.exists() {
+        installed
+    } else {
+        dir.join("bothy-server-under-test")
+    })
 }
 
 /// `--memory-history`: the server's memory over a long history, both backends.
@@ -143,10 +183,7 @@ async fn memory_history(args: &Args) -> Result<()> {
     use bothy_tests::history_memory::{self, HistoryBackend, MemoryOptions};
     let server_binary = match &args.server_binary {
         Some(path) => path.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("bothy-load has no directory")?
-            .join("bothy-server"),
+        None => server_beside()?,
     };
     let backends = match args.backend.as_deref() {
         None => vec![HistoryBackend::Sqlite, HistoryBackend::Postgres],
@@ -210,7 +247,50 @@ async fn first_sync(args: &Args) -> Result<()> {
     };
     let figures = bothy_tests::first_sync::measure(options).await?;
     println!("{}", figures.summary());
-    println!("{}", serde_json::to_string(&figures)?);
+    println!("{}", serde_json::json!({ "first_sync": figures }));
+    Ok(())
+}
+
+/// `--merge-history`: CPU per merged change, long histories against short.
+async fn merge_history(args: &Args) -> Result<()> {
+    let binary = match &args.merge_server {
+        Some(path) => path.clone(),
+        None => server_beside()?,
+    };
+    let options = history_merge::MergeOptions {
+        small: args.merge_small,
+        large: args.merge_large,
+        docs: args.merge_docs,
+        pushes: args.merge_pushes,
+        block: 25,
+    };
+    println!(
+        "bothy-load: merge cost, {} documents of {} changes against {} of {}, {} pushes each, served by {}",
+        options.docs,
+        options.large,
+        options.docs,
+        options.small,
+        options.pushes,
+        binary.display()
+    );
+    let started = Instant::now();
+    let figures = history_merge::measure(&binary, &options).await?;
+    println!(
+        "merge: {:.0} us of server CPU per merged change on documents of {} changes, {:.0} us on {} changes: ratio {:.2} (goal at most 1.5); push p50/p99 {:.1}/{:.1} ms against {:.1}/{:.1} ms; {} and {} pushes merged; in {:.0} s",
+        figures.cpu_us_per_change_10000,
+        figures.changes_10000,
+        figures.cpu_us_per_change_100,
+        figures.changes_100,
+        figures.ratio,
+        figures.p50_ms_10000,
+        figures.p99_ms_10000,
+        figures.p50_ms_100,
+        figures.p99_ms_100,
+        figures.merged_10000,
+        figures.merged_100,
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", serde_json::json!({ "merge": figures }));
     Ok(())
 }
 
@@ -376,6 +456,9 @@ async fn enrol_all(base: &str, codes: Vec<String>) -> Result<Vec<Arc<Mutex<Sim>>
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.merge_history {
+        return merge_history(&args).await;
+    }
     if args.memory_history {
         return memory_history(&args).await;
     }
