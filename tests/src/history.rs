@@ -14,20 +14,28 @@
 //! record; and for some children a request for help, accepted after a few
 //! days or not yet answered.
 //!
+//! Each plan's actions are updated at every review (under way, then done or
+//! not), and about one visit in thirteen goes into the chronology.
+//!
 //! Everything comes from one seed (printed by the callers), so a run can be
-//! made again exactly. Each document is written as the server's first change
-//! of it, whole (one change per document): the history is in the dates,
-//! not in the Automerge change log. Issue 18 may grow it into many changes.
+//! made again exactly. Each document is written as the changes that made it
+//! ([`replay`]): created by the server, then a change per review, rating,
+//! action update, view, visit (and another when it is finalised), family
+//! voice and chronology entry, in date order, each by the device of the
+//! person who made it, so its Automerge history is as long as a real one.
+//! Requests for help stay one change each.
+
+pub mod replay;
 
 use std::collections::BTreeMap;
 
 use bothy_server::directory::{self, server_actor};
 use bothy_server::storage::{ChildRecord, NewDocument, PersonRecord, RequestRecord, Storage};
 use bothy_shared::docs::{
-    AboutChild, Action, ActionStatus, ChildDetails, DocKey, FamilyVoice, Indicator, IsoDate, Need,
-    PersonRef, PlanDoc, Rating, RecordDoc, RequestDoc, RequestStep, ReviewMeeting, SCHEMA_VERSION,
-    Sharing, StepKind, Text, Timestamp, TransitionPlan, ViewEntry, Visit, VisitKind, VoiceOf,
-    new_document,
+    AboutChild, Action, ActionStatus, ChildDetails, ChronologyEntry, DocKey, FamilyVoice, Impact,
+    Indicator, IsoDate, Need, PersonRef, PlanDoc, Rating, RecordDoc, RequestDoc, RequestStep,
+    ReviewMeeting, SCHEMA_VERSION, Sharing, Significance, StepKind, Text, Timestamp,
+    TransitionPlan, ViewEntry, Visit, VisitKind, VoiceOf, new_document,
 };
 use bothy_shared::ids::{Agency, ChildId, ItemId, PersonId, RequestId};
 use bothy_shared::policy::{PersonKind, TeamMember, TeamRole};
@@ -49,7 +57,7 @@ pub struct HistoryOptions {
 }
 
 /// What was made (the sizes `bothy-load --children` prints).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Made {
     pub children: usize,
     pub practitioners: usize,
@@ -62,8 +70,15 @@ pub struct Made {
     pub views: usize,
     pub fifteen_or_over: usize,
     pub requests: usize,
+    /// Changes stored, in every document.
+    pub changes: usize,
     /// Bytes of the stored changes (before sealing).
     pub change_bytes: usize,
+    /// Bytes of the same documents each saved whole (`Automerge::save`,
+    /// compressed): what a compacted copy of them takes.
+    pub compressed_bytes: usize,
+    /// Chronology entries.
+    pub chronology: usize,
 }
 
 /// The agencies practitioners in the synthetic partnership come from.
@@ -83,27 +98,34 @@ const PER_AGENCY: usize = 8;
 pub struct Practitioners(Vec<PersonRef>);
 
 impl Practitioners {
-    /// Add `PER_AGENCY` practitioners per agency to the directory.
-    pub fn add(storage: &dyn Storage, rng: &mut ChaCha8Rng) -> Result<Practitioners> {
+    /// `PER_AGENCY` practitioners per agency (not stored).
+    pub fn make(rng: &mut ChaCha8Rng) -> Practitioners {
         let mut out = Vec::new();
         for agency in AGENCIES {
             for n in 0..PER_AGENCY {
-                let person = PersonRef {
+                out.push(PersonRef {
                     person: PersonId(uuid(rng)),
                     name: format!("Synthetic {} worker {n}", agency.label()),
                     agency,
                     role_title: "Practitioner".into(),
-                };
-                storage.add_person(&PersonRecord {
-                    id: person.person,
-                    name: person.name.clone(),
-                    kind: PersonKind::Practitioner,
-                    agency: Some(agency),
-                })?;
-                out.push(person);
+                });
             }
         }
-        Ok(Practitioners(out))
+        Practitioners(out)
+    }
+
+    /// Add `PER_AGENCY` practitioners per agency to the directory.
+    pub fn add(storage: &dyn Storage, rng: &mut ChaCha8Rng) -> Result<Practitioners> {
+        let made = Practitioners::make(rng);
+        for person in &made.0 {
+            storage.add_person(&PersonRecord {
+                id: person.person,
+                name: person.name.clone(),
+                kind: PersonKind::Practitioner,
+                agency: Some(person.agency),
+            })?;
+        }
+        Ok(made)
     }
 
     fn pick(&self, rng: &mut ChaCha8Rng) -> &PersonRef {
@@ -309,6 +331,19 @@ pub fn child_history(
         plan.review_date = Some(next);
         due = next;
     }
+    // Each action as the last review left it (`replay` makes the updates
+    // at every review in between).
+    let reviews_held = plan.reviews.len();
+    if let Some(last) = plan.reviews.values().map(|r| r.held_on).max() {
+        for need in plan.needs.values_mut() {
+            for a in need.actions.values_mut() {
+                let (status, words) =
+                    replay::action_at_review(a.status, reviews_held, reviews_held, last);
+                a.status = status;
+                a.progress = Text::with_value(words);
+            }
+        }
+    }
     if rng.gen_bool(0.5) {
         let v = item(rng);
         plan.young_person_views.insert(
@@ -364,6 +399,7 @@ pub fn child_history(
     let mut record = RecordDoc::new(id, None);
     let mut agency_record = RecordDoc::new(id, Some(lead.agency));
     let mut day = start.plus_days(rng.gen_range(0..7));
+    let mut visits_made = 0usize;
     while day <= today {
         let v = item(rng);
         let agency_only = rng.gen_bool(0.1);
@@ -393,6 +429,26 @@ pub fn child_history(
             finalised: Some(noon(day)),
             addenda: BTreeMap::new(),
         };
+        visits_made += 1;
+        if !agency_only && visits_made.is_multiple_of(13) {
+            let c = ItemId(Uuid::from_u128(v.0.as_u128() ^ 0xc4));
+            record.chronology.insert(
+                c,
+                ChronologyEntry {
+                    id: c,
+                    date: day,
+                    until: None,
+                    event: Text::with_value("Home visit: the child talked about school."),
+                    source_agency: lead.agency,
+                    impact: Impact::NotKnown,
+                    impact_note: Text::default(),
+                    action: Text::with_value("Noted for the next review."),
+                    significance: Significance::Routine,
+                    recorded_by: lead.person,
+                    from_visit: Some(v),
+                },
+            );
+        }
         if agency_only {
             agency_record.visits.insert(v, visit);
         } else {
@@ -504,29 +560,31 @@ pub fn child_history(
 }
 
 impl ChildHistory {
-    /// Every document of the child, made by the server's actor.
+    /// Every document of the child (plan, team record, agency records), as
+    /// the changes that made them ([`replay::documents`]).
     pub fn documents(&self) -> Result<Vec<NewDocument>> {
-        let mut out = vec![
-            doc(DocKey::Plan(self.id), &self.plan)?,
-            doc(DocKey::Record(self.id), &self.record)?,
-        ];
-        for r in &self.agency_records {
-            if let Some(a) = r.agency {
-                out.push(doc(DocKey::Agency(self.id, a), r)?);
-            }
-        }
-        Ok(out)
+        Ok(replay::documents(self)?
+            .iter()
+            .map(|(key, doc)| directory::existing_document(*key, doc))
+            .collect())
     }
 
     /// Write the child, its lead professional on its team, and its requests.
     pub fn store(&self, storage: &dyn Storage, now: i64, made: &mut Made) -> Result<()> {
-        let documents = self.documents()?;
+        let replayed = replay::documents(self)?;
+        made.compressed_bytes += replayed.iter().map(|(_, d)| d.save().len()).sum::<usize>();
+        let documents: Vec<NewDocument> = replayed
+            .iter()
+            .map(|(key, doc)| directory::existing_document(*key, doc))
+            .collect();
         made.documents += documents.len();
+        made.changes += documents.iter().map(|d| d.changes.len()).sum::<usize>();
         made.change_bytes += documents
             .iter()
             .flat_map(|d| &d.changes)
             .map(|c| c.bytes.len())
             .sum::<usize>();
+        made.chronology += self.record.chronology.len();
         let child = ChildRecord {
             id: self.id,
             name: self.name.clone(),
@@ -541,6 +599,7 @@ impl ChildHistory {
         for (record, request) in &self.requests {
             storage.open_request(record, now)?;
             let d = doc(DocKey::Request(record.id), request)?;
+            made.changes += d.changes.len();
             made.change_bytes += d.changes.iter().map(|c| c.bytes.len()).sum::<usize>();
             storage.commit_sync(&[], &[d], now)?;
             storage.link_request(record.id, self.id)?;
@@ -592,4 +651,99 @@ pub fn seed(storage: &dyn Storage, options: HistoryOptions) -> Result<Made> {
         child.store(storage, now, &mut made)?;
     }
     Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use bothy_shared::docs::read_document;
+    use bothy_shared::ids::server_actor;
+
+    fn children(n: usize, years: u32) -> Vec<ChildHistory> {
+        let mut rng = ChaCha8Rng::seed_from_u64(18);
+        let people = Practitioners::make(&mut rng);
+        let today = IsoDate::from_ymd(2026, 12, 3).unwrap();
+        (0..n)
+            .map(|i| child_history(&mut rng, &people, i, today, years))
+            .collect()
+    }
+
+    #[test]
+    fn the_changes_make_exactly_the_childs_documents() {
+        for child in children(6, 3) {
+            let docs = replay::documents(&child).unwrap();
+            assert_eq!(docs.len(), 2 + child.agency_records.len());
+            for (key, doc) in &docs {
+                match key {
+                    DocKey::Plan(_) => {
+                        let plan: PlanDoc = read_document(doc, key).unwrap();
+                        assert!(plan == child.plan, "the plan differs from its history");
+                    }
+                    DocKey::Record(_) => {
+                        let record: RecordDoc = read_document(doc, key).unwrap();
+                        assert!(record == child.record, "the team record differs");
+                    }
+                    DocKey::Agency(_, a) => {
+                        let record: RecordDoc = read_document(doc, key).unwrap();
+                        let expected = child
+                            .agency_records
+                            .iter()
+                            .find(|r| r.agency == Some(*a))
+                            .unwrap();
+                        assert!(&record == expected, "the {a:?} record differs");
+                    }
+                    other => panic!("unexpected document {other}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_step_is_its_own_change_by_its_persons_device_in_date_order() {
+        let child = children(1, 5).remove(0);
+        let docs: BTreeMap<DocKey, automerge::Automerge> =
+            replay::documents(&child).unwrap().into_iter().collect();
+        let record = &docs[&DocKey::Record(child.id)];
+        let changes = record.get_changes(&[]);
+        // Created by the server, then a change per visit, one more per
+        // finalised visit, and one per family voice and chronology entry.
+        let visits = child.record.visits.len();
+        let finalised = child
+            .record
+            .visits
+            .values()
+            .filter(|v| v.finalised.is_some())
+            .count();
+        assert!(visits > 200, "five years of weekly visits: {visits}");
+        assert_eq!(
+            changes.len(),
+            1 + visits
+                + finalised
+                + child.record.family_voice.len()
+                + child.record.chronology.len()
+        );
+        assert_eq!(changes[0].actor_id(), &server_actor());
+        let lead = replay::device_of(child.lead.person).actor_id();
+        assert!(changes[1..].iter().all(|c| c.actor_id() == &lead));
+        let times: Vec<i64> = changes.iter().map(|c| c.timestamp()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "in date order");
+        // The plan: a change per review, rating, action update, view.
+        let plan = &docs[&DocKey::Plan(child.id)];
+        let ratings: usize = Indicator::ALL
+            .iter()
+            .map(|i| child.plan.wellbeing.get(*i).ratings.len())
+            .sum();
+        let actions: usize = child.plan.needs.values().map(|n| n.actions.len()).sum();
+        let reviews = child.plan.reviews.len();
+        assert!(reviews >= 10, "a review every six months: {reviews}");
+        assert_eq!(
+            plan.get_changes(&[]).len(),
+            1 + reviews * (2 + actions)
+                + ratings
+                + child.plan.young_person_views.len()
+                + child.plan.family_views.len()
+                + usize::from(child.plan.transition.recorded_at.is_some())
+        );
+    }
 }

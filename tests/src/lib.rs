@@ -83,9 +83,32 @@ pub enum HarnessError {
     Database(#[from] db::DbError),
     #[error("the server refused: {0} {1:?}")]
     Refused(reqwest::StatusCode, bothy_shared::wire::ErrorBody),
+    #[error(transparent)]
+    Automerge(#[from] Box<automerge::AutomergeError>),
+    #[error(transparent)]
+    Reconcile(#[from] Box<autosurgeon::ReconcileError>),
+    #[error(transparent)]
+    Hydrate(#[from] Box<autosurgeon::HydrateError>),
     #[error("{0}")]
     Setup(String),
 }
+
+/// Automerge's and autosurgeon's errors are large: boxed, so every
+/// `Result` of the harness stays small.
+macro_rules! boxed_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for HarnessError {
+            fn from(e: $error) -> Self {
+                Box::new(e).into()
+            }
+        }
+    )*};
+}
+boxed_from!(
+    automerge::AutomergeError,
+    autosurgeon::ReconcileError,
+    autosurgeon::HydrateError
+);
 
 /// Results of the harness.
 pub type Result<T, E = HarnessError> = std::result::Result<T, E>;

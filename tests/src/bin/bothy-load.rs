@@ -211,10 +211,12 @@ fn seed_history(args: &Args, children: usize, db: &str) -> Result<()> {
             seed,
         },
     )?;
+    let seconds = started.elapsed().as_secs_f64();
     println!(
         "made {} children ({} 15 or over), {} practitioners, {} documents, {} ratings, {} reviews, \
-         {} needs, {} visits, {} family voices, {} young people's views, {} requests for help; \
-         {:.1} MB of changes; in {:.1} s",
+         {} needs, {} visits, {} family voices, {} chronology entries, {} young people's views, \
+         {} requests for help; {} changes, {:.1} MB of changes ({:.1} MB saved whole, compressed); \
+         in {:.1} s",
         made.children,
         made.fifteen_or_over,
         made.practitioners,
@@ -224,11 +226,16 @@ fn seed_history(args: &Args, children: usize, db: &str) -> Result<()> {
         made.needs,
         made.visits,
         made.family_voices,
+        made.chronology,
         made.views,
         made.requests,
+        made.changes,
         made.change_bytes as f64 / 1e6,
-        started.elapsed().as_secs_f64()
+        made.compressed_bytes as f64 / 1e6,
+        seconds
     );
+    let figures = serde_json::json!({ "seeded": made, "seed": seed, "years": args.years, "seconds": seconds });
+    println!("{figures}");
     Ok(())
 }
 
@@ -394,6 +401,7 @@ async fn main() -> Result<()> {
         }
     );
 
+    let embedded_run = embedded.is_some();
     let setup = Instant::now();
     let mut codes = Vec::new();
     for i in 0..args.devices {
@@ -414,6 +422,7 @@ async fn main() -> Result<()> {
     // 1. Throughput: every device pushes its offline visits at once, in
     //    `--rounds` rounds (the documents grow from round to round).
     let mut rates = Vec::new();
+    let mut cpu_per_change = Vec::new();
     for round in 1..=args.rounds {
         for sim in &sims {
             let mut s = sim.lock().await;
@@ -446,7 +455,13 @@ async fn main() -> Result<()> {
             up += report.traffic.bytes_sent;
         }
         let wall = started.elapsed();
-        let cpu = match (cpu_before, process_cpu_seconds()) {
+        let cpu_after = process_cpu_seconds();
+        if let (Some(a), Some(b)) = (cpu_before, cpu_after)
+            && merged > 0
+        {
+            cpu_per_change.push((b - a) * 1e6 / merged as f64);
+        }
+        let cpu = match (cpu_before, cpu_after) {
             (Some(a), Some(b)) => format!(
                 "; this process used {:.2} CPU-seconds ({:.2} cores)",
                 b - a,
@@ -464,7 +479,9 @@ async fn main() -> Result<()> {
         );
         rates.push(rate);
     }
+    let round_rates = rates.clone();
     rates.sort_by(f64::total_cmp);
+    cpu_per_change.sort_by(f64::total_cmp);
     println!(
         "throughput: median of {} rounds {:.0} merged changes/s (lowest {:.0}, highest {:.0})",
         rates.len(),
@@ -572,6 +589,7 @@ async fn main() -> Result<()> {
     let push = engine.sync(&mut device).await?;
     let wire_now = proxy.stats.bytes();
     let (wire_up, wire_down) = (wire_now.0 - wire_before.0, wire_now.1 - wire_before.1);
+    let push_wire = (wire_up, wire_down);
     println!(
         "push one visit: change {change_bytes} bytes compressed; {} round trip(s) in all ({} /v1/sync); bodies {} up / {} down; on the wire with HTTP headers {wire_up} up / {wire_down} down; goal up < 1.5 x {change_bytes} + 300 = {}",
         push.traffic.requests,
@@ -603,6 +621,7 @@ async fn main() -> Result<()> {
     let again = busy_engine.sync(&mut busy).await?;
     let wire_now = proxy.stats.bytes();
     let (wire_up, wire_down) = (wire_now.0 - wire_before.0, wire_now.1 - wire_before.1);
+    let (reconnect_wire, reconnect_ms) = (wire_up + wire_down, ms(t.elapsed()));
     println!(
         "reconnect with {} unchanged documents: {} request(s), bodies {} up / {} down, on the wire {wire_up} up / {wire_down} down = {} bytes total, {:.1} ms",
         busy.document_count(),
@@ -616,5 +635,35 @@ async fn main() -> Result<()> {
     if let Some(server) = embedded {
         server.stop().await?;
     }
+    // Every figure above, for scripts: the last line.
+    let figures = serde_json::json!({
+        "throughput": {
+            "median_changes_per_s": rates[rates.len() / 2],
+            "rounds_changes_per_s": round_rates,
+            "cpu_us_per_change_median": cpu_per_change.get(cpu_per_change.len() / 2),
+            "cpu_of": if embedded_run { "this process: devices and server" } else { "this process: devices only" },
+        },
+        "latency": {
+            "syncs": latencies.len(),
+            "p50_ms": ms(percentile(&latencies, 0.5)),
+            "p99_ms": ms(percentile(&latencies, 0.99)),
+            "max_ms": ms(latencies.last().copied().unwrap_or_default()),
+            "bytes_up_per_sync": up / n,
+            "bytes_down_per_sync": down / n,
+        },
+        "push_one_visit": {
+            "change_bytes": change_bytes,
+            "wire_up": push_wire.0,
+            "wire_down": push_wire.1,
+            "goal_up": change_bytes * 3 / 2 + 300,
+        },
+        "reconnect": {
+            "documents": busy.document_count(),
+            "requests": again.traffic.requests,
+            "wire_bytes": reconnect_wire,
+            "ms": reconnect_ms,
+        },
+    });
+    println!("{figures}");
     Ok(())
 }
