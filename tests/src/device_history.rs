@@ -161,6 +161,12 @@ pub struct DeviceHistoryFigures {
     pub child_years: usize,
     /// `production` or `test` Argon2id parameters.
     pub kdf: &'static str,
+    /// Changes the history generator wrote (every document of every child).
+    pub history_changes: usize,
+    /// Their bytes, unsealed.
+    pub history_change_bytes: usize,
+    /// The sum of every document's `save()` as generated.
+    pub history_compressed_bytes: usize,
     /// Documents the device holds.
     pub device_documents: usize,
     /// Children on the caseload after unlocking.
@@ -197,13 +203,13 @@ pub async fn measure(options: DeviceHistoryOptions) -> Result<DeviceHistoryFigur
     let server = TestServer::seeded(
         Backend::Sqlite,
         |storage| {
-            history::seed(storage, history_options)?;
-            on_every_team(storage)
+            let made = history::seed(storage, history_options)?;
+            Ok((on_every_team(storage)?, made))
         },
         |_| {},
     )
     .await?;
-    let person = server.people;
+    let (person, made) = server.people;
 
     // A device of the new practitioner, holding everything.
     let dir = tempfile::tempdir()?;
@@ -295,6 +301,9 @@ pub async fn measure(options: DeviceHistoryOptions) -> Result<DeviceHistoryFigur
         } else {
             "test"
         },
+        history_changes: made.changes,
+        history_change_bytes: made.change_bytes,
+        history_compressed_bytes: made.compressed_bytes,
         device_documents,
         caseload,
         unlock_to_caseload: Timings::of(&unlock),

@@ -133,8 +133,12 @@ async fn device_history(args: &Args) -> Result<()> {
         .await?;
     let mb = |b: u64| b as f64 / 1_000_000.0;
     println!(
-        "device: {} documents, {} children on the caseload",
-        f.device_documents, f.caseload
+        "history: {} changes ({:.2} MB; save() of every document {:.2} MB); device: {} documents, {} children on the caseload",
+        f.history_changes,
+        mb(f.history_change_bytes as u64),
+        mb(f.history_compressed_bytes as u64),
+        f.device_documents,
+        f.caseload
     );
     println!(
         "unlock to the caseload: median {:.0} ms (min {:.0}, max {:.0}); with the full check first (before): median {:.0} ms; the check alone {:.0} ms; background check done {:.0} ms after the unlock began",
