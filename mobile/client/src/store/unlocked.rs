@@ -80,7 +80,8 @@ pub struct Store {
     // Boxed so a `Store` is cheap to move around (and to hand back inside
     // an error) by value.
     conn: Box<Connection>,
-    dir: PathBuf,
+    // Boxed too, so the store stays as small as before the check was added.
+    dir: Box<Path>,
     /// The full integrity check started at unlock (see `super::integrity`).
     check: Box<BackgroundCheck>,
 }
@@ -98,7 +99,7 @@ impl Store {
     pub(crate) fn from_connection(conn: Connection, dir: PathBuf) -> Self {
         Store {
             conn: Box::new(conn),
-            dir,
+            dir: dir.into_boxed_path(),
             check: Box::new(BackgroundCheck::none()),
         }
     }
@@ -108,7 +109,7 @@ impl Store {
     pub(crate) fn unlocked(conn: Connection, dir: PathBuf, check_conn: Connection) -> Self {
         Store {
             conn: Box::new(conn),
-            dir,
+            dir: dir.into_boxed_path(),
             check: Box::new(BackgroundCheck::start(check_conn)),
         }
     }
