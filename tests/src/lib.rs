@@ -14,6 +14,9 @@
 //! - [`device`]: a real headless device: an encrypted store in a temporary
 //!   folder, the client core and its sync engine; plus ways to tamper with
 //!   it as a dishonest client would;
+//! - [`device_history`]: a phone over a caseload with years of history:
+//!   unlock to the caseload, storage per child-year, compaction
+//!   (`bothy-load --device-history`);
 //! - [`wire_device`]: a device made of Automerge documents and a signing
 //!   key that speaks the protocol directly, for the server's edges;
 //! - [`proxy`]: a TCP proxy that cuts connections at random byte offsets;
@@ -40,6 +43,7 @@ pub mod bytes;
 pub mod cli;
 pub mod db;
 pub mod device;
+pub mod device_history;
 pub mod first_sync;
 pub mod history;
 pub mod history_memory;
@@ -72,6 +76,14 @@ pub enum HarnessError {
     Store(#[from] bothy_client::store::StoreError),
     #[error(transparent)]
     CreateStore(#[from] bothy_client::store::CreateError),
+    #[error(transparent)]
+    UnlockStore(#[from] bothy_client::store::UnlockError),
+    #[error(transparent)]
+    Unlock(#[from] bothy_client::device::UnlockFailure),
+    #[error(transparent)]
+    Malformed(#[from] bothy_shared::robust::MalformedError),
+    #[error(transparent)]
+    Sqlite(#[from] bothy_client::store::rusqlite::Error),
     #[error(transparent)]
     Document(#[from] bothy_shared::docs::DocError),
     #[error(transparent)]

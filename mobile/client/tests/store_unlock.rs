@@ -9,10 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use bothy_client::device::UnlockFailure;
 use bothy_client::store::{
-    CreateError, DATABASE_FILE_NAME, KEY_FILE_NAME, KdfParams, KeyFileError, KeystoreError,
-    Passcode, PlatformKeystore, Store, StoreError, THROTTLE_FILE_NAME, UnlockError, Vault, tx,
+    CreateError, DATABASE_FILE_NAME, INTEGRITY_PASSED_META, Integrity, KEY_FILE_NAME, KdfParams,
+    KeyFileError, KeystoreError, Passcode, PlatformKeystore, Store, StoreError, THROTTLE_FILE_NAME,
+    UnlockError, Vault, tx,
 };
+use bothy_client::{Client, Device, DeviceSettings};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -498,4 +501,107 @@ fn stores_created_at_once_in_a_new_process_all_open() {
         let dir = tempfile::tempdir().unwrap();
         run_child("race_child", RACE_CHILD_DIR_ENV, dir.path());
     }
+}
+
+/// Flips one bit of the byte at `at` in the database file; returns the
+/// damaged bytes as written.
+fn damage_byte(dir: &Path, at: usize) -> Vec<u8> {
+    let mut bytes = fs::read(database(dir)).unwrap();
+    bytes[at] ^= 0x01;
+    fs::write(database(dir), &bytes).unwrap();
+    bytes
+}
+
+/// SQLCipher's page size.
+const PAGE: usize = 4096;
+
+#[test]
+fn a_clean_stores_background_check_passes_and_is_remembered() {
+    let dir = store_with_records(20);
+    let mut store = Store::unlock(dir.path(), &right()).unwrap();
+    let at = match store.wait_for_integrity() {
+        Integrity::Passed { at } => at,
+        other => panic!("expected Passed, got {other:?}"),
+    };
+    assert!(at > 0);
+    assert_records_intact(&store, 20);
+    store.lock().unwrap();
+
+    // The next unlock knows when the store was last found whole.
+    let store = Store::unlock(dir.path(), &right()).unwrap();
+    let remembered = store.meta(INTEGRITY_PASSED_META).unwrap().unwrap();
+    assert_eq!(String::from_utf8(remembered).unwrap(), at.to_string());
+    assert_records_intact(&store, 20);
+}
+
+#[test]
+fn a_damaged_page_unlock_does_not_read_is_found_by_the_background_check() {
+    let dir = store_with_records(200); // ~100 pages, nearly all old changes
+    let backup = fs::read(database(dir.path())).unwrap();
+    // A page in the middle of the changes: unlocking reads only the header,
+    // the schema and the migrations' version.
+    let damaged = damage_byte(dir.path(), (backup.len() / PAGE / 2) * PAGE + 1000);
+
+    let mut store = Store::unlock(dir.path(), &right()).unwrap();
+    assert_eq!(store.wait_for_integrity(), Integrity::Damaged);
+    assert_eq!(store.integrity(), Integrity::Damaged);
+    // Nothing more is written into it, with the words a damaged file has.
+    match store.put_draft("visit/2", b"more") {
+        Err(StoreError::Corrupt) => {}
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // Reading the damaged page is an error, never wrong data.
+    match store.load_document("record/child-1") {
+        Err(StoreError::Corrupt) => {}
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    drop(store);
+    assert_eq!(fs::read(database(dir.path())).unwrap(), damaged);
+
+    // Restoring the backup brings everything back, and it checks whole.
+    fs::write(database(dir.path()), &backup).unwrap();
+    let mut store = Store::unlock(dir.path(), &right()).unwrap();
+    assert!(matches!(
+        store.wait_for_integrity(),
+        Integrity::Passed { .. }
+    ));
+    assert_records_intact(&store, 200);
+    store.put_draft("visit/2", b"more").unwrap();
+}
+
+#[test]
+fn a_damaged_caseload_page_fails_the_unlock_as_a_damaged_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path(), &right(), KdfParams::insecure_fast_for_tests()).unwrap();
+    let client = Client::seed_demo(store, "Morag").unwrap();
+    assert!(!client.caseload(None).unwrap().is_empty());
+    let root: i64 = client
+        .store()
+        .connection()
+        .query_row(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'idx_children'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    client.lock().unwrap();
+    let backup = fs::read(database(dir.path())).unwrap();
+    // The demo's few children fit in the table's root page.
+    let damaged = damage_byte(dir.path(), (root as usize - 1) * PAGE + 2000);
+
+    let device = Device::locked(dir.path(), DeviceSettings::manual());
+    match device.unlock(&right()) {
+        Err(e @ UnlockFailure::Store(UnlockError::Store(StoreError::Corrupt))) => {
+            let words = e.to_string();
+            assert!(words.contains("damaged"), "{words}");
+        }
+        other => panic!("expected a damaged store, got {other:?}"),
+    }
+    assert!(!device.is_unlocked());
+    assert_eq!(fs::read(database(dir.path())).unwrap(), damaged);
+
+    fs::write(database(dir.path()), &backup).unwrap();
+    device.unlock(&right()).unwrap();
+    let children = device.with_service(|client| client.caseload(None)).unwrap();
+    assert!(!children.is_empty());
 }

@@ -161,6 +161,20 @@ struct Args {
     /// (default: the one beside this program).
     #[arg(long)]
     merge_server: Option<std::path::PathBuf>,
+    /// Measure a phone over a caseload with years of history instead: unlock
+    /// to the caseload with production Argon2id (new path and the old full
+    /// check), storage per child-year, compaction (`bothy_tests::device_history`).
+    #[arg(long)]
+    device_history: bool,
+    /// With --device-history: children on the caseload.
+    #[arg(long, default_value_t = 40)]
+    device_children: usize,
+    /// With --device-history: years of history each.
+    #[arg(long, default_value_t = 5)]
+    device_years: u32,
+    /// With --device-history: unlocks timed on each path.
+    #[arg(long, default_value_t = 5)]
+    unlocks: usize,
 }
 
 /// The `bothy-server` program beside this one: `bothy-server` as installed,
@@ -291,6 +305,84 @@ async fn merge_history(args: &Args) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     println!("{}", serde_json::json!({ "merge": figures }));
+    Ok(())
+}
+
+/// `--device-history`: print a summary, then every figure as the last line.
+async fn device_history(args: &Args) -> Result<()> {
+    let seed = args.seed.unwrap_or_else(|| rand::thread_rng().r#gen());
+    println!(
+        "bothy-load: a phone over {} children x {} years (seed {seed}), {} unlocks each way, production Argon2id",
+        args.device_children, args.device_years, args.unlocks
+    );
+    let f =
+        bothy_tests::device_history::measure(bothy_tests::device_history::DeviceHistoryOptions {
+            children: args.device_children,
+            years: args.device_years,
+            seed,
+            unlocks: args.unlocks,
+            production_kdf: true,
+        })
+        .await?;
+    let mb = |b: u64| b as f64 / 1_000_000.0;
+    println!(
+        "history: {} changes ({:.2} MB; save() of every document {:.2} MB); device: {} documents, {} children on the caseload",
+        f.history_changes,
+        mb(f.history_change_bytes as u64),
+        mb(f.history_compressed_bytes as u64),
+        f.device_documents,
+        f.caseload
+    );
+    println!(
+        "unlock to the caseload: median {:.0} ms (min {:.0}, max {:.0}); with the full check first (before): median {:.0} ms; the check alone {:.0} ms; background check done {:.0} ms after the unlock began",
+        f.unlock_to_caseload.median_ms,
+        f.unlock_to_caseload.min_ms,
+        f.unlock_to_caseload.max_ms,
+        f.unlock_with_full_check.median_ms,
+        f.full_check.median_ms,
+        f.background_check_done.median_ms
+    );
+    println!(
+        "device store: {:.2} MB ({:.2} MB documents: {} changes, {} snapshots; pages: changes {:.2} MB, snapshots {:.2} MB, index {:.2} MB, other {:.2} MB)",
+        mb(f.device.file_bytes),
+        mb(f.device.document_bytes),
+        f.device.changes,
+        f.device.snapshots,
+        mb(f.device.change_pages_bytes),
+        mb(f.device.snapshot_pages_bytes),
+        mb(f.device.index_pages_bytes),
+        mb(f.device.other_pages_bytes)
+    );
+    println!(
+        "compacted: {:.2} MB file ({:.2} MB free), {:.2} MB documents; vacuumed: {:.2} MB; heads kept {}/{}",
+        mb(f.device_compacted.file_bytes),
+        mb(f.device_compacted.free_bytes),
+        mb(f.device_compacted.document_bytes),
+        mb(f.device_vacuumed.file_bytes),
+        f.heads_kept,
+        f.device_documents
+    );
+    println!(
+        "server: {} documents, {} changes, {:.2} MB sealed ({:.2} MB unsealed), changes' pages {:.2} MB, database {:.2} MB; save() of each document {:.2} MB",
+        f.server.documents,
+        f.server.changes,
+        mb(f.server.sealed_change_bytes),
+        mb(f.server.change_bytes),
+        mb(f.server.change_pages_bytes),
+        mb(f.server.database_bytes),
+        mb(f.server.saved_bytes)
+    );
+    let p = &f.per_child_year;
+    println!(
+        "per child-year: device file {:.0} B, device documents {:.0} B, device compacted {:.0} B; server sealed changes {:.0} B, changes' pages {:.0} B, save() {:.0} B",
+        p.device_file,
+        p.device_documents,
+        p.device_file_compacted,
+        p.server_sealed_changes,
+        p.server_change_pages,
+        p.server_saved
+    );
+    println!("{}", serde_json::json!({ "device": f }));
     Ok(())
 }
 
@@ -456,6 +548,9 @@ async fn enrol_all(base: &str, codes: Vec<String>) -> Result<Vec<Arc<Mutex<Sim>>
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.device_history {
+        return device_history(&args).await;
+    }
     if args.merge_history {
         return merge_history(&args).await;
     }

@@ -212,6 +212,12 @@ impl Device {
         self.state().client.is_some()
     }
 
+    /// What the store's background integrity check has found since unlock
+    /// (`None` while locked).
+    pub fn integrity(&self) -> Option<crate::store::Integrity> {
+        self.state().client.as_ref().map(Client::integrity)
+    }
+
     /// Whether this device's data was wiped after a revocation.
     pub fn was_wiped(&self) -> bool {
         self.state().wiped

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::Device;
 use crate::error::ServiceError;
 use crate::services::Client;
-use crate::store::{Passcode, Store, UnlockError};
+use crate::store::{Passcode, Store, StoreError, UnlockError};
 
 /// Why unlocking did not work. Its words are for the person at the unlock
 /// screen; the cause stays inside for the `bothy` command and the logs.
@@ -109,6 +109,20 @@ impl Device {
             let _ = store.lock();
             UnlockFailure::Open(e)
         })?;
+        // The caseload is the first screen: read it now, so its pages are
+        // verified (and cached) before the store is handed out. A damaged
+        // page there fails the unlock with the words a damaged file has
+        // always had; the rest of the file is checked in the background
+        // (`crate::store::Store::integrity`).
+        if let Err(e) = client.caseload(None) {
+            let _ = client.into_store().lock();
+            return Err(match e {
+                ServiceError::Store(StoreError::Corrupt) => {
+                    UnlockFailure::Store(UnlockError::Store(StoreError::Corrupt))
+                }
+                other => UnlockFailure::Open(other),
+            });
+        }
         let mut state = self.state();
         if state.client.is_none() {
             state.client = Some(client);

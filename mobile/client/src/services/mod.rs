@@ -137,6 +137,14 @@ impl Client {
         &self.dir
     }
 
+    /// What the store's full integrity check, running in the background
+    /// since unlock, has found (see [`Integrity`](crate::store::Integrity)).
+    /// Once it is `Damaged`, every save fails with the damaged-store error:
+    /// restore the device from a backup.
+    pub fn integrity(&self) -> crate::store::Integrity {
+        self.store.integrity()
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -160,7 +168,10 @@ impl Client {
     /// Lock: compact what is due, close the database and forget every
     /// decrypted document.
     pub fn lock(mut self) -> Result<(), ServiceError> {
-        self.compact()?;
+        // Nothing is written into a store found damaged; it still closes.
+        if self.integrity() != crate::store::Integrity::Damaged {
+            self.compact()?;
+        }
         self.docs.clear();
         self.store.lock()?;
         Ok(())

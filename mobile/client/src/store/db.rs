@@ -1,9 +1,11 @@
 //! Opening the SQLCipher database file: key, checks, pragmas, migrations.
 //!
 //! Opening an existing file never writes to it before it has been proven to
-//! be a readable, intact Bothy database: a wrong key, a garbage file, an
-//! empty or truncated file all fail with a distinct [`StoreError`] and leave
-//! the file exactly as it was, so a backup can still be restored over it.
+//! be a readable Bothy database, whole to its last page: a wrong key, a
+//! garbage file, an empty or truncated file all fail with a distinct
+//! [`StoreError`] and leave the file exactly as it was, so a backup can still
+//! be restored over it. Every page is HMAC-verified as it is read; the check
+//! of every page at once runs after unlock (`super::integrity`).
 
 use std::fs;
 use std::io;
@@ -104,8 +106,10 @@ pub(crate) fn create(path: &Path, encryption: Encryption<'_>) -> Result<Connecti
     Ok(conn)
 }
 
-/// Opens an existing database file, proving it is intact before anything
-/// is written, then brings its schema up to date.
+/// Opens an existing database file, proving it is a Bothy database that
+/// is not cut short before anything is written, then brings its schema up
+/// to date. Pages it does not read are checked by the background check
+/// (`super::integrity`), on a connection from [`open_for_check`].
 pub(crate) fn open_existing(
     path: &Path,
     encryption: Encryption<'_>,
@@ -136,16 +140,34 @@ pub(crate) fn open_existing(
     if schema::migrations().current_version(&conn)? == SchemaVersion::NoneSet {
         return Err(StoreError::Corrupt);
     }
-    // Reads every page (each one's HMAC is verified as it is decrypted), so
-    // truncation or a damaged page is reported now, clearly, rather than by
-    // whichever screen happens to touch it first.
-    let check: String = conn.query_row("PRAGMA quick_check(1)", [], |row| row.get(0))?;
-    if check != "ok" {
-        return Err(StoreError::Corrupt);
-    }
+    // Every page read so far (the header, `sqlite_master`, the migrations'
+    // version) had its HMAC verified as it was decrypted, and SQLite has
+    // compared the header's page count with the file's length (a truncated
+    // file is SQLITE_CORRUPT above). Reading every other page now would
+    // make unlocking as slow as the store is large: that check runs after
+    // unlock, in the background (`super::integrity`).
 
     configure(&conn)?;
     schema::migrations().to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a second connection to a database that [`open_existing`] has just
+/// opened with the same key, for the background integrity check. It only
+/// reads, apart from one `meta` row once the check has passed.
+pub(crate) fn open_for_check(
+    path: &Path,
+    encryption: Encryption<'_>,
+) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    apply_key(&conn, encryption)?;
+    conn.execute_batch(
+        "PRAGMA temp_store = MEMORY;
+         PRAGMA busy_timeout = 1000;",
+    )?;
     Ok(conn)
 }
 

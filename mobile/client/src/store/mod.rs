@@ -48,13 +48,18 @@
 //!   cause data to be deleted.
 //! - A damaged key file or database is reported ([`KeyFileError::Corrupt`],
 //!   [`StoreError::NotADatabase`], [`StoreError::Corrupt`]) and left exactly
-//!   as found.
+//!   as found: at unlock for the key, the header, the schema and a file cut
+//!   short; for any other page as it is read (never returned as data) and by
+//!   the full check that runs in the background after every unlock
+//!   ([`Store::integrity`], module `integrity`), after which writes are
+//!   refused.
 //! - Neither secret ([`Passcode`], [`DatabaseKey`]) can be cloned,
 //!   serialised or printed, and both are wiped from memory when dropped.
 
 mod db;
 mod fsutil;
 mod idle;
+mod integrity;
 mod keyfile;
 mod keystore;
 mod schema;
@@ -67,6 +72,7 @@ mod vault;
 
 pub use db::{DATABASE_FILE_NAME, StoreError};
 pub use idle::IdleLock;
+pub use integrity::{INTEGRITY_PASSED_META, Integrity};
 pub use keyfile::{KdfParams, KeyFileError, WrappedKey};
 pub use keystore::{FileKeystore, KEY_FILE_NAME, KeystoreError, PlatformKeystore};
 pub use secret::{DATABASE_KEY_LEN, DatabaseKey, Passcode};

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::db::StoreError;
+use super::integrity::{self, BackgroundCheck, INTEGRITY_PASSED_META, Integrity};
 use super::tx::{self, NewChange, NewRejection};
 
 /// A document as stored: its last compacted snapshot plus every change
@@ -79,7 +80,10 @@ pub struct Store {
     // Boxed so a `Store` is cheap to move around (and to hand back inside
     // an error) by value.
     conn: Box<Connection>,
-    dir: PathBuf,
+    // Boxed too, so the store stays as small as before the check was added.
+    dir: Box<Path>,
+    /// The full integrity check started at unlock (see `super::integrity`).
+    check: Box<BackgroundCheck>,
 }
 
 impl fmt::Debug for Store {
@@ -91,11 +95,61 @@ impl fmt::Debug for Store {
 }
 
 impl Store {
+    /// A store just created (nothing old to check).
     pub(crate) fn from_connection(conn: Connection, dir: PathBuf) -> Self {
         Store {
             conn: Box::new(conn),
-            dir,
+            dir: dir.into_boxed_path(),
+            check: Box::new(BackgroundCheck::none()),
         }
+    }
+
+    /// A store just unlocked, its full integrity check starting on
+    /// `check_conn` (a second connection to the same file).
+    pub(crate) fn unlocked(conn: Connection, dir: PathBuf, check_conn: Connection) -> Self {
+        Store {
+            conn: Box::new(conn),
+            dir: dir.into_boxed_path(),
+            check: Box::new(BackgroundCheck::start(check_conn)),
+        }
+    }
+
+    /// What the full integrity check (every page read and verified, run in
+    /// the background since unlock) has found so far. See
+    /// [`Integrity`] for what each answer means; once it is
+    /// [`Integrity::Damaged`] every write fails with
+    /// [`StoreError::Corrupt`].
+    pub fn integrity(&self) -> Integrity {
+        match self.check.integrity(None) {
+            Integrity::NotYet { .. } => Integrity::NotYet {
+                // A failed read says only that the time is not known.
+                last_passed_at: integrity::last_passed_at(
+                    self.meta(INTEGRITY_PASSED_META).ok().flatten(),
+                ),
+            },
+            found => found,
+        }
+    }
+
+    /// Waits for the background integrity check to finish, then says what
+    /// it found (the `bothy` command, tests and measurements; the app asks
+    /// [`Store::integrity`] instead and never waits).
+    pub fn wait_for_integrity(&mut self) -> Integrity {
+        self.check.wait();
+        self.integrity()
+    }
+
+    /// Runs the full integrity check here and now, on the store's own
+    /// connection, and keeps its answer as the background check's would be
+    /// kept (`bothy check`).
+    pub fn check_integrity_now(&mut self) -> Result<Integrity, StoreError> {
+        self.check.stop();
+        let found = integrity::full_check(&self.conn)?;
+        self.check.record(found);
+        if let Integrity::Passed { at } = found {
+            self.put_meta(INTEGRITY_PASSED_META, at.to_string().as_bytes())?;
+        }
+        Ok(found)
     }
 
     /// Opens an UNENCRYPTED database (`bothy-plaintext.db`) with the same
@@ -117,7 +171,8 @@ impl Store {
 
     /// Locks: closes the database. SQLCipher wipes its copy of the key as
     /// the connection closes; the store holds no other key material.
-    pub fn lock(self) -> Result<(), StoreError> {
+    pub fn lock(mut self) -> Result<(), StoreError> {
+        self.check.stop();
         self.conn
             .close()
             .map_err(|(_, error)| StoreError::from(error))
@@ -149,6 +204,10 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        // Nothing new is written into a file known to be damaged.
+        if self.check.is_damaged() {
+            return Err(StoreError::Corrupt.into());
+        }
         let transaction = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -198,9 +198,11 @@ impl Vault {
     /// [`UnlockError::WrongPasscode`] and lengthens the next wait.
     pub fn unlock_at(&self, passcode: &Passcode, now: SystemTime) -> Result<Store, UnlockError> {
         let (key, _) = self.unwrap_key(passcode, now)?;
-        let conn = db::open_existing(&self.database_path(), Encryption::Key(&key))?;
+        let path = self.database_path();
+        let conn = db::open_existing(&path, Encryption::Key(&key))?;
+        let check_conn = db::open_for_check(&path, Encryption::Key(&key))?;
         drop(key);
-        Ok(Store::from_connection(conn, self.dir.clone()))
+        Ok(Store::unlocked(conn, self.dir.clone(), check_conn))
     }
 
     /// Re-wraps the database key under `new` (see

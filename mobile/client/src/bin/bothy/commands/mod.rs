@@ -3,6 +3,7 @@
 
 mod addendum;
 mod caseload;
+mod check;
 mod chronology;
 mod conflicts;
 mod enrol;
@@ -52,6 +53,9 @@ pub enum Command {
     Init(init::Cmd),
     /// Check the passcode opens the store.
     Unlock,
+    /// Read and verify every page of the store now (the app does this in
+    /// the background after each unlock); fails if the store is damaged.
+    Check,
     /// Change the passcode (current from BOTHY_PASSCODE or stdin line 1; new from BOTHY_NEW_PASSCODE or stdin line 2).
     Passcode,
     /// The children on this device, those needing attention first.
@@ -130,6 +134,7 @@ impl Command {
         match self {
             Command::Init(cmd) => cmd.run(ctx),
             Command::Unlock => unlock::run(ctx),
+            Command::Check => check::run(ctx),
             Command::Passcode => passcode::run(ctx),
             Command::Caseload(cmd) => cmd.run(ctx),
             Command::Show(cmd) => cmd.run(ctx),
