@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bothy_client::sync::{RetryPolicy, SyncOptions};
 use bothy_server::storage::{self, Storage};
 use bothy_shared::docs::{DocKey, IsoDate};
 use bothy_shared::policy::PersonKind;
@@ -231,17 +230,6 @@ impl Sampler {
     }
 }
 
-fn sync_options() -> SyncOptions {
-    SyncOptions {
-        retry: RetryPolicy {
-            attempts: 5,
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(1),
-        },
-        ..SyncOptions::default()
-    }
-}
-
 /// One device per practitioner, `concurrency` at once: first sync, then a
 /// visit in each team record, pushed. Devices are dropped as they finish
 /// (this process would otherwise hold the whole history).
@@ -266,7 +254,8 @@ async fn pass(
                 .acquire()
                 .await
                 .map_err(|e| HarnessError::Setup(format!("the pass's semaphore closed: {e}")))?;
-            let (mut device, engine) = MemoryDevice::enrol(&base, &code, sync_options()).await?;
+            let (mut device, engine) =
+                MemoryDevice::enrol(&base, &code, crate::memory::load_options()).await?;
             engine.sync(&mut device).await?;
             let synced = device.document_count();
             let records: Vec<DocKey> = device

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc, Value};
-use bothy_client::sync::{RetryPolicy, SyncEngine, SyncOptions};
+use bothy_client::sync::SyncEngine;
 use bothy_server::directory;
 use bothy_server::storage::{NewChange, NewDocument};
 use bothy_shared::docs::{DocKey, Timestamp};
@@ -286,14 +286,7 @@ pub async fn measure(
 
     let mut server = ServerProcess::start(server_binary, &db.url, &["--enrol-per-minute", "0"])?;
     let pid = server.pid().ok_or(MergeRunError::NoCpu)?;
-    let sync_options = SyncOptions {
-        retry: RetryPolicy {
-            attempts: 5,
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(1),
-        },
-        ..SyncOptions::default()
-    };
+    let sync_options = crate::memory::load_options();
     let mut devices: Vec<(MemoryDevice, SyncEngine)> = Vec::new();
     for (person, _, _) in &people {
         let code = code_for(storage.as_ref(), *person)?;

@@ -46,6 +46,19 @@ impl std::fmt::Debug for MemoryDevice {
     }
 }
 
+/// How the load measurements' simulated devices sync: a few quick retries,
+/// so a busy server slows a run down rather than failing it.
+pub fn load_options() -> SyncOptions {
+    SyncOptions {
+        retry: sync::RetryPolicy {
+            attempts: 5,
+            initial_delay: std::time::Duration::from_millis(50),
+            max_delay: std::time::Duration::from_secs(1),
+        },
+        ..SyncOptions::default()
+    }
+}
+
 impl MemoryDevice {
     /// Enrol with `code` at `server` and return the device and its engine.
     pub async fn enrol(

@@ -40,7 +40,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use bothy_client::sync::{RetryPolicy, SyncEngine, SyncOptions, SyncReport};
+use bothy_client::sync::{SyncEngine, SyncReport};
 use bothy_server::ServerConfig;
 use bothy_server::directory;
 use bothy_server::storage::{self, Storage};
@@ -436,17 +436,6 @@ fn seed_history(args: &Args, children: usize, db: &str) -> Result<()> {
     Ok(())
 }
 
-fn options() -> SyncOptions {
-    SyncOptions {
-        retry: RetryPolicy {
-            attempts: 5,
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(1),
-        },
-        ..SyncOptions::default()
-    }
-}
-
 /// A practitioner on `children` new children: returns the person and enrol code.
 fn seed_person(
     storage: &dyn Storage,
@@ -515,7 +504,8 @@ async fn enrol_all(base: &str, codes: Vec<String>) -> Result<Vec<Arc<Mutex<Sim>>
         let limit = limit.clone();
         tasks.spawn(async move {
             let _permit = limit.acquire().await?;
-            let (mut device, engine) = MemoryDevice::enrol(&base, &code, options()).await?;
+            let (mut device, engine) =
+                MemoryDevice::enrol(&base, &code, bothy_tests::memory::load_options()).await?;
             engine.sync(&mut device).await?;
             let records: Vec<DocKey> = device
                 .keys()
@@ -777,7 +767,8 @@ async fn main() -> Result<()> {
     )
     .await?;
     let (_, code) = seed_person(storage.as_ref(), "Wire Practitioner", Agency::Health, 1)?;
-    let (mut device, engine) = MemoryDevice::enrol(&proxy.base, &code, options()).await?;
+    let (mut device, engine) =
+        MemoryDevice::enrol(&proxy.base, &code, bothy_tests::memory::load_options()).await?;
     engine.sync(&mut device).await?;
     let record = device
         .keys()
@@ -814,7 +805,8 @@ async fn main() -> Result<()> {
         Agency::SocialWork,
         args.reconnect_docs.div_ceil(3),
     )?;
-    let (mut busy, busy_engine) = MemoryDevice::enrol(&proxy.base, &code, options()).await?;
+    let (mut busy, busy_engine) =
+        MemoryDevice::enrol(&proxy.base, &code, bothy_tests::memory::load_options()).await?;
     let t = Instant::now();
     let first = busy_engine.sync(&mut busy).await?;
     println!(
