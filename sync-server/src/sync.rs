@@ -78,6 +78,8 @@ use crate::storage::{
 };
 use crate::young;
 
+mod kept;
+
 /// Why the engine failed as a whole (per-document problems are answers, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -243,8 +245,8 @@ impl CacheEntry {
     /// request counts it when it lets go).
     fn estimate_unless_held(&self) -> Option<u64> {
         match self.doc.try_lock() {
-            Ok(cached) => Some(estimated_bytes(&cached.doc)),
-            Err(std::sync::TryLockError::Poisoned(p)) => Some(estimated_bytes(&p.into_inner().doc)),
+            Ok(cached) => Some(cached.estimated_bytes()),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner().estimated_bytes()),
             Err(std::sync::TryLockError::WouldBlock) => None,
         }
     }
@@ -254,6 +256,16 @@ impl CacheEntry {
 struct CachedDoc {
     seq: u64,
     doc: Automerge,
+    /// The bytes of its latest changes, to send without Automerge
+    /// rebuilding them (see [`kept`]).
+    kept: kept::Kept,
+}
+
+impl CachedDoc {
+    /// Its estimated size: the document and the change bytes kept.
+    fn estimated_bytes(&self) -> u64 {
+        estimated_bytes(&self.doc).saturating_add(self.kept.bytes())
+    }
 }
 
 /// Memory a merged document takes, estimated from the operations and
@@ -481,6 +493,11 @@ fn fold(
     match applied {
         Ok(Ok(())) => {
             cached.seq = last;
+            // The latest are the likeliest to be asked for.
+            let from = fresh.len().saturating_sub(kept::MAX_KEPT_CHANGES);
+            for c in &fresh[from..] {
+                cached.kept.keep(c.hash, &c.bytes);
+            }
             Ok(())
         }
         Ok(Err(e)) => {
@@ -1057,6 +1074,11 @@ fn sync_document(
             (state, incoming, checked)
         }
     };
+    if matches!(checked, Some(Ok(()))) {
+        for c in &incoming {
+            cached.kept.keep(c.hash(), c.raw_bytes());
+        }
+    }
     let doc = &cached.doc;
 
     let mut status = DocStatus::Ok;
@@ -1126,7 +1148,7 @@ fn sync_document(
 
     let generated = robust::contain("generate sync message", || {
         let mut state = state;
-        let message = doc.generate_sync_message(&mut state);
+        let message = kept::generate(doc, &mut state, &cached.kept);
         (message, state)
     });
     let Ok((outgoing, state)) = generated else {
@@ -1301,8 +1323,23 @@ mod tests {
         lock(&cache.entries).slots.keys().copied().collect()
     }
 
+    /// The estimate of one document of `stored(_, ops)` as the cache holds
+    /// it: the document and its latest changes' bytes.
     fn one_size(ops: usize) -> u64 {
-        estimated_bytes(&history(ops, 4, 0))
+        let stored = history(ops, 4, 0)
+            .get_changes(&[])
+            .iter()
+            .zip(1..)
+            .map(|(c, seq)| StoredChange {
+                seq,
+                hash: c.hash(),
+                bytes: c.raw_bytes().to_vec(),
+            })
+            .collect();
+        let mut cached = CachedDoc::default();
+        fold(&DocKey::Plan(ChildId::random()), &mut cached, stored).unwrap();
+        assert!(cached.kept.bytes() > 0, "the latest changes are kept");
+        cached.estimated_bytes()
     }
 
     #[test]

@@ -85,8 +85,24 @@ export async function unlock(page, passcode = env("BOTHY_PASSCODE")) {
 export async function syncNow(page, base) {
   await page.goto(`${base}/sync`);
   await page.getByRole("heading", { level: 1, name: "Sync" }).waitFor();
+  await pressSyncNow(page);
+}
+
+/**
+ * On the sync screen, press "Sync now" and wait for this run's outcome to say
+ * "Synced". An earlier run's outcome stays on the screen until the app has
+ * heard the click, so the wait is for an outcome with a higher `data-run`
+ * than the one showing before the press.
+ */
+export async function pressSyncNow(page) {
+  await page.getByRole("heading", { level: 1, name: "Sync" }).waitFor();
+  const shown = page.locator("#sync-outcome");
+  const before = (await shown.count()) > 0 ? Number(await shown.getAttribute("data-run")) : 0;
   await page.getByRole("button", { name: "Sync now" }).click();
-  await page.locator("#sync-outcome", { hasText: "Synced" }).waitFor();
+  await page.waitForFunction((run) => {
+    const outcome = document.getElementById("sync-outcome");
+    return outcome !== null && Number(outcome.dataset.run) > run && outcome.textContent.includes("Synced");
+  }, before);
 }
 
 export async function syncIndicator(page, text, timeout = 60_000) {

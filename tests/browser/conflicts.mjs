@@ -22,6 +22,7 @@ import {
   accessible,
   shot,
   unlock,
+  pressSyncNow,
   runJourneys,
 } from "./common.mjs";
 
@@ -38,8 +39,7 @@ async function opened(browser, url) {
 
 async function syncNow(page) {
   await page.getByRole("link", { name: "Sync", exact: true }).click();
-  await page.getByRole("button", { name: "Sync now" }).click();
-  await page.locator("#sync-outcome", { hasText: "Synced" }).waitFor();
+  await pressSyncNow(page);
 }
 
 async function supervision(page) {

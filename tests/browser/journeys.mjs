@@ -17,6 +17,7 @@ import {
   shot,
   screen,
   unlock,
+  pressSyncNow,
   syncIndicator,
   runJourneys,
 } from "./common.mjs";
@@ -130,8 +131,7 @@ async function practitioner(browser) {
   // The sync screen.
   await page.getByRole("link", { name: "Sync", exact: true }).click();
   await screen(page, "practitioner-sync", "Sync");
-  await page.getByRole("button", { name: "Sync now" }).click();
-  await page.locator("#sync-outcome", { hasText: "Synced" }).waitFor();
+  await pressSyncNow(page);
   await page.locator("#unsynced-count", { hasText: "everything is synced" }).waitFor();
 
   // An address that is not a screen.
@@ -184,8 +184,7 @@ async function youngPerson(browser) {
 
   // And it syncs when asked.
   await page.getByRole("link", { name: "Sync", exact: true }).click();
-  await page.getByRole("button", { name: "Sync now" }).click();
-  await page.locator("#sync-outcome", { hasText: "Synced" }).waitFor();
+  await pressSyncNow(page);
   await page.close();
   console.log("PASS young person");
 }
@@ -198,8 +197,7 @@ async function supervisor(browser) {
 
   // Sync: Morag's visit arrives.
   await page.getByRole("link", { name: "Sync", exact: true }).click();
-  await page.getByRole("button", { name: "Sync now" }).click();
-  await page.locator("#sync-outcome", { hasText: "Synced" }).waitFor();
+  await pressSyncNow(page);
 
   // The team feed: one card for the visit, its fields behind "Show details".
   await page.getByRole("link", { name: "Supervision" }).click();
@@ -222,8 +220,7 @@ async function supervisor(browser) {
   await accessible(page, "supervisor-countersigned");
 
   await page.getByRole("link", { name: "Sync", exact: true }).click();
-  await page.getByRole("button", { name: "Sync now" }).click();
-  await page.locator("#sync-outcome", { hasText: "Synced" }).waitFor();
+  await pressSyncNow(page);
   await screen(page, "supervisor-sync", "Sync");
   await page.close();
   console.log("PASS supervisor");

@@ -21,6 +21,7 @@ import {
   shot,
   screen,
   unlock,
+  pressSyncNow,
   syncIndicator,
   runJourneys,
 } from "./common.mjs";
@@ -113,8 +114,7 @@ async function fiona(browser) {
   await unlock(page);
   await page.getByRole("heading", { level: 1, name: "Caseload" }).waitFor();
   await page.getByRole("link", { name: "Sync", exact: true }).click();
-  await page.getByRole("button", { name: "Sync now" }).click();
-  await page.locator("#sync-outcome", { hasText: "Synced" }).waitFor();
+  await pressSyncNow(page);
 
   // Kai's page, as the supervisor reads it: the wheel shows Morag's 4 beside
   // the value at the last review (5, on 16 July 2026), and no plan edits.

@@ -94,6 +94,10 @@ pub(crate) struct SyncUi {
     pub progress: Signal<SyncProgress>,
     /// How the last run the app started ended.
     pub last: Signal<Option<SyncRunOutcome>>,
+    /// How many runs started from this window have ended (the outcome's
+    /// `data-run`, so a script that presses "Sync now" twice can tell the
+    /// second outcome from the first).
+    pub finished: Signal<u32>,
     /// Whether a run started from this window is under way.
     pub running: Signal<bool>,
 }
@@ -113,6 +117,7 @@ impl SyncUi {
         self.running.set(false);
         if !matches!(*outcome, Err(SyncRunError::AlreadyRunning)) {
             self.last.set(Some(outcome.clone()));
+            *self.finished.write() += 1;
         }
         client.changed();
         outcome
@@ -134,6 +139,7 @@ pub fn App() -> Element {
     use_context_provider(|| SyncUi {
         progress,
         last: Signal::new(None),
+        finished: Signal::new(0),
         running: Signal::new(false),
     });
     // Follow the device's sync progress (runs started from any window).

@@ -62,6 +62,7 @@ pub fn SyncScreen() -> Element {
     let running =
         (sync.running)() || matches!(now.phase, SyncPhase::Checking | SyncPhase::Exchanging);
     let last = sync.last.read().clone();
+    let run = (sync.finished)();
     let sync_now = move |_| sync.start(client.clone());
     rsx! {
         h1 { "Sync" }
@@ -101,8 +102,8 @@ pub fn SyncScreen() -> Element {
                     }
                 } else if let Some(outcome) = last {
                     match outcome_words(&outcome) {
-                        Ok(w) => rsx! { p { class: "notice ok", role: "status", id: "sync-outcome", "{w}" } },
-                        Err(w) => rsx! { p { class: "notice problem", role: "alert", id: "sync-outcome", "{w}" } },
+                        Ok(w) => rsx! { p { class: "notice ok", role: "status", id: "sync-outcome", "data-run": "{run}", "{w}" } },
+                        Err(w) => rsx! { p { class: "notice problem", role: "alert", id: "sync-outcome", "data-run": "{run}", "{w}" } },
                     }
                 }
                 if !now.documents.is_empty() && running {
