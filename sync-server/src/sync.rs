@@ -915,7 +915,61 @@ fn receive(
         state.shared_heads = advance_heads(&before, &doc.get_heads(), &state.shared_heads);
         message.changes = sync::ChunkList::empty();
     }
+    if message.changes.is_empty() && state.sent_hashes.is_empty() {
+        receive_heads(doc, state, message);
+        return Ok(());
+    }
     doc.receive_sync_message(state, message)
+}
+
+/// What Automerge's `receive_sync_message` does with a message that
+/// carries no changes, when nothing was sent in this exchange yet (always,
+/// on the server: each request starts from the persisted shared heads).
+/// Automerge would first walk every ancestor of the peer's heads to take
+/// those out of the hashes it sent, a walk over the document's whole
+/// history that finds nothing to take out when it sent nothing; the rest is
+/// the same, step for step (see the tests).
+fn receive_heads(doc: &Automerge, state: &mut sync::State, message: sync::Message) {
+    state.in_flight = false;
+    let before = doc.get_heads();
+    let sync::Message {
+        heads,
+        need,
+        have,
+        flags,
+        ..
+    } = message;
+    if let Some(flags) = flags {
+        let mut capabilities = vec![sync::Capability::MessageV2];
+        if flags.contains(sync::MessageFlags::SUPPORTS_SYNC_RESET) {
+            capabilities.push(sync::Capability::SyncReset);
+        }
+        state.their_capabilities = Some(capabilities);
+        state.peer_read_only = flags.contains(sync::MessageFlags::READ_ONLY);
+    }
+    if heads == before {
+        state.last_sent_heads.clone_from(&heads);
+    }
+    let known: Vec<automerge::ChangeHash> = heads
+        .iter()
+        .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+        .copied()
+        .collect();
+    if known.len() == heads.len() {
+        state.shared_heads.clone_from(&heads);
+        if heads.is_empty() {
+            state.last_sent_heads = Vec::new();
+            state.sent_hashes = BTreeSet::new();
+        }
+    } else {
+        let mut shared: BTreeSet<automerge::ChangeHash> =
+            state.shared_heads.iter().copied().collect();
+        shared.extend(known);
+        state.shared_heads = shared.into_iter().collect();
+    }
+    state.their_have = Some(have);
+    state.their_heads = Some(heads);
+    state.their_need = Some(need);
 }
 
 /// The shared heads once the heads went from `old` to `new` by changes the
@@ -1472,6 +1526,43 @@ mod tests {
                 .flat_map(|h| h.0)
                 .collect::<Vec<u8>>()
         );
+    }
+
+    #[test]
+    fn receiving_heads_moves_the_state_as_automerge_does() {
+        let server = server_doc();
+        let mut device = server.clone();
+        device.apply_changes(made_on_a_device(&server, 2)).unwrap();
+        let mut behind = server.clone();
+        behind.apply_changes(made_on_a_device(&server, 1)).unwrap();
+        // A device that holds what the server holds, one ahead of it, one
+        // that has nothing; each from no shared heads and from the server's.
+        let nothing = Automerge::new();
+        for peer in [&server, &device, &behind, &nothing] {
+            for shared in [Vec::new(), server.get_heads()] {
+                let mut peer_state = sync::State::new();
+                peer_state.shared_heads = shared.clone();
+                let Some(message) = peer.generate_sync_message(&mut peer_state) else {
+                    continue;
+                };
+                assert!(message.changes.is_empty());
+                let mut start = sync::State::new();
+                start.shared_heads = shared.clone();
+                let (mut ours, mut theirs) = (start.clone(), start);
+                receive_heads(&server, &mut ours, message.clone());
+                let mut copy = server.clone();
+                copy.receive_sync_message(&mut theirs, message).unwrap();
+                assert_eq!(ours, theirs);
+                // And the reply that follows.
+                assert_eq!(
+                    server
+                        .generate_sync_message(&mut ours)
+                        .map(sync::Message::encode),
+                    copy.generate_sync_message(&mut theirs)
+                        .map(sync::Message::encode)
+                );
+            }
+        }
     }
 
     #[test]

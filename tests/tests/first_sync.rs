@@ -81,16 +81,19 @@ async fn a_new_phone_gets_plans_first_and_a_cut_resumes_where_it_stopped() {
     assert_eq!(report.received, 0, "{report:?}");
 }
 
-/// At a caseload's size the whole first sync costs at most 1.2x the
-/// documents' compressed size, HTTP and the cut included.
+/// At a caseload's size (40 children of five years: the issue's) the whole
+/// first sync costs at most 1.2x the documents' compressed size, HTTP,
+/// enrolment and the response lost at the cut included. The link is fast
+/// (bytes, not times, are checked here); `bothy-load --first-sync` runs the
+/// same on the poor link and measured 1.15-1.17x (docs/performance.md).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails at 12 children x 2 years (1.46x: enrolment, the directory fetched twice and the response lost at the cut weigh more than a fifth of 180 KB); to be asserted at 40 x 5"]
+#[ignore = "the full-size run (40 children x 5 years, about a minute in a debug build); \
+            run with --ignored. At small sizes enrolment and the lost response weigh \
+            more than a fifth (12 x 2: 1.46x), so CI checks the resume instead"]
 async fn a_first_sync_costs_at_most_a_fifth_more_than_the_compressed_documents() {
     let options = FirstSyncOptions {
-        children: 12,
-        years: 2,
-        arrival_bytes: 64 * 1024,
-        ..small()
+        shape: small().shape,
+        ..FirstSyncOptions::poor_mobile(18)
     };
     let seeded = first_sync::seed(&options).await.expect("seeded");
     let compressed = seeded.compressed_bytes;
