@@ -473,6 +473,33 @@ pub fn resume_sync_state(encoded: Option<&[u8]>) -> automerge::sync::State {
     state
 }
 
+/// The sync message Automerge would generate for `doc` in `state` when it
+/// chose to send the changes `hashes`, carrying `chunks` (those changes'
+/// bytes, kept by the caller) instead of changes Automerge rebuilds from
+/// the document's operation columns (a cost that follows the whole
+/// document's size); `state` moves as Automerge would move it. `None`, with
+/// `state` untouched, when Automerge would not answer now. The caller
+/// chose `hashes` by Automerge's rule: see the device's outbox and the
+/// server's kept changes.
+pub fn sync_message_with_changes(
+    doc: &automerge::Automerge,
+    state: &mut automerge::sync::State,
+    hashes: Vec<automerge::ChangeHash>,
+    chunks: Vec<Vec<u8>>,
+) -> Option<automerge::sync::Message> {
+    use automerge::sync::SyncDoc;
+    // Everything but the changes, from Automerge: without the peer's
+    // `have` it chooses no changes and is otherwise the same computation.
+    let mut moved = state.clone();
+    let their_have = moved.their_have.take();
+    let mut message = doc.generate_sync_message(&mut moved)?;
+    message.changes = automerge::sync::ChunkList::from(chunks);
+    moved.their_have = their_have;
+    moved.sent_hashes.extend(hashes);
+    *state = moved;
+    Some(message)
+}
+
 // ---------------------------------------------------------------- offer
 
 /// `POST /v1/offer`: a revoked device hands over changes that never synced,

@@ -25,7 +25,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use automerge::sync::{ChunkList, Message, State, SyncDoc};
+use automerge::sync::{Message, State, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
 /// At most this many changes are kept for one document.
@@ -153,16 +153,7 @@ fn from_kept(doc: &Automerge, state: &mut State, kept: &Kept) -> Option<Message>
         .map(|h| kept.by_hash.get(h).cloned())
         .collect::<Option<_>>()?;
 
-    // Everything but the changes, from Automerge: without the peer's
-    // `have` it chooses no changes and is otherwise the same computation.
-    let mut moved = state.clone();
-    let their_have = moved.their_have.take();
-    let mut message = doc.generate_sync_message(&mut moved)?;
-    message.changes = ChunkList::from(chunks);
-    moved.their_have = their_have;
-    moved.sent_hashes.extend(chosen);
-    *state = moved;
-    Some(message)
+    bothy_shared::wire::sync_message_with_changes(doc, state, chosen, chunks)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use automerge::sync::{BloomFilter, ChunkList, Have, Message, State, SyncDoc};
+use automerge::sync::{BloomFilter, Have, Message, State};
 use automerge::{Automerge, ChangeHash};
 
 use crate::store::UnacknowledgedChange;
@@ -65,16 +65,7 @@ pub(crate) fn from_outbox(
         .map(|h| kept.get(&h.0[..]).map(|b| b.to_vec()))
         .collect::<Option<_>>()?;
 
-    // Everything but the changes, from Automerge: with no `have` from the
-    // peer it selects no changes and is otherwise the same computation.
-    let mut moved = state.clone();
-    let their_have = moved.their_have.take();
-    let mut message = doc.generate_sync_message(&mut moved)?;
-    message.changes = ChunkList::from(chunks);
-    moved.their_have = their_have;
-    moved.sent_hashes.extend(to_send);
-    *state = moved;
-    Some(message)
+    bothy_shared::wire::sync_message_with_changes(doc, state, to_send, chunks)
 }
 
 /// Whether `state` is exactly what `resume_sync_state` made of a persisted
@@ -103,6 +94,7 @@ fn freshly_primed(state: &State) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use automerge::sync::SyncDoc;
     use automerge::transaction::Transactable;
     use automerge::{ActorId, ROOT};
     use bothy_shared::wire::resume_sync_state;
