@@ -90,6 +90,9 @@ pub enum InternalError {
     Encode(#[source] CborError),
     #[error("the blocking task running the request failed")]
     Task(#[source] tokio::task::JoinError),
+    /// Never: the server never closes its turns for work.
+    #[error("the server's turns for work were closed")]
+    Turn(#[source] tokio::sync::AcquireError),
     #[error("a layer of the router failed")]
     Layer(#[source] tower::BoxError),
 }

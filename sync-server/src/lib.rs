@@ -131,6 +131,18 @@ pub struct ServerConfig {
     /// a fixed overhead (see docs/operations.md).
     #[arg(long, env = "BOTHY_CACHE_MB", default_value_t = sync::DEFAULT_CACHE_MB)]
     pub cache_mb: u64,
+    /// Memory for the documents requests are working on at once, in MiB,
+    /// beyond the cache: a request waits (within the request timeout) for
+    /// room for the documents it loads; one needing more than all of it
+    /// runs alone (0: no limit; see docs/operations.md).
+    #[arg(long, env = "BOTHY_WORKING_MB", default_value_t = sync::DEFAULT_WORKING_MB)]
+    pub working_mb: u64,
+    /// Requests doing database and document work at once; more wait for
+    /// a turn (within the request timeout), holding only their bodies
+    /// (default: twice the processors, at least 4).
+    #[arg(long, env = "BOTHY_MAX_WORKING", default_value_t = state::default_max_working(),
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_working: u32,
 }
 
 /// 8 MiB: a V2 sync message carrying a whole case history fits with room.
@@ -161,6 +173,8 @@ impl ServerConfig {
             failed_auth_per_minute: throttle::DEFAULT_FAILED_AUTH_PER_ADDRESS_PER_MINUTE,
             failed_auth_per_device_per_minute: throttle::DEFAULT_FAILED_AUTH_PER_DEVICE_PER_MINUTE,
             cache_mb: sync::DEFAULT_CACHE_MB,
+            working_mb: sync::DEFAULT_WORKING_MB,
+            max_working: state::default_max_working(),
         }
     }
 
@@ -327,8 +341,10 @@ pub async fn launch_with_storage(
     if tls.is_none() && !addr.ip().is_loopback() {
         return Err(ServerError::PlainHttpNotLoopback(addr));
     }
-    let cache = sync::DocCache::with_capacity(config.cache_mb.saturating_mul(1024 * 1024));
-    let router = app_with_limits(AppState::with_cache(storage, cache), config.limits());
+    let mib = |n: u64| n.saturating_mul(1024 * 1024);
+    let cache = sync::DocCache::with_limits(mib(config.cache_mb), mib(config.working_mb));
+    let state = AppState::with_limits(storage, cache, config.max_working as usize);
+    let router = app_with_limits(state, config.limits());
     let limits = config.connection_limits();
     if tls.is_some() {
         tracing::info!(%addr, max_connections = limits.max_connections, "listening (TLS)");

@@ -14,6 +14,26 @@ use bothy_shared::policy::{PersonKind, TeamRole};
 use bothy_shared::team::TeamAction;
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// jemalloc, not glibc's allocator: the server loads and drops whole case
+/// histories all day (its cache evicts the least recently used), and
+/// glibc kept the freed memory in fragments, so resident memory grew to
+/// about twice the documents in use. jemalloc returns freed pages within
+/// a second (`dirty_decay_ms`), purging them at once rather than keeping
+/// them lazily freed (`muzzy_decay_ms`), from a thread of its own
+/// (`background_thread`). MEASURED: `bothy-load --memory-history`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read when it starts (the prefixed name this build
+/// of jemalloc looks for).
+// SAFETY: jemalloc reads this symbol as a `const char *`: a thin pointer
+// to bytes that end in NUL, never written, which this static is. No other
+// symbol of the program has this name.
+#[allow(non_upper_case_globals, unsafe_code)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static malloc_conf: &[u8; 60] =
+    b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 /// The Bothy sync server and its administration commands.
 #[derive(Debug, Parser)]
 #[command(name = "bothy-server", version, about)]

@@ -73,12 +73,13 @@ use crate::directory;
 use crate::quota::{DeviceQuotas, Use};
 use crate::requests;
 use crate::storage::{
-    MayRead, NewChange, NewRefusedChange, Storage, StorageError, StoredChange, SyncReads,
-    SyncRound, UnixSeconds,
+    DocumentReads, MayRead, NewChange, NewRefusedChange, Storage, StorageError, StoredChange,
+    SyncReads, SyncRound, UnixSeconds,
 };
 use crate::young;
 
 mod kept;
+mod room;
 
 /// Why the engine failed as a whole (per-document problems are answers, not errors).
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +136,8 @@ pub enum StoredChangesError {
 pub struct DocCache {
     entries: Mutex<Entries>,
     capacity: u64,
+    /// Room for the documents requests hold at once (see [`room`]).
+    working: room::Room,
 }
 
 impl Default for DocCache {
@@ -155,6 +158,11 @@ impl std::fmt::Debug for DocCache {
 /// few thousand five-year case histories on a small VM.
 pub const DEFAULT_CACHE_MB: u64 = 256;
 
+/// Room for the documents requests hold at once unless configured (`serve
+/// --working-mb`): forty or so five-year case records, about what one
+/// device pushing a visit to each child of a large caseload holds.
+pub const DEFAULT_WORKING_MB: u64 = 64;
+
 /// The cached documents and their use.
 #[derive(Default)]
 struct Entries {
@@ -165,6 +173,10 @@ struct Entries {
     clock: u64,
     /// The sum of the slots' `bytes`.
     bytes: u64,
+    /// Documents leased to requests now (one document leased by two
+    /// requests counts twice), and the most there have been at once.
+    leased: usize,
+    leased_peak: usize,
 }
 
 struct Slot {
@@ -292,6 +304,14 @@ const OP_BYTES: u64 = 40;
 const CHANGE_BYTES: u64 = 400;
 /// Resident bytes of an empty document and its cache entry.
 const DOC_BYTES: u64 = 4096;
+/// Resident bytes of a loaded document per byte of its stored changes:
+/// what a request takes room for before loading a document the cache does
+/// not hold. MEASURED as `OP_BYTES` was (the same 400 documents): see
+/// `Calibration::loaded_per_stored_byte` in `bothy-load --memory-history`.
+const LOADED_PER_STORED_BYTE: u64 = 5;
+/// Room taken for a document neither cached nor read yet (one held only
+/// to be kept in step: a plan or a young person's copy).
+const UNREAD_DOC_BYTES: u64 = 256 * 1024;
 
 /// The documents one request uses, handed out in the order asked for;
 /// when the request ends (however it ends) their sizes are counted again
@@ -299,6 +319,8 @@ const DOC_BYTES: u64 = 4096;
 struct Lease<'a> {
     cache: &'a DocCache,
     entries: Vec<(DocKey, Arc<CacheEntry>)>,
+    /// Given back once the entries are counted (fields drop after `drop`).
+    _room: room::Taken<'a>,
 }
 
 impl<'a> Lease<'a> {
@@ -374,9 +396,18 @@ impl DocCache {
     /// An empty cache that keeps about `bytes` of documents no request is
     /// using (see the type's documentation).
     pub fn with_capacity(bytes: u64) -> DocCache {
+        DocCache::with_limits(bytes, DEFAULT_WORKING_MB * 1024 * 1024)
+    }
+
+    /// An empty cache that keeps about `bytes` of documents no request is
+    /// using, and lets requests hold about `working` bytes of documents at
+    /// once (0: no limit): a request waits for room for its documents
+    /// before it loads them (see [`room`]).
+    pub fn with_limits(bytes: u64, working: u64) -> DocCache {
         DocCache {
             entries: Mutex::default(),
             capacity: bytes,
+            working: room::Room::new(working),
         }
     }
 
@@ -384,13 +415,51 @@ impl DocCache {
         lock(&self.entries).touch(key)
     }
 
-    /// The entries of `keys`, held until the lease is dropped.
-    fn lease<'a>(&'a self, keys: impl IntoIterator<Item = DocKey>) -> Lease<'a> {
-        let entries = keys.into_iter().map(|k| (k, self.entry(k))).collect();
+    /// The entries of `keys`, held until the lease is dropped, once there
+    /// is room for them: each with the bytes of its stored changes read
+    /// for the request, if they were.
+    fn lease<'a>(&'a self, keys: &[(DocKey, Option<u64>)]) -> Lease<'a> {
+        let room = self.working.take(self.estimate(keys));
+        let entries = keys.iter().map(|(k, _)| (*k, self.entry(*k))).collect();
+        self.leased(entries, room)
+    }
+
+    /// One document's entry, leased (see [`Self::lease`]): let go of the
+    /// entry before the lease, so the lease may evict it.
+    fn lease_one(&self, key: DocKey, stored: Option<u64>) -> (Lease<'_>, Arc<CacheEntry>) {
+        let room = self.working.take(self.estimate(&[(key, stored)]));
+        let entry = self.entry(key);
+        (self.leased(vec![(key, entry.clone())], room), entry)
+    }
+
+    fn leased<'a>(
+        &'a self,
+        entries: Vec<(DocKey, Arc<CacheEntry>)>,
+        room: room::Taken<'a>,
+    ) -> Lease<'a> {
+        let mut all = lock(&self.entries);
+        all.leased += entries.len();
+        all.leased_peak = all.leased_peak.max(all.leased);
+        drop(all);
         Lease {
             cache: self,
             entries,
+            _room: room,
         }
+    }
+
+    /// The resident bytes `keys` will take once loaded: as last counted if
+    /// cached, else from the bytes of their stored changes.
+    fn estimate(&self, keys: &[(DocKey, Option<u64>)]) -> u64 {
+        let entries = lock(&self.entries);
+        keys.iter()
+            .map(|(key, stored)| match entries.slots.get(key) {
+                Some(slot) if slot.bytes > 0 => slot.bytes,
+                _ => stored.map_or(UNREAD_DOC_BYTES, |b| {
+                    DOC_BYTES.saturating_add(b.saturating_mul(LOADED_PER_STORED_BYTE))
+                }),
+            })
+            .fold(0u64, u64::saturating_add)
     }
 
     /// Count the sizes of a lease's entries (those still cached as that
@@ -398,6 +467,7 @@ impl DocCache {
     fn settle(&self, sized: &[(DocKey, *const CacheEntry, Option<u64>)]) {
         let evicted = {
             let mut entries = lock(&self.entries);
+            entries.leased = entries.leased.saturating_sub(sized.len());
             for (key, entry, size) in sized {
                 let Some(size) = size else { continue };
                 let Some(slot) = entries.slots.get_mut(key) else {
@@ -422,6 +492,19 @@ impl DocCache {
         (entries.bytes, entries.slots.len())
     }
 
+    /// The most documents requests have held at once since the cache was
+    /// made (each request's own count, summed): what memory beyond the
+    /// capacity the cache has had to allow.
+    pub fn leased_peak(&self) -> usize {
+        lock(&self.entries).leased_peak
+    }
+
+    /// The most room requests have taken at once for their documents, in
+    /// estimated bytes (at most the working limit).
+    pub fn working_peak(&self) -> u64 {
+        self.working.peak()
+    }
+
     /// The sequence the cached copy of a document has folded in (0 if it
     /// is not cached), without waiting for a request working on it: where
     /// to read its new changes from. Grows, but for an entry reset (0).
@@ -434,11 +517,7 @@ impl DocCache {
 
     /// The merged document as stored now (a copy), for tests and tools.
     pub fn load(&self, storage: &dyn Storage, key: &DocKey) -> Result<Automerge, SyncError> {
-        let entry = self.entry(*key);
-        let lease = Lease {
-            cache: self,
-            entries: vec![(*key, entry.clone())],
-        };
+        let (lease, entry) = self.lease_one(*key, None);
         let loaded = {
             let mut cached = entry.lock();
             refresh(storage, key, &mut cached)?;
@@ -450,6 +529,95 @@ impl DocCache {
         drop(lease);
         Ok(loaded)
     }
+}
+
+/// Bring the cached document up to storage with the changes read for the
+/// request (`read`, those after `read_after`), or read them again if the
+/// cache started the document again while that read was under way (the
+/// read then lacks changes the new copy needs).
+fn catch_up(
+    storage: &dyn Storage,
+    key: &DocKey,
+    cached: &mut CachedDoc,
+    read: Vec<StoredChange>,
+    read_after: u64,
+) -> Result<(), SyncError> {
+    if cached.seq >= read_after {
+        fold(key, cached, read)
+    } else {
+        refresh(storage, key, cached)
+    }
+}
+
+/// Back to storage's copy plus `earlier` (this request's changes to the
+/// document accepted so far), then `then`: for when a message left the
+/// document with changes it must not keep.
+fn restore_to<'r>(
+    storage: &'r dyn Storage,
+    key: DocKey,
+    earlier: Vec<&'r NewChange>,
+) -> impl Fn(&mut CachedDoc, &[Change]) -> Result<(), SyncError> + 'r {
+    move |cached: &mut CachedDoc, then: &[Change]| {
+        *cached = CachedDoc::default();
+        refresh(storage, &key, cached)?;
+        let corrupt = |cause: StoredChangesError| SyncError::CorruptDocument {
+            key,
+            cause: Box::new(cause),
+        };
+        let mut again = earlier
+            .iter()
+            .map(|c| robust::decode_change(&c.bytes))
+            .collect::<Result<Vec<Change>, _>>()
+            .map_err(|e| corrupt(e.into()))?;
+        again.extend(then.iter().cloned());
+        if again.is_empty() {
+            return Ok(());
+        }
+        let doc = &mut cached.doc;
+        match robust::contain("apply accepted changes", || doc.apply_changes(again)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(corrupt(StoredChangesError::Apply(e))),
+            Err(e) => Err(corrupt(e.into())),
+        }
+    }
+}
+
+/// Answer a message that carries no changes holding only its own document
+/// (see [`sync_batch`]), leased for this alone: when the reply is made the
+/// cache counts the document again and may drop it.
+fn answer_alone(
+    storage: &dyn Storage,
+    cache: &DocCache,
+    x: Exchange<'_>,
+    read: DocumentReads,
+    read_after: u64,
+    message: Option<sync::Message>,
+) -> Result<Outcome, SyncError> {
+    let key = x.key;
+    let stored = read.changes.iter().map(|c| c.bytes.len() as u64).sum();
+    let (lease, entry) = cache.lease_one(key, Some(stored));
+    let outcome = {
+        let mut held = Held {
+            docs: HashMap::from([(key, (entry.as_ref(), entry.lock()))]),
+            // Reset should it fail part way (an error, a panic).
+            changed: BTreeSet::from([key]),
+            stored: false,
+        };
+        let Some((_, cached)) = held.docs.get_mut(&key) else {
+            unreachable!("inserted just above")
+        };
+        catch_up(storage, &key, cached, read.changes, read_after)?;
+        entry.folded_to(cached);
+        let restore = restore_to(storage, key, Vec::new());
+        let outcome = sync_document(cached, &restore, read.sync_state, x, message)?;
+        // Nothing was applied: the document is as storage has it.
+        held.stored = true;
+        outcome
+    };
+    // Ours let go first, so the lease may evict it.
+    drop(entry);
+    drop(lease);
+    Ok(outcome)
 }
 
 /// Fold stored changes newer than the cached document into it.
@@ -583,6 +751,30 @@ pub fn sync_batch(
     request: SyncRequest,
     now: UnixSeconds,
 ) -> Result<SyncResponse, SyncError> {
+    let limit = MAX_RESPONSE_CHANGE_BYTES;
+    sync_batch_with_limit(storage, cache, quotas, p, request, now, limit)
+}
+
+/// The changes the replies to messages without changes carry in one
+/// response, about: once they reach it, each further such reply carries
+/// the server's heads alone, and the device asks for the changes in its
+/// next message (plain Automerge sync does). A new device asking about
+/// every document at once then gets its caseload over several responses,
+/// and the server never builds one of many megabytes. A reply that
+/// starts under the limit is sent whole (one document may be larger).
+pub const MAX_RESPONSE_CHANGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// [`sync_batch`] with the response's limit for changes given (for tests;
+/// the server's is [`MAX_RESPONSE_CHANGE_BYTES`]).
+pub fn sync_batch_with_limit(
+    storage: &dyn Storage,
+    cache: &DocCache,
+    quotas: &DeviceQuotas,
+    p: &Principal,
+    request: SyncRequest,
+    now: UnixSeconds,
+    max_response_change_bytes: usize,
+) -> Result<SyncResponse, SyncError> {
     // Every message decoded once, and the changes they carry counted,
     // before anything is read or applied.
     let mut messages = Vec::with_capacity(request.docs.len());
@@ -631,16 +823,81 @@ pub fn sync_batch(
     let (filed, opening) =
         requests::read_for_sync(storage, p, &wanted, &mut teams, &mut documents)?;
     let allowed: BTreeSet<DocKey> = documents.keys().copied().collect();
+
+    // A message that carries no changes (a new device's first sync asks
+    // for each of its documents so) changes no document. Each is answered
+    // holding its own document alone, which the cache may drop as soon as
+    // the reply is made: a request about many documents holds one at a
+    // time, whatever their histories, not all of them at once. These are
+    // answered first; the order changes no reply, since nothing else in
+    // the request touches a document asked about once (a young person's
+    // copy is kept in step after every reply is made).
+    let mut asked: HashMap<DocKey, usize> = HashMap::new();
+    for (key, _) in &messages {
+        *asked.entry(*key).or_default() += 1;
+    }
+    let mut replies: Vec<Option<DocReply>> = messages.iter().map(|_| None).collect();
+    let mut rounds: Vec<SyncRound> = Vec::new();
+    let mut held_keys: BTreeSet<DocKey> = BTreeSet::new();
+    // The bytes of those replies so far.
+    let mut sent_changes = 0usize;
+    for (i, (key, message)) in messages.iter_mut().enumerate() {
+        // Not a request for help: what follows its commit is retried on
+        // every sync of it (see `requests::after_commit`).
+        let alone = asked.get(key) == Some(&1)
+            && key.request().is_none()
+            && message.as_ref().is_none_or(|m| m.changes.is_empty());
+        let (true, Some(team)) = (allowed.contains(key), teams.get(&key.child())) else {
+            replies[i] = Some(reply(*key, DocStatus::Unavailable));
+            continue;
+        };
+        if !alone {
+            held_keys.insert(*key);
+            continue;
+        }
+        if message.is_none() {
+            // Nothing to answer with the document: not loaded.
+            replies[i] = Some(malformed(*key, NOT_A_SYNC_MESSAGE));
+            continue;
+        }
+        let exchange = Exchange {
+            p,
+            team,
+            key: *key,
+            now,
+            write_only: AccessPolicy::can_read(p, key, team).is_err(),
+            // Nothing carried, nothing to count against the quota.
+            within_quota: true,
+            send_changes: sent_changes < max_response_change_bytes,
+        };
+        let read = documents.remove(key).unwrap_or_default();
+        let read_after = wanted.get(key).copied().unwrap_or(0);
+        let outcome = answer_alone(storage, cache, exchange, read, read_after, message.take())?;
+        sent_changes += outcome.reply.message.as_ref().map_or(0, |m| m.len());
+        rounds.extend(outcome.round);
+        replies[i] = Some(outcome.reply);
+    }
+
     // A plan or copy of a child with a young person may move the other
     // (see `young`): both are held too.
-    let related = young::related(allowed.iter().copied(), &teams);
+    let related = young::related(held_keys.iter().copied(), &teams);
 
     // The readable documents stay locked until the request's outcomes are
     // stored (one transaction, below) and folded into the cache, so nobody
     // sees a change before it is durable. Locked in key order: two requests
     // never wait on each other in a cycle.
-    let all: BTreeSet<DocKey> = allowed.union(&related).copied().collect();
-    let entries = cache.lease(all.iter().copied());
+    let all: BTreeSet<DocKey> = held_keys.union(&related).copied().collect();
+    let sized: Vec<(DocKey, Option<u64>)> = all
+        .iter()
+        .map(|k| {
+            let read = documents.get(k);
+            (
+                *k,
+                read.map(|r| r.changes.iter().map(|c| c.bytes.len() as u64).sum()),
+            )
+        })
+        .collect();
+    let entries = cache.lease(&sized);
     let mut held = Held {
         docs: HashMap::new(),
         changed: BTreeSet::new(),
@@ -652,13 +909,7 @@ pub fn sync_batch(
         match documents.remove(key) {
             Some(read) => {
                 let read_after = wanted.get(key).copied().unwrap_or(0);
-                if cached.seq >= read_after {
-                    fold(key, &mut cached, read.changes)?;
-                } else {
-                    // The cache started again while the read was under way: the
-                    // read lacks changes this new copy needs.
-                    refresh(storage, key, &mut cached)?;
-                }
+                catch_up(storage, key, &mut cached, read.changes, read_after)?;
                 saved_states.insert(*key, read.sync_state);
             }
             // Held only to be kept in step: read it now.
@@ -676,20 +927,18 @@ pub fn sync_batch(
     // documentation): copied before its first change.
     let mut was: HashMap<DocKey, Automerge> = HashMap::new();
     let mut states: HashMap<DocKey, Vec<u8>> = HashMap::new();
-    let mut rounds: Vec<SyncRound> = Vec::new();
     let mut kept_docs: Vec<(DocKey, Automerge)> = Vec::new();
     let mut refused: Vec<NewRefusedChange> = Vec::new();
-    let mut docs = Vec::with_capacity(messages.len());
     // The device's quota this request would use, as messages are accepted.
     let mut pending = Use::default();
-    for (key, message) in messages {
-        // Allowed exactly when readable (or writable), which needs the team.
-        let (true, Some(team)) = (allowed.contains(&key), teams.get(&key.child())) else {
-            docs.push(reply(key, DocStatus::Unavailable));
+    for (i, (key, message)) in messages.into_iter().enumerate() {
+        if replies[i].is_some() {
             continue;
-        };
-        let Some((_, cached)) = held.docs.get_mut(&key) else {
-            docs.push(reply(key, DocStatus::Unavailable));
+        }
+        // Allowed exactly when readable (or writable), which needs the team.
+        let (Some(team), Some((_, cached))) = (teams.get(&key.child()), held.docs.get_mut(&key))
+        else {
+            replies[i] = Some(reply(key, DocStatus::Unavailable));
             continue;
         };
         let write_only = AccessPolicy::can_read(p, &key, team).is_err();
@@ -712,50 +961,30 @@ pub fn sync_batch(
         }
         held.changed.insert(key);
         // Back to storage's copy plus this request's accepted changes so
-        // far, then `then`: for when the message left the document with
-        // changes it must not keep.
-        let earlier: Vec<&NewChange> = rounds
-            .iter()
-            .filter(|r| r.key == key)
-            .flat_map(|r| &r.accepted)
-            .collect();
-        let restore = |cached: &mut CachedDoc, then: &[Change]| -> Result<(), SyncError> {
-            *cached = CachedDoc::default();
-            refresh(storage, &key, cached)?;
-            let corrupt = |cause: StoredChangesError| SyncError::CorruptDocument {
-                key,
-                cause: Box::new(cause),
-            };
-            let mut again = earlier
+        // far (the restore's borrow of them ends with the exchange).
+        let mut outcome = {
+            let earlier: Vec<&NewChange> = rounds
                 .iter()
-                .map(|c| robust::decode_change(&c.bytes))
-                .collect::<Result<Vec<Change>, _>>()
-                .map_err(|e| corrupt(e.into()))?;
-            again.extend(then.iter().cloned());
-            if again.is_empty() {
-                return Ok(());
-            }
-            let doc = &mut cached.doc;
-            match robust::contain("apply accepted changes", || doc.apply_changes(again)) {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(corrupt(StoredChangesError::Apply(e))),
-                Err(e) => Err(corrupt(e.into())),
-            }
+                .filter(|r| r.key == key)
+                .flat_map(|r| &r.accepted)
+                .collect();
+            let restore = restore_to(storage, key, earlier);
+            sync_document(
+                cached,
+                &restore,
+                saved,
+                Exchange {
+                    p,
+                    team,
+                    key,
+                    now,
+                    write_only,
+                    within_quota: within,
+                    send_changes: true,
+                },
+                message,
+            )?
         };
-        let mut outcome = sync_document(
-            cached,
-            &restore,
-            saved,
-            Exchange {
-                p,
-                team,
-                key,
-                now,
-                write_only,
-                within_quota: within,
-            },
-            message,
-        )?;
         if outcome.accepted {
             pending = Use {
                 bytes: pending.bytes.saturating_add(outcome.accepted_bytes),
@@ -776,8 +1005,10 @@ pub fn sync_batch(
             advanced.insert(key);
         }
         refused.extend(outcome.refused);
-        docs.push(outcome.reply);
+        replies[i] = Some(outcome.reply);
     }
+    // Every message has its reply, in order (each skipped above was answered).
+    let docs: Vec<DocReply> = replies.into_iter().flatten().collect();
 
     // The young person's copies, kept in step with what was accepted.
     let mut server = Vec::new();
@@ -1013,6 +1244,9 @@ impl Outcome {
     }
 }
 
+/// The detail of a reply to bytes that are not a sync message.
+const NOT_A_SYNC_MESSAGE: &str = "not an Automerge sync message";
+
 /// Who exchanges which document, and how.
 struct Exchange<'a> {
     p: &'a Principal,
@@ -1024,6 +1258,9 @@ struct Exchange<'a> {
     /// The device may still write the changes this message carries today
     /// (`crate::quota`).
     within_quota: bool,
+    /// The response has room for the document's changes: else the reply
+    /// carries the server's heads alone (see `MAX_RESPONSE_CHANGE_BYTES`).
+    send_changes: bool,
 }
 
 /// Whether a change refused under `rule` is kept (section 6a of the
@@ -1060,9 +1297,10 @@ fn sync_document(
         now,
         write_only,
         within_quota,
+        send_changes,
     } = x;
     let Some(message) = message else {
-        return Ok(Outcome::malformed(key, "not an Automerge sync message"));
+        return Ok(Outcome::malformed(key, NOT_A_SYNC_MESSAGE));
     };
 
     // A state that does not decode is only an optimisation lost: start afresh.
@@ -1224,6 +1462,11 @@ fn sync_document(
         if status == DocStatus::Ok {
             status = DocStatus::Unavailable;
         }
+    }
+    if !send_changes && let Some(m) = outgoing.as_mut() {
+        // The response has carried its share: the heads alone, and the
+        // device, seeing heads it lacks, asks for them in its next message.
+        m.changes = sync::ChunkList::empty();
     }
     // Audited as a read only if the reply carries document content.
     let sent_content = outgoing.as_ref().is_some_and(|m| !m.changes.is_empty());
@@ -1431,14 +1674,14 @@ mod tests {
         let (storage, keys) = stored(3, 500);
         // No room at all: everything not in use goes as soon as it can.
         let cache = DocCache::with_capacity(0);
-        let lease = cache.lease([keys[0]]);
+        let lease = cache.lease(&[(keys[0], None)]);
         for (key, entry) in &lease {
             let mut cached = entry.lock();
             refresh(storage.as_ref(), key, &mut cached).unwrap();
             entry.folded_to(&cached);
         }
         // Counted once another lease ends, and held all the same.
-        let other = cache.lease([keys[0], keys[1]]);
+        let other = cache.lease(&[(keys[0], None), (keys[1], None)]);
         drop(other);
         cache.load(storage.as_ref(), &keys[2]).unwrap();
         assert_eq!(cached_keys(&cache), [keys[0]].into_iter().collect());

@@ -15,37 +15,16 @@ use std::collections::BTreeMap;
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ROOT, ReadDoc};
-use bothy_server::auth;
-use bothy_server::directory;
 use bothy_server::quota::{DeviceQuotas, Use};
-use bothy_server::storage::{NewDevice, Storage};
+use bothy_server::storage::Storage;
 use bothy_server::sync::{DocCache, SyncError, sync_batch};
 use bothy_shared::docs::{
     DocKey, RecordDoc, Sharing, Text, Timestamp, Visit, VisitKind, change_document,
 };
-use bothy_shared::ids::{Agency, DeviceId, ItemId, PersonId};
+use bothy_shared::ids::{Agency, ItemId, PersonId};
 use bothy_shared::policy::Principal;
 use bothy_shared::wire::{DocMessage, DocStatus, SyncRequest, SyncResponse};
-use common::{Backend, TestDb, code_for, now, seed};
-
-/// An enrolled device of `person`.
-fn device(storage: &dyn Storage, person: PersonId) -> Principal {
-    let code = code_for(storage, person).unwrap();
-    let record = storage
-        .redeem_enrol_code(
-            &auth::code_hash(&code),
-            now(),
-            &NewDevice {
-                id: DeviceId::random(),
-                name: "test phone".to_owned(),
-                public_key: vec![7; 32],
-            },
-        )
-        .unwrap()
-        .unwrap();
-    let person = storage.person(person).unwrap().unwrap();
-    directory::principal(storage, &record, &person).unwrap()
-}
+use common::{Backend, TestDb, device, now, seed};
 
 /// The document as storage holds it, loaded afresh.
 fn stored(storage: &dyn Storage, key: &DocKey) -> Automerge {

@@ -81,6 +81,9 @@ pub struct MemoryFigures {
     pub rss_mb_peak: f64,
     pub rss_mb_hwm: f64,
     pub rss_mb_final: f64,
+    /// The peak (`VmHWM`) less the cache's capacity: what the process
+    /// holds beyond the cache.
+    pub overhead_mb: f64,
     pub cold: PassFigures,
     pub warm: PassFigures,
     pub calibration: Calibration,
@@ -98,6 +101,12 @@ pub struct Calibration {
     pub estimate_mb: f64,
     /// Resident bytes per operation (all of the growth put on operations).
     pub rss_bytes_per_op: f64,
+    /// The bytes of the documents' stored changes (as read, unsealed).
+    pub stored_mb: f64,
+    /// Resident bytes grown per stored byte: what the server takes room
+    /// for before loading a document it does not hold
+    /// (`LOADED_PER_STORED_BYTE`).
+    pub loaded_per_stored_byte: f64,
 }
 
 /// Load up to `limit` documents of the seeded children into a cache with
@@ -124,6 +133,17 @@ pub fn calibrate(storage: &dyn Storage, limit: usize) -> Result<Calibration> {
         out.changes += stats.num_changes;
     }
     let after = status_kib(std::process::id(), "VmRSS:").unwrap_or(0);
+    let mut stored = 0u64;
+    for key in &keys {
+        stored += storage
+            .changes_after(key, 0)?
+            .iter()
+            .map(|c| c.bytes.len() as u64)
+            .sum::<u64>();
+    }
+    out.stored_mb = stored as f64 / 1024.0 / 1024.0;
+    out.loaded_per_stored_byte =
+        (after.saturating_sub(before) * 1024) as f64 / stored.max(1) as f64;
     out.rss_mb_grown = after.saturating_sub(before) as f64 / 1024.0;
     out.estimate_mb = cache.usage().0 as f64 / 1024.0 / 1024.0;
     out.rss_bytes_per_op = (after.saturating_sub(before) * 1024) as f64 / out.ops.max(1) as f64;
@@ -162,6 +182,7 @@ pub async fn measure(options: &MemoryOptions) -> Result<MemoryFigures> {
     let cold = pass(&server.base, storage.as_ref(), &practitioners, options, pid).await?;
     let warm = pass(&server.base, storage.as_ref(), &practitioners, options, pid).await?;
     let rss_mb_peak = sampler.stop();
+    let rss_mb_hwm = status_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0;
     let figures = MemoryFigures {
         backend: options.backend,
         children: options.children,
@@ -171,7 +192,8 @@ pub async fn measure(options: &MemoryOptions) -> Result<MemoryFigures> {
         seeded_seconds,
         rss_mb_start,
         rss_mb_peak,
-        rss_mb_hwm: status_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0,
+        rss_mb_hwm,
+        overhead_mb: rss_mb_hwm - options.cache_mb as f64,
         rss_mb_final: rss_mb(pid),
         cold,
         warm,

@@ -156,7 +156,20 @@ async fn the_small_memory_run_reports_every_figure(backend: Backend) {
     }
     assert!(figures.rss_mb_peak > 0.0 && figures.rss_mb_hwm >= figures.rss_mb_start);
     let json: serde_json::Value = serde_json::to_value(&figures).unwrap();
-    for field in ["rss_mb_peak", "rss_mb_final", "cache_mb", "cold", "warm"] {
+    assert_eq!(
+        figures.overhead_mb,
+        figures.rss_mb_hwm - figures.cache_mb as f64
+    );
+    let c = &figures.calibration;
+    assert!(c.stored_mb > 0.0 && c.loaded_per_stored_byte > 0.0, "{c:?}");
+    for field in [
+        "rss_mb_peak",
+        "rss_mb_final",
+        "cache_mb",
+        "overhead_mb",
+        "cold",
+        "warm",
+    ] {
         assert!(json.get(field).is_some(), "{field} in {json}");
     }
     // The second run reuses what the first seeded.

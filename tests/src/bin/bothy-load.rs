@@ -238,12 +238,19 @@ async fn memory_history(args: &Args) -> Result<()> {
         }
         let c = &f.calibration;
         println!(
-            "calibration (in this process): {} documents, {} ops, {} changes: RSS grew {:.1} MB = {:.0} bytes per op; the cache's estimate {:.1} MB",
-            c.documents, c.ops, c.changes, c.rss_mb_grown, c.rss_bytes_per_op, c.estimate_mb
+            "calibration (in this process): {} documents, {} ops, {} changes, {:.1} MB stored: RSS grew {:.1} MB = {:.0} bytes per op, {:.1} per stored byte; the cache's estimate {:.1} MB",
+            c.documents,
+            c.ops,
+            c.changes,
+            c.stored_mb,
+            c.rss_mb_grown,
+            c.rss_bytes_per_op,
+            c.loaded_per_stored_byte,
+            c.estimate_mb
         );
         println!(
-            "RSS: {:.0} MB at start, peak {:.0} MB sampled ({:.0} MB VmHWM), {:.0} MB at the end; cache {} MB",
-            f.rss_mb_start, f.rss_mb_peak, f.rss_mb_hwm, f.rss_mb_final, f.cache_mb
+            "RSS: {:.0} MB at start, peak {:.0} MB sampled ({:.0} MB VmHWM), {:.0} MB at the end; cache {} MB, so {:.0} MB beyond it",
+            f.rss_mb_start, f.rss_mb_peak, f.rss_mb_hwm, f.rss_mb_final, f.cache_mb, f.overhead_mb
         );
         all.push(f);
     }
